@@ -1,0 +1,22 @@
+"""psc-token-hook: an Okta token inline hook that adds Pro Santé Connect's claims."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from hook import errors, logs, views
+from hook.auth import build_authenticator
+from hook.config import Settings, settings_from_environment
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """The application factory: settings from the environment unless given (tests)."""
+    settings = settings or settings_from_environment()
+    logs.configure(settings)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    authenticator = build_authenticator(settings)
+    app.extensions["psc_token_hook"] = views.Service(settings, authenticator)
+    errors.register(app)
+    views.register(app)
+    return app

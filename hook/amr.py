@@ -1,0 +1,135 @@
+"""The amr decision: Okta's method labels in, the set Pro Santé Connect accepts out.
+
+Pure functions over a data table (``amr_rules.json``, extendable with ``PSC_AMR_RULES``).
+A rule fires only on evidence: every label of its ``when`` must be in the input, so no
+factor is ever invented; without a matching rule the normalised input passes through.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+ASSURANCE_RANK = {"none": 0, "substantiel": 1, "eleve": 2}
+LABEL = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
+
+
+class AmrRulesError(ValueError):
+    """The rules file cannot be used; the message says where it is wrong."""
+
+
+@dataclass(frozen=True)
+class AmrRule:
+    name: str
+    when: frozenset[str]
+    amr: tuple[str, ...]
+    assurance: str
+
+
+@dataclass(frozen=True)
+class AmrTable:
+    aliases: Mapping[str, str]
+    rules: tuple[AmrRule, ...]  # strongest assurance first, then table order
+
+
+@dataclass(frozen=True)
+class AmrDecision:
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    assurance: str
+    rule: str | None
+
+
+def _labels(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not value:
+        raise AmrRulesError(f"{where} must be a non-empty list of labels")
+    if not all(isinstance(label, str) and LABEL.fullmatch(label) for label in value):
+        raise AmrRulesError(f"{where} holds a label that is not a lower-case amr value")
+    return value
+
+
+def _rule(raw: Any, index: int) -> AmrRule:
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
+        raise AmrRulesError(f"rules[{index}] needs a name")
+    where = f"rule {raw['name']!r}"
+    assurance = raw.get("assurance", "none")
+    if assurance not in ASSURANCE_RANK:
+        raise AmrRulesError(f"{where}: assurance must be one of {', '.join(ASSURANCE_RANK)}")
+    amr = _labels(raw.get("amr"), f"{where}: amr")
+    return AmrRule(
+        name=raw["name"],
+        when=frozenset(_labels(raw.get("when"), f"{where}: when")),
+        amr=tuple(dict.fromkeys(amr)),
+        assurance=assurance,
+    )
+
+
+def _parse(document: Any) -> tuple[dict[str, str], list[AmrRule]]:
+    if not isinstance(document, dict):
+        raise AmrRulesError("the file must hold a JSON object with 'aliases' and/or 'rules'")
+    aliases = document.get("aliases", {})
+    if not isinstance(aliases, dict) or not all(
+        isinstance(key, str) and isinstance(value, str) and LABEL.fullmatch(value)
+        for key, value in aliases.items()
+    ):
+        raise AmrRulesError("'aliases' must map spellings to lower-case amr values")
+    rules = document.get("rules", [])
+    if not isinstance(rules, list):
+        raise AmrRulesError("'rules' must be a list")
+    return {key.lower(): value for key, value in aliases.items()}, [
+        _rule(raw, index) for index, raw in enumerate(rules)
+    ]
+
+
+def _read_default() -> Any:
+    return json.loads(resources.files("hook").joinpath("amr_rules.json").read_text("utf-8"))
+
+
+def load_table(extension: Path | None = None) -> AmrTable:
+    """The shipped table, extended by an operator's file when one is given."""
+    aliases, rules = _parse(_read_default())
+    if extension is not None:
+        try:
+            document = json.loads(extension.read_text("utf-8"))
+        except OSError as error:
+            raise AmrRulesError(f"cannot read {str(extension)!r}: {error.strerror}") from None
+        except ValueError as error:
+            raise AmrRulesError(f"{str(extension)!r} is not valid JSON: {error}") from None
+        extra_aliases, extra_rules = _parse(document)
+        aliases.update(extra_aliases)
+        replaced = {rule.name for rule in extra_rules}
+        rules = extra_rules + [rule for rule in rules if rule.name not in replaced]
+    ordered = sorted(rules, key=lambda rule: -ASSURANCE_RANK[rule.assurance])
+    return AmrTable(aliases=aliases, rules=tuple(ordered))
+
+
+def default_table() -> AmrTable:
+    return load_table()
+
+
+def normalise(labels: Iterable[Any], aliases: Mapping[str, str]) -> tuple[str, ...]:
+    """Lower-case, apply aliases, drop what is not an amr value, keep first-seen order."""
+    seen: dict[str, None] = {}
+    for label in labels:
+        if not isinstance(label, str):
+            continue
+        folded = label.strip().lower()
+        folded = aliases.get(folded, folded)
+        if LABEL.fullmatch(folded):
+            seen[folded] = None
+    return tuple(seen)
+
+
+def decide(labels: Iterable[Any], table: AmrTable) -> AmrDecision:
+    """Map the evidenced methods to the strongest PSC set they satisfy, or pass them through."""
+    before = normalise(labels, table.aliases)
+    present = frozenset(before)
+    for rule in table.rules:
+        if rule.when <= present:
+            return AmrDecision(before, rule.amr, rule.assurance, rule.name)
+    return AmrDecision(before, before, "none", None)

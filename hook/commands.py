@@ -1,0 +1,87 @@
+"""Turn a decision into Okta's answer: JSON Patch commands, the error object, or nothing.
+
+Only ``add`` ops (Okta replaces an existing claim with them), only for tokens the request
+carries, and never a claim without a value: each of those would make Okta void the patch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hook.claims import Decision, compute, in_scope
+from hook.config import Settings
+from hook.okta import COMMAND_TYPES, TOKEN_KINDS, claim_path
+from hook.payload import HookRequest
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The HTTP answer to Okta, and the facts the canonical log line records."""
+
+    status: int
+    body: dict[str, Any] | None
+    outcome: str
+    written: dict[str, list[str]] = field(default_factory=dict)
+    assurance: str | None = None
+    user_mismatch: bool = False
+
+
+def _placed(decision: Decision, request: HookRequest, settings: Settings) -> dict[str, list[str]]:
+    present = {"identity": request.has_identity, "access": request.has_access}
+    return {
+        kind: [name for name in settings.claims[kind] if name in decision.claims]
+        for kind in TOKEN_KINDS
+        if present[kind]
+    }
+
+
+def _debug_context(decision: Decision, placed: dict[str, list[str]]) -> dict[str, str]:
+    context = {f"{kind}TokenClaims": ",".join(names) or "-" for kind, names in placed.items()}
+    if decision.amr is not None:
+        context.update(
+            assurance=decision.amr.assurance,
+            amrBefore=" ".join(decision.amr.before) or "-",
+            amrAfter=" ".join(decision.amr.after) or "-",
+            amrRule=decision.amr.rule or "-",
+        )
+    return context
+
+
+def build_answer(request: HookRequest, settings: Settings) -> Answer:
+    """Scope, claims, assurance gate, commands, in the order the spec gives them."""
+    if not in_scope(request, settings):
+        return Answer(204, None, "out-of-scope-client")
+    decision = compute(request, settings)
+    assurance = decision.amr.assurance if decision.amr else None
+    if decision.refusal:
+        return Answer(
+            200,
+            {"error": {"errorSummary": decision.refusal}},
+            "refused-assurance",
+            assurance=assurance,
+            user_mismatch=decision.context_mismatch,
+        )
+    placed = _placed(decision, request, settings)
+    commands = [
+        {
+            "type": COMMAND_TYPES[kind],
+            "value": [
+                {"op": "add", "path": claim_path(name), "value": decision.claims[name]}
+                for name in names
+            ],
+        }
+        for kind, names in placed.items()
+        if names
+    ]
+    written = {kind: names for kind, names in placed.items() if names}
+    if not commands:
+        return Answer(204, None, "nothing-to-patch", assurance=assurance)
+    return Answer(
+        200,
+        {"commands": commands, "debugContext": _debug_context(decision, placed)},
+        "patched",
+        written,
+        assurance,
+        decision.context_mismatch,
+    )

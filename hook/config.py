@@ -1,0 +1,243 @@
+"""Configuration: read from the environment once, validated once, then immutable.
+
+Nothing else in the package reads ``os.environ``. A bad setting raises
+:class:`ConfigError`, whose message is the one line an operator sees (exit code 2).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+from hook import amr as amr_rules
+from hook.okta import TOKEN_KINDS, reserved_reason
+
+CLAIM_NAMES = ("tid", "oid", "amr", "kc_idp_hint")
+ASSURANCE_LEVELS = ("none", "substantiel", "eleve")
+AUTH_MODES = ("header", "oauth")
+MIN_SECRET_LENGTH = 32
+DEFAULT_MAX_BODY_BYTES = 262_144
+OAUTH_DEFAULT_ALGORITHMS = ("RS256",)
+OAUTH_ALLOWED_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+#: What ``psc-hook serve --demo`` and ``make run`` use: a complete, harmless setup.
+DEMO_ENVIRONMENT = {
+    "PSC_TENANT_ID": "OKTA_demo-hospital",
+    "PSC_KC_IDP_HINT": "OKTA_demo-hospital",
+    "HOOK_AUTH_MODE": "header",
+    "HOOK_SECRETS": "demo-secret-0123456789-abcdefghijklmnop",
+    "LOG_FORMAT": "console",
+}
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    issuer: str
+    audience: str
+    jwks_uri: str
+    scopes: tuple[str, ...] = ()
+    client_ids: frozenset[str] = frozenset()
+    algorithms: tuple[str, ...] = OAUTH_DEFAULT_ALGORITHMS
+    leeway_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class Settings:
+    tenant_id: str
+    auth_modes: tuple[str, ...]
+    client_ids: frozenset[str] = frozenset()
+    claims: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"identity": ("tid", "oid"), "access": ("tid", "oid", "amr")}
+    )
+    kc_idp_hint: str | None = None
+    min_assurance: str = "none"
+    amr_table: amr_rules.AmrTable = field(default_factory=amr_rules.default_table)
+    secrets: tuple[bytes, ...] = ()
+    auth_header: str = "Authorization"
+    oauth: OAuthSettings | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    log_level: str = "info"
+    log_format: str = "json"
+    port: int = 8080
+    warnings: tuple[str, ...] = ()
+
+
+def _csv(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _claims(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    claims = _csv(env.get(name, default))
+    unknown = [claim for claim in claims if claim not in CLAIM_NAMES]
+    if unknown:
+        raise ConfigError(
+            f"{name}: unknown claim {unknown[0]!r}; choose among {', '.join(CLAIM_NAMES)}"
+        )
+    if len(set(claims)) != len(claims):
+        raise ConfigError(f"{name}: a claim is listed twice")
+    return claims
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(name, default).strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}: {value} is outside {low}..{high}")
+    return value
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _https_url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if not parts.hostname:
+        raise ConfigError(f"{name}: {value!r} is not an absolute URL")
+    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+        raise ConfigError(f"{name}: must use https:// (http:// only on a loopback host)")
+    return value
+
+
+def _oauth(env: Mapping[str, str]) -> OAuthSettings:
+    issuer = env.get("HOOK_OAUTH_ISSUER", "").strip().rstrip("/")
+    if not issuer:
+        raise ConfigError("HOOK_OAUTH_ISSUER: required when HOOK_AUTH_MODE includes oauth")
+    _https_url("HOOK_OAUTH_ISSUER", issuer)
+    audience = env.get("HOOK_OAUTH_AUDIENCE", "").strip()
+    if not audience:
+        raise ConfigError("HOOK_OAUTH_AUDIENCE: required when HOOK_AUTH_MODE includes oauth")
+    jwks_uri = env.get("HOOK_OAUTH_JWKS_URI", "").strip() or f"{issuer}/v1/keys"
+    return OAuthSettings(
+        issuer=issuer,
+        audience=audience,
+        jwks_uri=_https_url("HOOK_OAUTH_JWKS_URI", jwks_uri),
+        scopes=_csv(env.get("HOOK_OAUTH_SCOPES")),
+        client_ids=frozenset(_csv(env.get("HOOK_OAUTH_CLIENT_IDS"))),
+    )
+
+
+def _secrets(env: Mapping[str, str]) -> tuple[bytes, ...]:
+    secrets = _csv(env.get("HOOK_SECRETS"))
+    if not secrets:
+        raise ConfigError("HOOK_SECRETS: required when HOOK_AUTH_MODE includes header")
+    for position, secret in enumerate(secrets, start=1):
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ConfigError(
+                f"HOOK_SECRETS: secret #{position} is {len(secret)} characters;"
+                f" at least {MIN_SECRET_LENGTH} are required"
+            )
+    return tuple(secret.encode() for secret in secrets)
+
+
+def _reserved_warnings(claims: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(
+        f"{claim!r} in the {kind} token: {reason}"
+        for kind in TOKEN_KINDS
+        for claim in claims[kind]
+        if (reason := reserved_reason(kind, claim))
+    )
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Build the one :class:`Settings` object from an environment mapping."""
+    tenant_id = env.get("PSC_TENANT_ID", "").strip()
+    if not tenant_id:
+        raise ConfigError("PSC_TENANT_ID: required (the tid value PSC knows your establishment by)")
+
+    modes = _csv(env.get("HOOK_AUTH_MODE", "").lower())
+    if not modes:
+        raise ConfigError("HOOK_AUTH_MODE: required; header, oauth, or header,oauth")
+    if any(mode not in AUTH_MODES for mode in modes) or len(set(modes)) != len(modes):
+        raise ConfigError(
+            f"HOOK_AUTH_MODE: {env['HOOK_AUTH_MODE']!r} is not header, oauth or header,oauth"
+        )
+
+    auth_header = env.get("HOOK_AUTH_HEADER", "").strip() or "Authorization"
+    if not auth_header.replace("-", "").isalnum():
+        raise ConfigError(f"HOOK_AUTH_HEADER: {auth_header!r} is not a valid header name")
+
+    claims = {
+        "identity": _claims(env, "PSC_CLAIMS_ID_TOKEN", "tid,oid"),
+        "access": _claims(env, "PSC_CLAIMS_ACCESS_TOKEN", "tid,oid,amr"),
+    }
+    kc_idp_hint = env.get("PSC_KC_IDP_HINT", "").strip() or None
+    warnings = list(_reserved_warnings(claims))
+    if kc_idp_hint is None and any("kc_idp_hint" in placed for placed in claims.values()):
+        warnings.append("kc_idp_hint is placed in a token but PSC_KC_IDP_HINT is unset: omitted")
+
+    rules_path = env.get("PSC_AMR_RULES", "").strip()
+    try:
+        table = amr_rules.load_table(Path(rules_path) if rules_path else None)
+    except amr_rules.AmrRulesError as error:
+        raise ConfigError(f"PSC_AMR_RULES: {error}") from None
+
+    return Settings(
+        tenant_id=tenant_id,
+        auth_modes=modes,
+        client_ids=frozenset(_csv(env.get("PSC_CLIENT_IDS"))),
+        claims=claims,
+        kc_idp_hint=kc_idp_hint,
+        min_assurance=_choice(env, "PSC_MIN_ASSURANCE", ASSURANCE_LEVELS, "none"),
+        amr_table=table,
+        secrets=_secrets(env) if "header" in modes else (),
+        auth_header=auth_header,
+        oauth=_oauth(env) if "oauth" in modes else None,
+        max_body_bytes=_int(env, "HOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 10_485_760),
+        log_level=_choice(
+            env, "LOG_LEVEL", ("debug", "info", "warning", "error", "critical"), "info"
+        ),
+        log_format=_choice(
+            env, "LOG_FORMAT", ("json", "console"), "console" if sys.stderr.isatty() else "json"
+        ),
+        port=_int(env, "PORT", 8080, 1, 65535),
+        warnings=tuple(warnings),
+    )
+
+
+def exit_on_error(error: ConfigError) -> NoReturn:
+    """Print the one line an operator needs and stop with exit code 2."""
+    print(f"psc-token-hook: configuration error: {error}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def settings_from_environment() -> Settings:
+    """The process's settings, or exit 2 with one line: the only reader of ``os.environ``."""
+    try:
+        return load_settings(os.environ)
+    except ConfigError as error:
+        exit_on_error(error)
+
+
+def environment(demo: bool = False) -> dict[str, str]:
+    """A copy of the process environment, with the demo settings under it when asked."""
+    return {**DEMO_ENVIRONMENT, **os.environ} if demo else dict(os.environ)

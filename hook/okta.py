@@ -1,0 +1,255 @@
+"""Okta's side of the contract: the reserved-claims table and what Okta does with an answer.
+
+:func:`apply_answer` is an Okta-faithful model of how Okta applies a token hook's
+answer: any command Okta would refuse voids the whole result and the tokens are issued
+unmodified ("One bad op voids everything", Okta's Management OpenAPI, Troubleshoot).
+The tests run every answer through it and ``psc-hook preview`` shows its verdict.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TOKEN_KINDS = ("identity", "access")
+COMMAND_TYPES = {"identity": "com.okta.identity.patch", "access": "com.okta.access.patch"}
+TOKEN_NAMES = {"identity": "ID", "access": "access"}
+RESERVED_CLAIMS_SOURCE = (
+    "https://developer.okta.com/docs/reference/token-hook/ (reserved claims, Jan 2024)"
+)
+
+_BOTH = {
+    "acr",
+    "auth_time",
+    "cid",
+    "cnf",
+    "exp",
+    "groups",
+    "iat",
+    "iss",
+    "jti",
+    "sid",
+    "token_type",
+    "ver",
+}
+
+#: Claims a hook must never add or modify, per token (Okta's token hook reference).
+RESERVED_CLAIMS: Mapping[str, frozenset[str]] = {
+    "identity": frozenset(
+        _BOTH
+        | {
+            "active",
+            "aid",
+            "amr",
+            "app_id",
+            "app_type",
+            "at_hash",
+            "aud",
+            "c_hash",
+            "client_id",
+            "client_ip",
+            "client_req_id",
+            "client_type",
+            "client_user_agent",
+            "device_compliance",
+            "device_id",
+            "device_known",
+            "device_managed",
+            "device_name",
+            "device_trust",
+            "did",
+            "dst",
+            "group",
+            "hotk",
+            "idp",
+            "idp_iss",
+            "mac_key",
+            "may_act",
+            "nonce",
+            "oid",
+            "okta_emailVerified",
+            "okta_lastUpdated",
+            "orig",
+            "permissions",
+            "purpose",
+            "pwd_exp_days",
+            "pwd_exp_time",
+            "rid",
+            "role",
+            "scope",
+            "scopes",
+            "sub",
+            "term",
+            "user_ip",
+        }
+    ),
+    "access": frozenset(
+        _BOTH
+        | {
+            "as_uri",
+            "authorization_details",
+            "rpt",
+            "rsi",
+            "scp",
+            "uid",
+            "username",
+        }
+    ),
+}
+
+#: Documented as reserved, yet reported to work: the PSC reference integration
+#: (Lyvoc/okta-prosanteconnect) adds ``oid`` to the ID token from a hook in PSC's sandbox.
+ACCEPTED_IN_PRACTICE: Mapping[tuple[str, str], str] = {
+    ("identity", "oid"): "the PSC reference integration reports Okta accepts it from a hook",
+}
+
+LIFETIME_PATH = "/token/lifetime/expiration"
+LIFETIME_RANGE = (300, 86_400)
+
+
+def reserved_reason(kind: str, claim: str) -> str | None:
+    """Why placing ``claim`` in this token is risky, or None when it is not reserved."""
+    if claim not in RESERVED_CLAIMS[kind]:
+        return None
+    reason = f"Okta documents it as reserved ({RESERVED_CLAIMS_SOURCE})"
+    if accepted := ACCEPTED_IN_PRACTICE.get((kind, claim)):
+        return f"{reason}, though {accepted}; confirm with Okta's Preview tab"
+    return f"{reason}; Okta may void the whole patch and issue the token without PSC claims"
+
+
+def claim_path(name: str) -> str:
+    """The JSON pointer of a top-level claim (RFC 6901 escaping)."""
+    return "/claims/" + name.replace("~", "~0").replace("/", "~1")
+
+
+class Voided(Exception):
+    """Okta would refuse this answer and issue the tokens unmodified."""
+
+
+@dataclass
+class Outcome:
+    """What Okta does with an answer: the tokens' claims and why, as an operator sees it."""
+
+    tokens: dict[str, dict[str, Any]]
+    minted: bool = True
+    voided: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _segments(path: str) -> list[str]:
+    return [part.replace("~1", "/").replace("~0", "~") for part in path.split("/")[2:]]
+
+
+def _index(container: list[Any], segment: str, *, adding: bool) -> int:
+    if adding and segment == "-":
+        return len(container)
+    if not segment.isdigit() or (len(segment) > 1 and segment.startswith("0")):
+        raise Voided(f"bad array index {segment!r}")
+    index = int(segment)
+    if index > len(container) or (index == len(container) and not adding):
+        raise Voided(f"array index {index} out of range")
+    return index
+
+
+def _apply_op(kind: str, claims: dict[str, Any], op: Any, tolerate: Collection) -> str | None:
+    if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+        raise Voided("an op is not an object with a path")
+    name, path = op.get("op"), op["path"]
+    if name not in ("add", "replace", "remove"):
+        raise Voided(f"invalid op {name!r}")
+    if path == LIFETIME_PATH:
+        value = op.get("value")
+        low, high = LIFETIME_RANGE
+        if name != "replace" or not isinstance(value, int) or not low <= value <= high:
+            raise Voided(f"lifetime must be replaced with {low}..{high} seconds")
+        return None
+    if not path.startswith("/claims/") or path == "/claims/":
+        raise Voided(f"path {path!r} is not under /claims/")
+    segments = _segments(path)
+    note = None
+    if segments[0] in RESERVED_CLAIMS[kind]:
+        if (kind, segments[0]) not in tolerate:
+            raise Voided(f"{segments[0]!r} is reserved in the {TOKEN_NAMES[kind]} token")
+        reason = reserved_reason(kind, segments[0])
+        note = f"{segments[0]!r} in the {TOKEN_NAMES[kind]} token: {reason}"
+    if name == "remove" and op.get("value") is not None:
+        raise Voided("remove carries a value other than null")
+    if name != "remove" and "value" not in op:
+        raise Voided(f"{name} without a value")
+    parent: Any = claims
+    for segment in segments[:-1]:
+        if isinstance(parent, dict) and segment in parent:
+            parent = parent[segment]
+        elif isinstance(parent, list):
+            parent = parent[_index(parent, segment, adding=False)]
+        else:
+            raise Voided(f"{path!r} goes through a member that does not exist")
+    last = segments[-1]
+    if isinstance(parent, list):
+        index = _index(parent, last, adding=name == "add")
+        if name == "add":
+            parent.insert(index, op["value"])
+        elif name == "replace":
+            parent[index] = op["value"]
+        else:
+            del parent[index]
+    elif isinstance(parent, dict):
+        if name != "add" and last not in parent:
+            raise Voided(f"{name} of {path!r}, which does not exist")
+        if name == "remove":
+            del parent[last]
+        else:
+            parent[last] = op["value"]
+    else:
+        raise Voided(f"{path!r} goes into a value that is not an object or array")
+    return note
+
+
+def apply_answer(
+    request: Mapping[str, Any],
+    status: int,
+    answer: Any = None,
+    *,
+    tolerate: Collection[tuple[str, str]] = ACCEPTED_IN_PRACTICE.keys(),
+) -> Outcome:
+    """Apply a hook answer to the request's tokens the way Okta does.
+
+    ``tolerate`` names reserved (token, claim) slots treated as accepted; pass ``()`` for
+    the documented table alone.
+    """
+    data = request.get("data") or {}
+    original = {
+        kind: copy.deepcopy((data.get(kind) or {}).get("claims") or {})
+        for kind in TOKEN_KINDS
+        if isinstance(data.get(kind), dict)
+    }
+    if status == 204:
+        return Outcome(original, notes=["nothing to patch: tokens issued as Okta built them"])
+    if status != 200 or not isinstance(answer, dict):
+        return Outcome(original, voided=f"HTTP {status}: the hook is skipped, tokens unmodified")
+    if "error" in answer:
+        summary = (answer.get("error") or {}).get("errorSummary")
+        return Outcome({}, minted=False, notes=[f"token refused (server_error): {summary}"])
+    tokens = copy.deepcopy(original)
+    notes: list[str] = []
+    try:
+        commands = answer.get("commands", [])
+        if not isinstance(commands, list):
+            raise Voided("commands is not an array")
+        by_type = {command_type: kind for kind, command_type in COMMAND_TYPES.items()}
+        for command in commands:
+            kind = by_type.get(command.get("type")) if isinstance(command, dict) else None
+            if kind is None:
+                raise Voided("a command has an unknown type")
+            if kind not in tokens:
+                raise Voided(f"patches the {TOKEN_NAMES[kind]} token, which was not requested")
+            if not isinstance(command.get("value"), list):
+                raise Voided("a command's value is not an array of ops")
+            for op in command["value"]:
+                if note := _apply_op(kind, tokens[kind], op, tolerate):
+                    notes.append(note)
+    except Voided as reason:
+        return Outcome(original, voided=str(reason))
+    return Outcome(tokens, notes=notes)

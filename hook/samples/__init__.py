@@ -1,0 +1,31 @@
+"""Realistic Okta token inline hook requests, one per sign-in flow PSC meets.
+
+Built on Okta's published example request (Management OpenAPI ``TokenPayLoadExample``)
+with the amr labels Okta documents for each method ("configure AMR claims mapping").
+The people in them are fictitious.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+DESCRIPTIONS = {
+    "password-okta-verify-push": "Password, then an Okta Verify push: PSC's substantiel set",
+    "password-okta-verify-totp": "Password, then an Okta Verify code: PSC's substantiel set",
+    "cps-smart-card": "CPS card through Okta's smart card IdP (sc + swk): PSC's eleve set",
+    "password-only": "Password alone: amr stays pwd, nothing invented",
+    "fastpass": "Okta Verify FastPass without a password: okta_verify + phr, no PSC set reached",
+    "refresh": "Refresh grant: the context names another (session) user; the token's own sub wins",
+    "client-credentials": "Client credentials: no user, access token only, tid alone",
+    "id-token-only": "Implicit flow asking for an ID token only (response_type id_token)",
+    "access-token-only": "Access token only: oid from uid, amr from the session",
+}
+
+
+def load(name: str) -> dict[str, Any]:
+    """The request body of a shipped sample, by name (``KeyError`` when unknown)."""
+    if name not in DESCRIPTIONS:
+        raise KeyError(name)
+    return json.loads(resources.files(__name__).joinpath(f"{name}.json").read_text("utf-8"))

@@ -1,0 +1,134 @@
+"""The HTTP edge: the only module that knows Flask's request and response.
+
+``POST /token-hook`` reads top to bottom as the spec orders it: size and type,
+authenticate, validate, then compute claims and build the answer (``commands``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from importlib import resources
+
+import structlog
+from flask import Blueprint, Flask, Response, current_app, g, json, request
+
+from hook import payload
+from hook.auth import AnyOf, AuthFailure
+from hook.commands import build_answer
+from hook.config import Settings
+from hook.errors import problem
+
+bp = Blueprint("hook", __name__)
+log = structlog.get_logger("psc_token_hook")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
+
+
+@dataclass(frozen=True)
+class Service:
+    """What the views need, built once by ``create_app``."""
+
+    settings: Settings
+    authenticator: AnyOf
+
+
+def _service() -> Service:
+    return current_app.extensions["psc_token_hook"]
+
+
+def _unauthorized(service: Service) -> Response:
+    headers = {}
+    if "oauth" in service.settings.auth_modes:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    return problem(
+        401, "Unauthorized", "The call could not be authenticated as Okta's.", headers=headers
+    )
+
+
+@bp.post("/token-hook")
+def token_hook() -> Response:
+    service = _service()
+    settings = service.settings
+    if (request.content_length or 0) > settings.max_body_bytes:
+        g.log["outcome"] = "too-large"
+        return problem(
+            413, "Payload Too Large", f"The body exceeds {settings.max_body_bytes} bytes."
+        )
+    if request.mimetype != "application/json":
+        g.log["outcome"] = "unsupported-media-type"
+        return problem(415, "Unsupported Media Type", "Send Content-Type: application/json.")
+
+    try:
+        g.log["auth_mode"] = service.authenticator.authenticate(request.headers)
+    except AuthFailure as failure:
+        g.log.update(auth="failed", auth_failure=failure.reason, outcome="unauthenticated")
+        return _unauthorized(service)
+    g.log["auth"] = "ok"
+
+    try:
+        hook_request = payload.parse(request.get_data(cache=False))
+    except payload.InvalidPayload as invalid:
+        g.log["outcome"] = "invalid-payload"
+        return problem(400, "Bad Request", str(invalid), errors=invalid.errors or None)
+    g.log.update(
+        event_id=hook_request.event_id,
+        client_id=hook_request.client_id,
+        grant_type=hook_request.grant_type,
+    )
+
+    answer = build_answer(hook_request, settings)
+    g.log.update(outcome=answer.outcome, claims=answer.written, assurance=answer.assurance)
+    if answer.user_mismatch:
+        g.log["context_user_mismatch"] = True
+    if answer.body is None:
+        return Response(status=answer.status)
+    return Response(json.dumps(answer.body), status=answer.status, mimetype="application/json")
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return Response('{"status": "ok"}', mimetype="application/json")
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    reason = _service().authenticator.ready()
+    if reason:
+        return problem(503, "Service Unavailable", reason)
+    return Response('{"status": "ready"}', mimetype="application/json")
+
+
+@bp.get("/openapi.yaml")
+def openapi() -> Response:
+    document = resources.files("hook").joinpath("openapi.yaml").read_bytes()
+    return Response(document, mimetype="application/yaml")
+
+
+def _begin() -> None:
+    supplied = request.headers.get("X-Request-Id", "")
+    g.started = time.perf_counter()
+    g.request_id = supplied if REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+    g.log = {}
+
+
+def _canonical_line(response: Response) -> Response:
+    """One structured line per request, with what was decided and nothing personal."""
+    response.headers["X-Request-Id"] = g.request_id
+    log.info(
+        "request",
+        request_id=g.request_id,
+        method=request.method,
+        path=request.path,
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - g.started) * 1000, 3),
+        **g.log,
+    )
+    return response
+
+
+def register(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.before_request(_begin)
+    app.after_request(_canonical_line)

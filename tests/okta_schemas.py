@@ -1,0 +1,32 @@
+"""Validate bodies against Okta's own schemas (copied into ``tests/okta/``)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+HERE = Path(__file__).parent / "okta"
+SCHEMAS = json.loads((HERE / "token-hook-schemas.json").read_text())
+EXAMPLES = {name: entry["value"] for name, entry in
+            json.loads((HERE / "examples.json").read_text()).items()}  # fmt: skip
+
+
+def _document() -> dict[str, Any]:
+    schemas = copy.deepcopy(SCHEMAS)
+    op_value = schemas["TokenHookResponse"]["properties"]["commands"]["items"]["properties"][
+        "value"]["items"]["properties"]["value"]  # fmt: skip
+    op_value["oneOf"].append({"type": "array", "items": {"type": "string"}})  # see okta/README.md
+    return {"components": {"schemas": schemas}}
+
+
+_DOCUMENT = _document()
+
+
+def validate(name: str, body: Any) -> None:
+    """Raise ``jsonschema.ValidationError`` unless ``body`` fits Okta's schema ``name``."""
+    schema = {"$ref": f"#/components/schemas/{name}", **_DOCUMENT}
+    jsonschema.Draft202012Validator(schema).validate(body)
