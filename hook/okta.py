@@ -160,9 +160,9 @@ def _apply_op(kind: str, claims: dict[str, Any], op: Any, tolerate: Collection) 
     if name not in ("add", "replace", "remove"):
         raise Voided(f"invalid op {name!r}")
     if path == LIFETIME_PATH:
-        value = op.get("value")
         low, high = LIFETIME_RANGE
-        if name != "replace" or not isinstance(value, int) or not low <= value <= high:
+        lifetime = op.get("value")
+        if name != "replace" or not isinstance(lifetime, int) or not low <= lifetime <= high:
             raise Voided(f"lifetime must be replaced with {low}..{high} seconds")
         return None
     if not path.startswith("/claims/") or path == "/claims/":
@@ -176,8 +176,9 @@ def _apply_op(kind: str, claims: dict[str, Any], op: Any, tolerate: Collection) 
         note = f"{segments[0]!r} in the {TOKEN_NAMES[kind]} token: {reason}"
     if name == "remove" and op.get("value") is not None:
         raise Voided("remove carries a value other than null")
-    if name != "remove" and "value" not in op:
+    if name != "remove" and op.get("value") is None:
         raise Voided(f"{name} without a value")
+    value = copy.deepcopy(op.get("value"))  # Okta copies the value into the token
     parent: Any = claims
     for segment in segments[:-1]:
         if isinstance(parent, dict) and segment in parent:
@@ -190,9 +191,9 @@ def _apply_op(kind: str, claims: dict[str, Any], op: Any, tolerate: Collection) 
     if isinstance(parent, list):
         index = _index(parent, last, adding=name == "add")
         if name == "add":
-            parent.insert(index, op["value"])
+            parent.insert(index, value)
         elif name == "replace":
-            parent[index] = op["value"]
+            parent[index] = value
         else:
             del parent[index]
     elif isinstance(parent, dict):
@@ -201,7 +202,7 @@ def _apply_op(kind: str, claims: dict[str, Any], op: Any, tolerate: Collection) 
         if name == "remove":
             del parent[last]
         else:
-            parent[last] = op["value"]
+            parent[last] = value
     else:
         raise Voided(f"{path!r} goes into a value that is not an object or array")
     return note

@@ -1,0 +1,115 @@
+"""The amr table: Okta's labels in, PSC's sets out, and nothing invented."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hook import amr
+from hook.config import ConfigError, load_settings
+
+TABLE = amr.default_table()
+SUBSTANTIEL = ("swk", "mfa", "pwd", "okta_verify")
+ELEVE = ("sc", "pin", "mfa", "hwk")
+
+
+@pytest.mark.parametrize(
+    ("labels", "after", "assurance"),
+    [
+        (["pwd", "okta_verify", "otp"], SUBSTANTIEL, "substantiel"),
+        (["pwd", "okta_verify", "swk", "mfa"], SUBSTANTIEL, "substantiel"),
+        (["PASSWORD", "okta_verify", "phr"], SUBSTANTIEL, "substantiel"),
+        (["sc", "swk"], ELEVE, "eleve"),
+        (["sc", "hwk", "pin", "mfa"], ELEVE, "eleve"),
+        (["pwd", "okta_verify", "sc", "swk"], ELEVE, "eleve"),
+        (["pwd"], ("pwd",), "none"),
+        (["PASSWORD"], ("pwd",), "none"),
+        (["okta_verify", "phr"], ("okta_verify", "phr"), "none"),
+        (["pwd", "sms", "mfa"], ("pwd", "sms", "mfa"), "none"),
+        ([], (), "none"),
+    ],
+)
+def test_psc_sets(labels, after, assurance) -> None:
+    decision = amr.decide(labels, TABLE)
+    assert decision.after == after
+    assert decision.assurance == assurance
+
+
+def test_nothing_is_invented_from_password_alone() -> None:
+    decision = amr.decide(["pwd"], TABLE)
+    assert not {"mfa", "hwk", "sc", "swk", "pin"} & set(decision.after)
+    assert decision.rule is None
+
+
+def test_unknown_and_malformed_labels() -> None:
+    decision = amr.decide(["pwd", "Custom_Factor", 42, None, "", "a b", "x" * 65, "pwd"], TABLE)
+    assert decision.before == ("pwd", "custom_factor")
+    assert decision.after == ("pwd", "custom_factor")
+
+
+def test_order_is_deterministic_whatever_the_input_order() -> None:
+    first = amr.decide(["otp", "okta_verify", "pwd"], TABLE)
+    second = amr.decide(["pwd", "otp", "okta_verify"], TABLE)
+    assert first.after == second.after == SUBSTANTIEL
+
+
+def test_operator_file_extends_aliases_and_rules(tmp_path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(
+        json.dumps(
+            {
+                "aliases": {"CARTE_CPS": "sc", "webauthn": "pop"},
+                "rules": [
+                    {"name": "fido2-password", "when": ["pwd", "pop"],
+                     "amr": ["pwd", "pop", "hwk", "mfa"], "assurance": "substantiel"},
+                ],
+            }
+        )
+    )  # fmt: skip
+    table = amr.load_table(rules)
+    assert amr.decide(["CARTE_CPS"], table).after == ELEVE
+    assert amr.decide(["pwd", "webauthn"], table).assurance == "substantiel"
+    assert amr.decide(["pwd", "okta_verify"], table).after == SUBSTANTIEL
+
+
+def test_operator_rule_replaces_a_shipped_rule_by_name(tmp_path) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(
+        json.dumps(
+            {"rules": [{"name": "cps-smart-card", "when": ["sc", "pin"],
+                        "amr": ["sc", "pin", "mfa", "hwk"], "assurance": "eleve"}]}
+        )
+    )  # fmt: skip
+    table = amr.load_table(rules)
+    assert amr.decide(["sc", "swk"], table).assurance == "none"
+    assert amr.decide(["sc", "pin"], table).assurance == "eleve"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("not json", "is not valid JSON"),
+        ("[]", "must hold a JSON object"),
+        ('{"rules": [{"when": ["pwd"], "amr": ["pwd"]}]}', "needs a name"),
+        ('{"rules": [{"name": "r", "when": [], "amr": ["pwd"]}]}', "when must be a non-empty"),
+        ('{"rules": [{"name": "r", "when": ["pwd"], "amr": ["PWD"]}]}', "not a lower-case"),
+        ('{"rules": [{"name": "r", "when": ["pwd"], "amr": ["pwd"], "assurance": "max"}]}',
+         "assurance must be"),
+        ('{"aliases": {"a": 1}}', "'aliases' must map"),
+        ('{"rules": {}}', "'rules' must be a list"),
+    ],
+)  # fmt: skip
+def test_bad_rules_file_is_a_config_error(tmp_path, env, content, message) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(content)
+    env["PSC_AMR_RULES"] = str(rules)
+    with pytest.raises(ConfigError, match=message) as error:
+        load_settings(env)
+    assert str(error.value).startswith("PSC_AMR_RULES: ")
+
+
+def test_missing_rules_file_is_a_config_error(tmp_path, env) -> None:
+    env["PSC_AMR_RULES"] = str(tmp_path / "absent.json")
+    with pytest.raises(ConfigError, match="PSC_AMR_RULES: cannot read"):
+        load_settings(env)
