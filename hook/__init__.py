@@ -14,7 +14,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or settings_from_environment()
     logs.configure(settings)
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # One byte over the limit, so that reading a body tells "too large" from "exactly the limit".
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     authenticator = build_authenticator(settings)
     app.extensions["psc_token_hook"] = views.Service(settings, authenticator)
     errors.register(app)

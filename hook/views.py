@@ -47,15 +47,17 @@ def _unauthorized(service: Service) -> Response:
     )
 
 
+def _too_large(settings: Settings) -> Response:
+    g.log["outcome"] = "too-large"
+    return problem(413, "Payload Too Large", f"The body exceeds {settings.max_body_bytes} bytes.")
+
+
 @bp.post("/token-hook")
 def token_hook() -> Response:
     service = _service()
     settings = service.settings
     if (request.content_length or 0) > settings.max_body_bytes:
-        g.log["outcome"] = "too-large"
-        return problem(
-            413, "Payload Too Large", f"The body exceeds {settings.max_body_bytes} bytes."
-        )
+        return _too_large(settings)
     if request.mimetype != "application/json":
         g.log["outcome"] = "unsupported-media-type"
         return problem(415, "Unsupported Media Type", "Send Content-Type: application/json.")
@@ -67,8 +69,11 @@ def token_hook() -> Response:
         return _unauthorized(service)
     g.log["auth"] = "ok"
 
+    body = request.get_data(cache=False)  # at most max + 1 bytes: see create_app
+    if len(body) > settings.max_body_bytes:  # a chunked body has no Content-Length
+        return _too_large(settings)
     try:
-        hook_request = payload.parse(request.get_data(cache=False))
+        hook_request = payload.parse(body)
     except payload.InvalidPayload as invalid:
         g.log["outcome"] = "invalid-payload"
         return problem(400, "Bad Request", str(invalid), errors=invalid.errors or None)

@@ -11,14 +11,16 @@ import jsonschema
 
 HERE = Path(__file__).parent / "okta"
 SCHEMAS = json.loads((HERE / "token-hook-schemas.json").read_text())
-EXAMPLES = {name: entry["value"] for name, entry in
-            json.loads((HERE / "examples.json").read_text()).items()}  # fmt: skip
+EXAMPLES = {
+    name: entry["value"] for name, entry in json.loads((HERE / "examples.json").read_text()).items()
+}
 
 
 def _document() -> dict[str, Any]:
     schemas = copy.deepcopy(SCHEMAS)
     op_value = schemas["TokenHookResponse"]["properties"]["commands"]["items"]["properties"][
-        "value"]["items"]["properties"]["value"]  # fmt: skip
+        "value"
+    ]["items"]["properties"]["value"]
     op_value["oneOf"].append({"type": "array", "items": {"type": "string"}})  # see okta/README.md
     return {"components": {"schemas": schemas}}
 

@@ -61,12 +61,16 @@ def test_operator_file_extends_aliases_and_rules(tmp_path) -> None:
             {
                 "aliases": {"CARTE_CPS": "sc", "webauthn": "pop"},
                 "rules": [
-                    {"name": "fido2-password", "when": ["pwd", "pop"],
-                     "amr": ["pwd", "pop", "hwk", "mfa"], "assurance": "substantiel"},
+                    {
+                        "name": "fido2-password",
+                        "when": ["pwd", "pop"],
+                        "amr": ["pwd", "pop", "hwk", "mfa"],
+                        "assurance": "substantiel",
+                    },
                 ],
             }
         )
-    )  # fmt: skip
+    )
     table = amr.load_table(rules)
     assert amr.decide(["CARTE_CPS"], table).after == ELEVE
     assert amr.decide(["pwd", "webauthn"], table).assurance == "substantiel"
@@ -77,10 +81,18 @@ def test_operator_rule_replaces_a_shipped_rule_by_name(tmp_path) -> None:
     rules = tmp_path / "rules.json"
     rules.write_text(
         json.dumps(
-            {"rules": [{"name": "cps-smart-card", "when": ["sc", "pin"],
-                        "amr": ["sc", "pin", "mfa", "hwk"], "assurance": "eleve"}]}
+            {
+                "rules": [
+                    {
+                        "name": "cps-smart-card",
+                        "when": ["sc", "pin"],
+                        "amr": ["sc", "pin", "mfa", "hwk"],
+                        "assurance": "eleve",
+                    }
+                ]
+            }
         )
-    )  # fmt: skip
+    )
     table = amr.load_table(rules)
     assert amr.decide(["sc", "swk"], table).assurance == "none"
     assert amr.decide(["sc", "pin"], table).assurance == "eleve"
@@ -94,12 +106,14 @@ def test_operator_rule_replaces_a_shipped_rule_by_name(tmp_path) -> None:
         ('{"rules": [{"when": ["pwd"], "amr": ["pwd"]}]}', "needs a name"),
         ('{"rules": [{"name": "r", "when": [], "amr": ["pwd"]}]}', "when must be a non-empty"),
         ('{"rules": [{"name": "r", "when": ["pwd"], "amr": ["PWD"]}]}', "not a lower-case"),
-        ('{"rules": [{"name": "r", "when": ["pwd"], "amr": ["pwd"], "assurance": "max"}]}',
-         "assurance must be"),
+        (
+            '{"rules": [{"name": "r", "when": ["pwd"], "amr": ["pwd"], "assurance": "max"}]}',
+            "assurance must be",
+        ),
         ('{"aliases": {"a": 1}}', "'aliases' must map"),
         ('{"rules": {}}', "'rules' must be a list"),
     ],
-)  # fmt: skip
+)
 def test_bad_rules_file_is_a_config_error(tmp_path, env, content, message) -> None:
     rules = tmp_path / "rules.json"
     rules.write_text(content)

@@ -119,8 +119,12 @@ def test_missing_amr_everywhere_leaves_amr_out(settings) -> None:
 
 def test_client_credentials_has_no_oid_and_no_amr(settings) -> None:
     answer, outcome = run(samples.load("client-credentials"), settings)
-    assert outcome.tokens == {"access": {**samples.load("client-credentials")["data"]["access"][
-        "claims"], "tid": "OKTA_chu-exemple"}}  # fmt: skip
+    assert outcome.tokens == {
+        "access": {
+            **samples.load("client-credentials")["data"]["access"]["claims"],
+            "tid": "OKTA_chu-exemple",
+        }
+    }
     assert answer.written == {"access": ["tid"]}
 
 
@@ -139,11 +143,16 @@ def test_client_in_scope_is_patched(env) -> None:
 
 
 def test_placement_follows_the_settings(env) -> None:
-    env.update(PSC_CLAIMS_ID_TOKEN="tid,kc_idp_hint", PSC_CLAIMS_ACCESS_TOKEN="oid,amr,kc_idp_hint",
-               PSC_KC_IDP_HINT="OKTA_chu-exemple")  # fmt: skip
+    env.update(
+        PSC_CLAIMS_ID_TOKEN="tid,kc_idp_hint",
+        PSC_CLAIMS_ACCESS_TOKEN="oid,amr,kc_idp_hint",
+        PSC_KC_IDP_HINT="OKTA_chu-exemple",
+    )
     answer, outcome = run(samples.load("cps-smart-card"), load_settings(env))
-    assert answer.written == {"identity": ["tid", "kc_idp_hint"],
-                              "access": ["oid", "amr", "kc_idp_hint"]}  # fmt: skip
+    assert answer.written == {
+        "identity": ["tid", "kc_idp_hint"],
+        "access": ["oid", "amr", "kc_idp_hint"],
+    }
     assert outcome.tokens["identity"]["kc_idp_hint"] == "OKTA_chu-exemple"
     assert "tid" not in outcome.tokens["access"]
     assert outcome.tokens["access"]["amr"] == ELEVE

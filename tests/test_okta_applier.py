@@ -8,8 +8,13 @@ from hook.okta import RESERVED_CLAIMS, apply_answer, claim_path, reserved_reason
 from tests.okta_schemas import EXAMPLES
 
 REQUEST = EXAMPLES["TokenPayLoadExample"]
-ID_ONLY = {"data": {"identity": {"claims": {"sub": "00u1", "amr": ["pwd"], "prefs": ["a", "b"],
-                                            "profile": {"dept": "x"}}}}}  # fmt: skip
+ID_ONLY = {
+    "data": {
+        "identity": {
+            "claims": {"sub": "00u1", "amr": ["pwd"], "prefs": ["a", "b"], "profile": {"dept": "x"}}
+        }
+    }
+}
 
 
 def patch(kind: str, *ops: dict) -> dict:
@@ -33,36 +38,77 @@ def test_okta_examples_of_lifetime_and_remove() -> None:
 @pytest.mark.parametrize(
     ("request_body", "answer", "reason"),
     [
-        (ID_ONLY, patch("access", {"op": "add", "path": "/claims/tid", "value": "t"}),
-         "not requested"),
+        (
+            ID_ONLY,
+            patch("access", {"op": "add", "path": "/claims/tid", "value": "t"}),
+            "not requested",
+        ),
         (ID_ONLY, {"commands": [{"type": "com.okta.saml.patch", "value": []}]}, "unknown type"),
-        (ID_ONLY, patch("identity", {"op": "move", "path": "/claims/tid", "value": "t"}),
-         "invalid op"),
-        (ID_ONLY, patch("identity", {"op": "add", "path": "/claims/iss", "value": "t"}),
-         "reserved"),
-        (ID_ONLY, patch("identity", {"op": "add", "path": "/claims/amr", "value": ["mfa"]}),
-         "reserved"),
-        (ID_ONLY, patch("identity", {"op": "replace", "path": "/claims/tid", "value": "t"}),
-         "does not exist"),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "move", "path": "/claims/tid", "value": "t"}),
+            "invalid op",
+        ),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "add", "path": "/claims/iss", "value": "t"}),
+            "reserved",
+        ),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "add", "path": "/claims/amr", "value": ["mfa"]}),
+            "reserved",
+        ),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "replace", "path": "/claims/tid", "value": "t"}),
+            "does not exist",
+        ),
         (ID_ONLY, patch("identity", {"op": "remove", "path": "/claims/tid"}), "does not exist"),
-        (ID_ONLY, patch("identity", {"op": "remove", "path": "/claims/prefs/0", "value": "a"}),
-         "other than null"),
-        (ID_ONLY, patch("identity", {"op": "add", "path": "/claims/prefs/5", "value": "c"}),
-         "out of range"),
-        (ID_ONLY, patch("identity", {"op": "add", "path": "/claims/prefs/01", "value": "c"}),
-         "bad array index"),
-        (ID_ONLY, patch("identity", {"op": "add", "path": "/claims/nope/x", "value": "c"}),
-         "does not exist"),
-        (ID_ONLY, patch("identity", {"op": "add", "path": "/claims/tid", "value": None}),
-         "without a value"),
-        (ID_ONLY, patch("identity", {"op": "add", "path": "/token/x", "value": 1}),
-         "not under /claims/"),
-        (ID_ONLY, patch("identity", {"op": "replace", "path": "/token/lifetime/expiration",
-                                     "value": 100}), "lifetime"),
-        ({"data": {"access": {"claims": {}}}},
-         patch("access", {"op": "add", "path": "/claims/scp", "value": ["x"]}), "reserved"),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "remove", "path": "/claims/prefs/0", "value": "a"}),
+            "other than null",
+        ),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "add", "path": "/claims/prefs/5", "value": "c"}),
+            "out of range",
+        ),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "add", "path": "/claims/prefs/01", "value": "c"}),
+            "bad array index",
+        ),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "add", "path": "/claims/nope/x", "value": "c"}),
+            "does not exist",
+        ),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "add", "path": "/claims/tid", "value": None}),
+            "without a value",
+        ),
+        (
+            ID_ONLY,
+            patch("identity", {"op": "add", "path": "/token/x", "value": 1}),
+            "not under /claims/",
+        ),
+        (
+            ID_ONLY,
+            patch(
+                "identity", {"op": "replace", "path": "/token/lifetime/expiration", "value": 100}
+            ),
+            "lifetime",
+        ),
+        (
+            {"data": {"access": {"claims": {}}}},
+            patch("access", {"op": "add", "path": "/claims/scp", "value": ["x"]}),
+            "reserved",
+        ),
     ],
-)  # fmt: skip
+)
 def test_one_bad_op_voids_everything(request_body, answer, reason) -> None:
     command = answer["commands"][0]
     good = {"op": "add", "path": "/claims/good", "value": "kept?"}
@@ -91,15 +137,17 @@ def test_members_and_arrays() -> None:
 
 
 def test_add_replaces_an_existing_claim() -> None:
-    outcome = apply_answer(ID_ONLY, 200, patch("identity", {"op": "add", "path": "/claims/prefs",
-                                                            "value": "only"}))  # fmt: skip
+    outcome = apply_answer(
+        ID_ONLY, 200, patch("identity", {"op": "add", "path": "/claims/prefs", "value": "only"})
+    )
     assert outcome.tokens["identity"]["prefs"] == "only"
 
 
 def test_escaped_claim_names() -> None:
     assert claim_path("a/b~c") == "/claims/a~1b~0c"
-    outcome = apply_answer(ID_ONLY, 200, patch("identity", {"op": "add", "path": claim_path("a/b~c"),
-                                                            "value": "v"}))  # fmt: skip
+    outcome = apply_answer(
+        ID_ONLY, 200, patch("identity", {"op": "add", "path": claim_path("a/b~c"), "value": "v"})
+    )
     assert outcome.tokens["identity"]["a/b~c"] == "v"
 
 

@@ -1,0 +1,72 @@
+"""Configuration is validated once; each bad setting names its variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from hook.config import ConfigError, load_settings
+
+
+def test_defaults(settings) -> None:
+    assert settings.tenant_id == "OKTA_chu-exemple"
+    assert settings.claims == {"identity": ("tid", "oid"), "access": ("tid", "oid", "amr")}
+    assert settings.client_ids == frozenset()
+    assert settings.min_assurance == "none"
+    assert settings.auth_header == "Authorization"
+    assert settings.max_body_bytes == 262_144
+    assert settings.port == 8080
+    assert settings.kc_idp_hint is None
+
+
+def test_two_secrets_for_a_rotation(env) -> None:
+    env["HOOK_SECRETS"] = "a" * 32 + " , " + "b" * 40
+    assert load_settings(env).secrets == (b"a" * 32, b"b" * 40)
+
+
+def test_reserved_slots_are_warned_about_naming_okta_docs(env) -> None:
+    env["PSC_CLAIMS_ID_TOKEN"] = "tid,oid,amr"
+    warnings = load_settings(env).warnings
+    assert any("'oid' in the identity token" in w and "developer.okta.com" in w for w in warnings)
+    assert any("'amr' in the identity token" in w and "void" in w for w in warnings)
+
+
+def test_no_warning_for_the_access_token_defaults(env) -> None:
+    env["PSC_CLAIMS_ID_TOKEN"] = "tid"
+    assert load_settings(env).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable", "message"),
+    [
+        ({"PSC_TENANT_ID": ""}, "PSC_TENANT_ID", "required"),
+        ({"PSC_TENANT_ID": None}, "PSC_TENANT_ID", "required"),
+        ({"HOOK_AUTH_MODE": None}, "HOOK_AUTH_MODE", "required"),
+        ({"HOOK_AUTH_MODE": "basic"}, "HOOK_AUTH_MODE", "not header, oauth"),
+        ({"HOOK_AUTH_MODE": "header,header"}, "HOOK_AUTH_MODE", "not header, oauth"),
+        ({"HOOK_SECRETS": None}, "HOOK_SECRETS", "required"),
+        ({"HOOK_SECRETS": "short"}, "HOOK_SECRETS", "at least 32"),
+        ({"HOOK_SECRETS": "a" * 32 + "," + "b" * 31}, "HOOK_SECRETS", "secret #2"),
+        ({"HOOK_AUTH_HEADER": "Bad Header"}, "HOOK_AUTH_HEADER", "not a valid header"),
+        ({"PSC_CLAIMS_ID_TOKEN": "tid,email"}, "PSC_CLAIMS_ID_TOKEN", "unknown claim 'email'"),
+        ({"PSC_CLAIMS_ACCESS_TOKEN": "tid,tid"}, "PSC_CLAIMS_ACCESS_TOKEN", "twice"),
+        ({"PSC_MIN_ASSURANCE": "high"}, "PSC_MIN_ASSURANCE", "not one of"),
+        ({"HOOK_MAX_BODY_BYTES": "lots"}, "HOOK_MAX_BODY_BYTES", "not a whole number"),
+        ({"HOOK_MAX_BODY_BYTES": "10"}, "HOOK_MAX_BODY_BYTES", "outside"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL", "not one of"),
+        ({"LOG_FORMAT": "xml"}, "LOG_FORMAT", "not one of"),
+        ({"PORT": "0"}, "PORT", "outside"),
+    ],
+)
+def test_bad_settings_name_the_variable(env, changes, variable, message) -> None:
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    with pytest.raises(ConfigError) as error:
+        load_settings(env)
+    text = str(error.value)
+    assert text.startswith(f"{variable}: ")
+    assert message in text
+    assert "\n" not in text
+    assert "a" * 32 not in text and "b" * 31 not in text  # never echo a secret
