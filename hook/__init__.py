@@ -16,6 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     # One byte over the limit, so that reading a body tells "too large" from "exactly the limit".
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # undocumented methods get 405
     authenticator = build_authenticator(settings)
     app.extensions["psc_token_hook"] = views.Service(settings, authenticator)
     errors.register(app)
