@@ -1,0 +1,226 @@
+"""The attack matrix, end to end: hostile calls to the real gunicorn, each with its status.
+
+Calls are written byte for byte on a socket (no HTTP library tidies them up first), to
+the service started by the Procfile's command on loopback, in each auth mode. Every
+answer is checked: the expected status, never a 5xx, never a trace, never the secret or
+the token echoed, and a 401 that does not say which check failed.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import json
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from hook import samples
+from tests.conftest import SECRET, Server
+
+BODY = json.dumps(samples.load("password-only")).encode()
+WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
+LIMIT = 262_144
+
+
+@dataclass
+class Call:
+    """One HTTP/1.1 request, written exactly as given."""
+
+    headers: list[bytes] = field(default_factory=list)
+    body: bytes = BODY
+    method: str = "POST"
+    target: str = "/token-hook"
+    content_type: bytes | None = b"application/json"
+    framing: str = "length"  # "length", "chunked" or "none"
+
+    def encode(self) -> bytes:
+        lines = [f"{self.method} {self.target} HTTP/1.1".encode(), b"Host: 127.0.0.1"]
+        if self.content_type is not None:
+            lines.append(b"Content-Type: " + self.content_type)
+        body = self.body
+        if self.framing == "length":
+            lines.append(b"Content-Length: %d" % len(body))
+        elif self.framing == "chunked":
+            lines.append(b"Transfer-Encoding: chunked")
+            body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body) if body else b"0\r\n\r\n"
+        lines += [*self.headers, b"Connection: close"]
+        return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: http.client.HTTPMessage
+    body: bytes
+
+
+def send(server: Server, call: Call) -> Reply:
+    """Write the call on a fresh connection and read the whole answer."""
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        # The server may answer before reading everything: the answer is still there.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            sock.sendall(call.encode())
+        response = http.client.HTTPResponse(sock, method=call.method)
+        response.begin()
+        return Reply(response.status, response.headers, response.read())
+
+
+def secret(value: str | bytes, name: bytes = b"Authorization") -> list[bytes]:
+    raw = value if isinstance(value, bytes) else value.encode("latin-1")
+    return [name + b": " + raw]
+
+
+S = SECRET.encode()
+
+#: Header-mode secrets: (id, headers, expected status).
+SECRET_MATRIX: list[tuple[str, list[bytes], int]] = [
+    ("valid", secret(S), 200),
+    ("header-name-in-lower-case", secret(S, b"authorization"), 200),
+    # RFC 9110 5.5: leading and trailing whitespace is not part of a field value; the
+    # server strips it, so what reaches the check is exactly the secret.
+    ("padded-with-spaces", secret(b"   " + S + b"   "), 200),
+    ("padded-with-tabs", secret(b"\t" + S + b"\t"), 200),
+    ("missing", [], 401),
+    ("empty", secret(b""), 401),
+    ("blank", secret(b"   "), 401),
+    ("wrong", secret(WRONG_SECRET), 401),
+    ("wrong-by-one-character", secret(S[:-1] + b"!"), 401),
+    ("padded-with-characters", secret(b"x" + S + b"x"), 401),
+    ("longer", secret(S + S), 401),
+    ("truncated-by-one", secret(S[:-1]), 401),
+    ("truncated-to-half", secret(S[: len(S) // 2]), 401),
+    ("upper-cased", secret(S.upper()), 401),
+    ("bearer-prefixed", secret(b"Bearer " + S), 401),
+    ("basic-encoded", secret(b"Basic " + base64.b64encode(S)), 401),
+    ("utf-8-suffix", secret(S + "é".encode()), 401),
+    ("inner-space", secret(S[:10] + b" " + S[10:]), 401),
+    ("duplicate-header-wrong-first", [*secret(WRONG_SECRET), *secret(S)], 401),
+    ("duplicate-header-wrong-last", [*secret(S), *secret(WRONG_SECRET)], 401),
+    ("in-another-header", secret(S, b"X-Okta-Secret"), 401),
+    ("in-proxy-authorization", secret(S, b"Proxy-Authorization"), 401),
+    ("in-a-cookie", [b"Cookie: secret=" + S], 401),
+    ("in-x-request-id", secret(S, b"X-Request-Id"), 401),
+    ("nul-byte", secret(S + b"\x00"), 400),  # gunicorn refuses the header itself
+]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [pytest.param(headers, status, id=name) for name, headers, status in SECRET_MATRIX],
+)
+def test_header_mode_secrets(module_server: Server, headers: list[bytes], status: int) -> None:
+    reply = send(module_server, Call(headers))
+    assert_answer(reply, status)
+    if status == 401:
+        assert_unauthorized(reply, oauth=False)
+
+
+def test_secret_in_the_query_or_the_body_is_not_a_credential(module_server: Server) -> None:
+    in_query = Call(target=f"/token-hook?secret={SECRET}&Authorization={SECRET}")
+    assert_unauthorized(send(module_server, in_query), oauth=False)
+    in_body = Call(body=json.dumps({**samples.load("password-only"), "secret": SECRET}).encode())
+    assert_unauthorized(send(module_server, in_body), oauth=False)
+
+
+def chunked_over_the_limit() -> Call:
+    return Call(secret(S), body=b" " * LIMIT + b"{}", framing="chunked")
+
+
+#: Limits, framing, methods and content types: (id, call, expected status).
+EDGE_MATRIX: list[tuple[str, Callable[[], Call], int]] = [
+    ("header-over-8190-bytes", lambda: Call([*secret(S), b"X-Big: " + b"a" * 9000]), 431),
+    ("secret-header-over-8190-bytes", lambda: Call(secret(b"a" * 9000)), 431),
+    ("over-100-headers", lambda: Call(secret(S) + [b"X-H%d: a" % i for i in range(120)]), 431),
+    (
+        "request-line-over-4094-bytes",
+        lambda: Call(secret(S), target="/token-hook?" + "a" * 5000),
+        414,
+    ),
+    ("body-over-the-limit", lambda: Call(secret(S), body=b" " * LIMIT + b"{}"), 413),
+    ("body-over-the-limit-unauthenticated", lambda: Call(body=b"x" * (LIMIT + 1)), 413),
+    ("chunked-body-over-the-limit", chunked_over_the_limit, 413),
+    ("body-at-the-limit", lambda: Call(secret(S), body=BODY + b" " * (LIMIT - len(BODY))), 200),
+    ("chunked-body", lambda: Call(secret(S), framing="chunked"), 200),
+    ("no-body", lambda: Call(secret(S), body=b""), 400),
+    ("length-and-chunked-together", lambda: Call([*secret(S), b"Transfer-Encoding: chunked"]), 400),
+    ("negative-length", lambda: Call([*secret(S), b"Content-Length: -1"], framing="none"), 400),
+    (
+        "length-not-a-number",
+        lambda: Call([*secret(S), b"Content-Length: 12a"], framing="none"),
+        400,
+    ),
+    ("GET", lambda: Call(secret(S), method="GET", body=b"", content_type=None), 405),
+    ("PUT", lambda: Call(secret(S), method="PUT"), 405),
+    ("PATCH", lambda: Call(secret(S), method="PATCH"), 405),
+    ("DELETE", lambda: Call(secret(S), method="DELETE", body=b""), 405),
+    ("OPTIONS", lambda: Call(secret(S), method="OPTIONS", body=b"", content_type=None), 405),
+    ("HEAD", lambda: Call(secret(S), method="HEAD", body=b"", content_type=None), 405),
+    ("TRACE", lambda: Call(secret(S), method="TRACE", body=b"", content_type=None), 405),
+    ("unknown-method", lambda: Call(secret(S), method="BREW"), 405),
+    ("POST-to-healthz", lambda: Call(secret(S), target="/healthz"), 405),
+    ("unknown-path", lambda: Call(secret(S), target="/token-hook/../admin"), 404),
+    ("no-content-type", lambda: Call(secret(S), content_type=None), 415),
+    ("text-plain", lambda: Call(secret(S), content_type=b"text/plain"), 415),
+    (
+        "form-urlencoded",
+        lambda: Call(secret(S), content_type=b"application/x-www-form-urlencoded"),
+        415,
+    ),
+    ("multipart", lambda: Call(secret(S), content_type=b"multipart/form-data; boundary=x"), 415),
+    ("problem-json", lambda: Call(secret(S), content_type=b"application/problem+json"), 415),
+    ("jsonp-lookalike", lambda: Call(secret(S), content_type=b"application/jsonp"), 415),
+    ("wrong-type-unauthenticated", lambda: Call(content_type=b"text/plain"), 415),
+    (
+        "json-with-charset",
+        lambda: Call(secret(S), content_type=b"application/json; charset=utf-8"),
+        200,
+    ),
+    ("json-in-capitals", lambda: Call(secret(S), content_type=b"Application/JSON"), 200),
+]
+
+
+@pytest.mark.parametrize(
+    ("make_call", "status"),
+    [pytest.param(make_call, status, id=name) for name, make_call, status in EDGE_MATRIX],
+)
+def test_limits_methods_and_content_types(
+    module_server: Server, make_call: Callable[[], Call], status: int
+) -> None:
+    call = make_call()
+    reply = send(module_server, call)
+    assert_answer(reply, status)
+    if status == 405:
+        allowed = {method.strip() for method in reply.headers["Allow"].split(",")}
+        assert allowed == ({"POST"} if call.target == "/token-hook" else {"GET", "HEAD"})
+    if status in (405, 413, 415) and call.method != "HEAD":
+        assert reply.headers["Content-Type"] == "application/problem+json"
+
+
+def test_the_server_still_answers_after_the_matrix(module_server: Server) -> None:
+    """No hostile call above took a worker down: a normal call is patched, no boot failed."""
+    assert send(module_server, Call(secret(S))).status == 200
+    log = module_server.log()
+    for failure in ("Traceback", "WORKER TIMEOUT", "exited with code", "Worker failed"):
+        assert failure not in log
+
+
+def assert_answer(reply: Reply, status: int) -> None:
+    assert reply.status == status, reply.body[:300]
+    text = reply.body.decode("utf-8", "replace")
+    assert "Traceback" not in text and 'File "' not in text
+    assert SECRET not in text
+
+
+def assert_unauthorized(reply: Reply, *, oauth: bool) -> None:
+    assert reply.status == 401
+    assert reply.headers["Content-Type"] == "application/problem+json"
+    problem = json.loads(reply.body)
+    assert problem["status"] == 401
+    assert problem["detail"] == "The call could not be authenticated as Okta's."
+    challenge = reply.headers.get("WWW-Authenticate")
+    assert challenge == ('Bearer error="invalid_token"' if oauth else None)
