@@ -241,3 +241,23 @@ def settings_from_environment() -> Settings:
 def environment(demo: bool = False) -> dict[str, str]:
     """A copy of the process environment, with the demo settings under it when asked."""
     return {**DEMO_ENVIRONMENT, **os.environ} if demo else dict(os.environ)
+
+
+def https_url(name: str, value: str) -> str:
+    """``value`` when it is https:// (http:// only on loopback), else a ConfigError naming it."""
+    return _https_url(name, value)
+
+
+def okta_api_token(env: Mapping[str, str]) -> str:
+    """The Management API token ``psc-hook register`` sends as ``SSWS``."""
+    token = env.get("OKTA_API_TOKEN", "").strip()
+    if not token:
+        raise ConfigError(
+            "OKTA_API_TOKEN: required by register (Admin Console > Security > API > Tokens)"
+        )
+    return token
+
+
+def send_bearer_token(env: Mapping[str, str]) -> str | None:
+    """The bearer ``psc-hook send`` presents in OAuth mode, when not given with --bearer."""
+    return env.get("HOOK_SEND_BEARER_TOKEN", "").strip() or None
