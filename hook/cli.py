@@ -1,0 +1,600 @@
+"""``psc-hook``: from a clone to a hook Okta calls, without reading the code.
+
+Each subcommand prints for a person (``--json`` for a machine) and reuses the service's
+own parts: the settings loader, the payload parser, ``build_answer`` and Okta's patch
+applier (:func:`hook.okta.apply_answer`). Secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hook import okta_api, payload, samples
+from hook.claims import ASSURANCE_HELP
+from hook.commands import build_answer
+from hook.config import (
+    CLAIM_NAMES,
+    ConfigError,
+    Settings,
+    environment,
+    exit_on_error,
+    https_url,
+    load_settings,
+    okta_api_token,
+    send_bearer_token,
+)
+from hook.okta import COMMAND_TYPES, TOKEN_NAMES, apply_answer
+
+GUNICORN_ARGS = ("-c", "python:hook.gunicorn_conf")
+DEFAULT_HOOK_NAME = "Pro Santé Connect claims (psc-token-hook)"
+DEMO_SAMPLE = "password-okta-verify-push"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+EXIT_CODES = """\
+exit codes:
+  0  done
+  1  the service or Okta answered with an error (send, register); Okta would void the
+     patch, or the payload is not a token hook request (preview)
+  2  bad configuration or arguments: one line names what is wrong
+  3  the service or the Okta org is unreachable (refused, unknown host, timeout)
+  4  Okta rejected the API token (401) or its permissions (403)
+  5  Okta's rate limit is reached (429); the message gives the reset time
+"""
+
+CLAIM_SOURCES = {
+    "oid": "the user's Okta id (sub, or uid); none without a user",
+    "amr": "Okta's methods, enriched by the amr rules",
+}
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _indented(data: Any, prefix: str = "  ") -> str:
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def _progress(args: argparse.Namespace, message: str) -> None:
+    if not args.json:
+        print(message, file=sys.stderr)
+
+
+# check-config -----------------------------------------------------------------------------
+
+
+def _plan(settings: Settings) -> dict[str, Any]:
+    """What the service will do, as data: the claims' places, auth, gate, amr table."""
+    auth: dict[str, Any] = {"modes": list(settings.auth_modes)}
+    if "header" in settings.auth_modes:
+        auth["header"] = {"name": settings.auth_header, "secrets": len(settings.secrets)}
+    if settings.oauth is not None:
+        oauth = settings.oauth
+        auth["oauth"] = {
+            "issuer": oauth.issuer,
+            "audience": oauth.audience,
+            "jwks_uri": oauth.jwks_uri,
+            "scopes": list(oauth.scopes),
+            "client_ids": sorted(oauth.client_ids),
+            "algorithms": list(oauth.algorithms),
+        }
+    return {
+        "tid": settings.tenant_id,
+        "clients": sorted(settings.client_ids),
+        "claims": {kind: list(names) for kind, names in settings.claims.items()},
+        "kc_idp_hint": settings.kc_idp_hint,
+        "min_assurance": settings.min_assurance,
+        "auth": auth,
+        "amr_rules": [
+            {
+                "name": rule.name,
+                "when": sorted(rule.when),
+                "amr": list(rule.amr),
+                "assurance": rule.assurance,
+            }
+            for rule in settings.amr_table.rules
+        ],
+        "amr_aliases": dict(settings.amr_table.aliases),
+        "max_body_bytes": settings.max_body_bytes,
+        "log": {"level": settings.log_level, "format": settings.log_format},
+        "port": settings.port,
+        "warnings": list(settings.warnings),
+    }
+
+
+def _auth_lines(auth: dict[str, Any]) -> list[str]:
+    lines = []
+    if header := auth.get("header"):
+        lines.append(
+            f"header: Okta sends the secret in {header['name']!r}"
+            f" ({header['secrets']} accepted; values not shown)"
+        )
+    if oauth := auth.get("oauth"):
+        lines.append(
+            f"oauth: a bearer from {oauth['issuer']} for audience {oauth['audience']!r},"
+            f" keys at {oauth['jwks_uri']}, scopes {', '.join(oauth['scopes']) or 'any'},"
+            f" clients {', '.join(oauth['client_ids']) or 'any'},"
+            f" algorithms {', '.join(oauth['algorithms'])}"
+        )
+    return lines
+
+
+def _plan_text(plan: dict[str, Any]) -> str:
+    values = {
+        **CLAIM_SOURCES,
+        "tid": plan["tid"],
+        "kc_idp_hint": plan["kc_idp_hint"] or "not set (PSC_KC_IDP_HINT): never emitted",
+    }
+    lines = ["Configuration is valid. The plan:", "", "claims (value -> tokens)"]
+    for claim in CLAIM_NAMES:
+        tokens = [TOKEN_NAMES[kind] for kind, names in plan["claims"].items() if claim in names]
+        where = " and ".join(f"{name} token" for name in tokens) or "no token"
+        lines.append(f"  {claim:<12} {values[claim]} -> {where}")
+    gate = plan["min_assurance"]
+    lines += [
+        "",
+        f"clients        {', '.join(plan['clients']) or 'every client of the server'}",
+        f"min assurance  {gate}"
+        + (" (no gate)" if gate == "none" else f": user tokens need {ASSURANCE_HELP[gate]}"),
+        "auth           " + "\n               ".join(_auth_lines(plan["auth"])),
+        f"limits         body up to {plan['max_body_bytes']} bytes; log {plan['log']['level']}"
+        f" as {plan['log']['format']}; port {plan['port']}",
+        "",
+        "amr rules in force (strongest first; extend with PSC_AMR_RULES)",
+    ]
+    for rule in plan["amr_rules"]:
+        lines.append(
+            f"  {rule['name']}: {' + '.join(rule['when'])} -> {' '.join(rule['amr'])}"
+            f" ({rule['assurance']})"
+        )
+    lines.append("  otherwise: Okta's labels pass through, nothing is added")
+    aliases = ", ".join(f"{key} = {value}" for key, value in plan["amr_aliases"].items())
+    lines.append(f"  aliases: {aliases or 'none'}")
+    if plan["warnings"]:
+        lines += ["", "warnings"] + [f"  ! {warning}" for warning in plan["warnings"]]
+    return "\n".join(lines)
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    plan = _plan(load_settings(environment(args.demo)))
+    if args.json:
+        _print_json(plan)
+    else:
+        print(_plan_text(plan))
+    return 0
+
+
+# samples ----------------------------------------------------------------------------------
+
+
+def _samples(args: argparse.Namespace) -> int:
+    if args.json:
+        _print_json(
+            [{"name": name, "description": text} for name, text in samples.DESCRIPTIONS.items()]
+        )
+        return 0
+    width = max(map(len, samples.DESCRIPTIONS))
+    for name, text in samples.DESCRIPTIONS.items():
+        print(f"{name:<{width}}  {text}")
+    print("\nUse one with: psc-hook preview NAME, or psc-hook send NAME --url URL")
+    return 0
+
+
+# preview and send -------------------------------------------------------------------------
+
+
+def _payload(reference: str) -> tuple[str, bytes]:
+    """A sample by name, or a file by path: its label and the exact bytes to use."""
+    if reference in samples.DESCRIPTIONS:
+        return reference, json.dumps(samples.load(reference)).encode()
+    try:
+        return reference, Path(reference).read_bytes()
+    except OSError as error:
+        raise ConfigError(
+            f"PAYLOAD: {reference!r} is neither a sample (see psc-hook samples)"
+            f" nor a readable file ({error.strerror})"
+        ) from None
+
+
+def _ops_text(body: dict[str, Any]) -> list[str]:
+    names = {command_type: TOKEN_NAMES[kind] for kind, command_type in COMMAND_TYPES.items()}
+    lines = []
+    for command in body.get("commands", []):
+        lines.append(f"  {names.get(command.get('type'), command.get('type'))} token")
+        for op in command.get("value", []):
+            value = json.dumps(op.get("value"), ensure_ascii=False)
+            lines.append(f"    {op.get('op')} {op.get('path')} = {value}")
+    context = body.get("debugContext") or {}
+    if context:
+        lines.append("  debugContext: " + ", ".join(f"{k}={v}" for k, v in context.items()))
+    return lines
+
+
+def _preview_text(result: dict[str, Any]) -> str:
+    answer, okta = result["answer"], result["okta"]
+    lines = [result["payload"]]
+    if result["description"]:
+        lines[0] += f": {result['description']}"
+    lines += ["", f"hook answer: HTTP {answer['status']} ({answer['outcome']})"]
+    if answer["body"] is None:
+        lines.append("  no body: nothing to patch")
+    elif "error" in answer["body"]:
+        lines.append(f"  error: {answer['body']['error'].get('errorSummary')}")
+    else:
+        lines += _ops_text(answer["body"])
+    lines.append("")
+    if okta["voided"]:
+        lines.append(f"OKTA WOULD REFUSE THE PATCH: {okta['voided']}")
+        lines.append("  the tokens are issued unmodified, without the PSC claims")
+    elif not okta["minted"]:
+        lines.append("Okta mints no token: the client gets server_error")
+    else:
+        lines.append("Okta applies the answer")
+    lines += [f"  note: {note}" for note in okta["notes"]]
+    for kind, claims in result["tokens"].items():
+        lines += ["", f"{TOKEN_NAMES[kind]} token claims after Okta applies it:", _indented(claims)]
+    return "\n".join(lines)
+
+
+def _preview(args: argparse.Namespace) -> int:
+    settings = load_settings(environment(args.demo))
+    label, raw = _payload(args.payload)
+    try:
+        request = payload.parse(raw)
+    except payload.InvalidPayload as invalid:
+        print(f"{label}: {invalid}", file=sys.stderr)
+        if invalid.errors:
+            print(_indented(invalid.errors), file=sys.stderr)
+        return 1
+    answer = build_answer(request, settings)
+    tolerate = {"tolerate": ()} if args.strict else {}
+    outcome = apply_answer(json.loads(raw), answer.status, answer.body, **tolerate)
+    result = {
+        "payload": label,
+        "description": samples.DESCRIPTIONS.get(args.payload),
+        "answer": {"status": answer.status, "outcome": answer.outcome, "body": answer.body},
+        "okta": {"minted": outcome.minted, "voided": outcome.voided, "notes": outcome.notes},
+        "tokens": outcome.tokens,
+    }
+    if args.json:
+        _print_json(result)
+    else:
+        print(_preview_text(result))
+    return 1 if outcome.voided else 0
+
+
+def _auth_headers(settings: Settings, bearer: str | None) -> dict[str, str]:
+    """What Okta would send: the bearer in OAuth mode when one is given, else the first secret."""
+    if bearer and "oauth" in settings.auth_modes:
+        return {"Authorization": f"Bearer {bearer}"}
+    if "header" in settings.auth_modes:
+        return {settings.auth_header: settings.secrets[0].decode()}
+    raise ConfigError("HOOK_SEND_BEARER_TOKEN: required by send in oauth mode (or pass --bearer)")
+
+
+def _send(args: argparse.Namespace) -> int:
+    env = environment(args.demo)
+    settings = load_settings(env)
+    url = https_url("--url", args.url)
+    headers = _auth_headers(settings, args.bearer or send_bearer_token(env))
+    label, raw = _payload(args.payload)
+    headers.update({"Content-Type": "application/json", "X-Request-Id": uuid.uuid4().hex})
+    try:
+        reply = okta_api.exchange("POST", url, headers, raw, args.timeout)
+    except okta_api.Unreachable as error:
+        print(f"psc-hook send: {error}", file=sys.stderr)
+        return error.exit_code
+    answer = reply.json()
+    result = {
+        "payload": label,
+        "url": url,
+        "status": reply.status,
+        "request_id": reply.headers.get("X-Request-Id"),
+        "latency_ms": round(reply.elapsed_ms, 1),
+        "answer": answer,
+    }
+    if args.json:
+        _print_json(result)
+    else:
+        print(
+            f"POST {url} ({label}): HTTP {reply.status} in {result['latency_ms']} ms,"
+            f" request id {result['request_id']}"
+        )
+        print(_indented(answer) if answer is not None else "  no body")
+    return 0 if reply.status in (200, 204) else 1
+
+
+# register ---------------------------------------------------------------------------------
+
+
+def _channel(args: argparse.Namespace, url: str, env: dict[str, str]) -> dict[str, Any]:
+    if args.auth == "header":
+        settings = load_settings(env)
+        if "header" not in settings.auth_modes:
+            raise ConfigError("HOOK_AUTH_MODE: register --auth header needs header among the modes")
+        return okta_api.header_channel(url, settings.auth_header, settings.secrets[0].decode())
+    if not args.client_id or not args.token_url:
+        raise ConfigError("--client-id and --token-url: required by register --auth oauth")
+    if (args.client_secret is None) == (args.hook_key_id is None):
+        raise ConfigError(
+            "--client-secret (client_secret_post) or --hook-key-id (private_key_jwt): give one"
+        )
+    return okta_api.oauth_channel(
+        url,
+        client_id=args.client_id,
+        token_url=https_url("--token-url", args.token_url),
+        client_secret=args.client_secret,
+        hook_key_id=args.hook_key_id,
+        scope=args.scope,
+    )
+
+
+def _rule_target(args: argparse.Namespace) -> str | None:
+    parts = (args.auth_server, args.policy, args.rule)
+    if not any(parts):
+        return None
+    if not all(parts):
+        raise ConfigError("--auth-server, --policy and --rule: give all three to attach the hook")
+    return okta_api.rule_path(*parts)
+
+
+def _dry_run(args: argparse.Namespace, org: str, calls: list[okta_api.ApiCall]) -> int:
+    shown = [
+        {
+            "method": call.method,
+            "url": org + call.path,
+            "headers": {"Authorization": f"SSWS {okta_api.MASK}"},
+            "body": okta_api.masked(call.body),
+        }
+        for call in calls
+    ]
+    if args.json:
+        _print_json({"dry_run": True, "requests": shown})
+        return 0
+    print(f"Dry run: nothing is sent to {org}. The requests, secrets masked:")
+    for request in shown:
+        print(f"\n{request['method']} {request['url']}")
+        print(f"Authorization: {request['headers']['Authorization']}")
+        if request["body"] is not None:
+            print(_indented(request["body"], prefix=""))
+        elif request["method"] == "PUT":
+            print("(the rule as the GET returns it, with actions.token.inlineHook.id set)")
+    return 0
+
+
+def _channel_text(channel: dict[str, Any]) -> str:
+    config = channel["config"]
+    if channel["type"] == "HTTP":
+        return f"authenticated by header {config['authScheme']['key']!r} (value not shown)"
+    return (
+        f"authenticated by OAuth 2.0 {config['authType']}, client {config['clientId']},"
+        f" token URL {config['tokenUrl']}"
+    )
+
+
+def _attach(
+    client: okta_api.OktaClient, rule: str, hook_id: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Read the rule, then put it back whole with its token action calling the hook."""
+    current = client.call(okta_api.ApiCall("GET", rule))
+    updated = client.call(okta_api.ApiCall("PUT", rule, okta_api.attach(current, hook_id)))
+    token_action = updated.get("actions", {}).get("token", {})
+    return {
+        "id": updated.get("id", args.rule),
+        "name": updated.get("name"),
+        "policy": args.policy,
+        "authorization_server": args.auth_server,
+        "inline_hook": (token_action.get("inlineHook") or {}).get("id"),
+    }
+
+
+def _register_text(result: dict[str, Any], channel: dict[str, Any]) -> str:
+    hook, rule = result["hook"], result["rule"]
+    lines = [
+        f"Created the inline hook {hook['name']!r} (id {hook['id']}).",
+        f"  Okta calls {hook['uri']}, {_channel_text(channel)}.",
+    ]
+    if rule is not None:
+        lines.append(
+            f"Attached it to rule {rule['name']!r} ({rule['id']}) of policy {rule['policy']}"
+            f" on authorization server {rule['authorization_server']}."
+        )
+    lines.append(f"Next: check it in the Admin Console: Workflow > Inline Hooks > {hook['name']}"
+                 " > Preview.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _register(args: argparse.Namespace) -> int:
+    env = environment()
+    org = https_url("--org", args.org.strip().rstrip("/"))
+    try:
+        url = okta_api.hook_url(args.url)
+    except ValueError as error:
+        raise ConfigError(f"--url: {error}") from None
+    rule = _rule_target(args)
+    channel = _channel(args, url, env)
+    create = okta_api.create_hook(args.name, channel)
+    if args.dry_run:
+        attaching = [okta_api.ApiCall("GET", rule), okta_api.ApiCall("PUT", rule)] if rule else []
+        return _dry_run(args, org, [create, *attaching])
+
+    client = okta_api.OktaClient(org, okta_api_token(env), args.timeout)
+    result: dict[str, Any] = {"hook": None, "rule": None}
+    try:
+        _progress(args, f"Creating the inline hook {args.name!r} in {org} ...")
+        hook = client.call(create)
+        result["hook"] = {key: hook.get(key) for key in ("id", "name", "status")} | {"uri": url}
+        if rule is not None:
+            _progress(args, f"Attaching it to rule {args.rule} ...")
+            result["rule"] = _attach(client, rule, hook["id"], args)
+    except okta_api.ApiError as error:
+        print(f"psc-hook register: {error}", file=sys.stderr)
+        if result["hook"] is not None:
+            print(
+                f"The hook was created (id {result['hook']['id']}) but not attached: attach it"
+                " in the Admin Console (Security > API > Authorization Servers > Access"
+                " Policies > rule > Use this inline hook).",
+                file=sys.stderr,
+            )
+        if args.json:
+            _print_json({**result, "error": str(error), "exit_code": error.exit_code})
+        return error.exit_code
+    if args.json:
+        _print_json(result)
+    else:
+        print(_register_text(result, channel))
+    return 0
+
+
+# serve ------------------------------------------------------------------------------------
+
+
+def _serve(args: argparse.Namespace) -> int:
+    env = environment(args.demo)
+    if args.port:
+        env["PORT"] = str(args.port)
+    settings = load_settings(env)
+    host = args.host or ("127.0.0.1" if args.demo else None)
+    if args.demo and host not in LOOPBACK_HOSTS:
+        raise ConfigError("--host: the demo secret is public, so --demo serves on 127.0.0.1 only")
+    command = [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS]
+    if host:
+        command += ["--bind", f"{host}:{settings.port}"]
+    where = f"{host}:{settings.port}" if host else f"port {settings.port}, every interface"
+    print(f"psc-hook: serving on {where} ({' '.join(GUNICORN_ARGS)})", file=sys.stderr)
+    print(
+        f"psc-hook: try it: psc-hook send {DEMO_SAMPLE}"
+        f" --url http://{host or '127.0.0.1'}:{settings.port}/token-hook"
+        + (" --demo" if args.demo else ""),
+        file=sys.stderr,
+    )
+    sys.stderr.flush()
+    os.execve(sys.executable, command, env)  # noqa: S606 - the Procfile's command, in place
+    return 0  # pragma: no cover - execve does not return
+
+
+# the parser -------------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="psc-hook",
+        description="Operate psc-token-hook, the Okta token inline hook for Pro Santé Connect.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    as_json = argparse.ArgumentParser(add_help=False)
+    as_json.add_argument("--json", action="store_true", help="print JSON for a machine")
+    demo = argparse.ArgumentParser(add_help=False)
+    demo.add_argument(
+        "--demo",
+        action="store_true",
+        help="use the demo settings under the environment (what make run serves)",
+    )
+    payload_arg = argparse.ArgumentParser(add_help=False)
+    payload_arg.add_argument("payload", metavar="PAYLOAD", help="a sample name or a JSON file")
+
+    def add(name: str, run: Callable[[argparse.Namespace], int], text: str, *parents):
+        sub = commands.add_parser(
+            name,
+            parents=list(parents),
+            help=text,
+            description=text,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        sub.set_defaults(run=run)
+        return sub
+
+    add(
+        "check-config",
+        _check_config,
+        "validate the environment and print the effective plan",
+        as_json,
+        demo,
+    )
+    add("samples", _samples, "list the sample payloads shipped with the package", as_json)
+    preview = add(
+        "preview",
+        _preview,
+        "run the hook in-process on a payload; print the answer and the tokens after Okta"
+        " applies it (like Okta's Preview tab)",
+        payload_arg,
+        as_json,
+        demo,
+    )
+    preview.add_argument(
+        "--strict",
+        action="store_true",
+        help="treat every claim Okta documents as reserved as refused (oid in the ID token too)",
+    )
+    send = add(
+        "send",
+        _send,
+        "POST a payload to a running service with the configured auth",
+        payload_arg,
+        as_json,
+        demo,
+    )
+    send.add_argument("--url", required=True, help="the service's /token-hook URL")
+    send.add_argument(
+        "--bearer", help="OAuth mode: the bearer token to present (or HOOK_SEND_BEARER_TOKEN)"
+    )
+    send.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+
+    register = add(
+        "register",
+        _register,
+        "create the token inline hook in an Okta org (SSWS token from OKTA_API_TOKEN) and"
+        " optionally attach it to an access-policy rule",
+        as_json,
+    )
+    register.add_argument("--org", required=True, help="the org URL, https://<org>.okta.com")
+    register.add_argument("--url", required=True, help="the hook's public https:// URL")
+    register.add_argument("--name", default=DEFAULT_HOOK_NAME, help="the hook's display name")
+    register.add_argument(
+        "--auth",
+        choices=("header", "oauth"),
+        default="header",
+        help="header: HOOK_AUTH_HEADER with the first of HOOK_SECRETS; oauth: the flags below",
+    )
+    register.add_argument("--client-id", help="oauth: the client Okta gets its token with")
+    register.add_argument("--client-secret", help="oauth: client_secret_post with this secret")
+    register.add_argument("--hook-key-id", help="oauth: private_key_jwt with this hook key id")
+    register.add_argument("--token-url", help="oauth: the token endpoint, https://")
+    register.add_argument("--scope", help="oauth: the scope(s) Okta asks for")
+    register.add_argument("--auth-server", help="attach: the authorization server id (aus...)")
+    register.add_argument("--policy", help="attach: the access policy id (00p...)")
+    register.add_argument("--rule", help="attach: the policy rule id (0pr...)")
+    register.add_argument(
+        "--dry-run", action="store_true", help="print the requests (secrets masked), send nothing"
+    )
+    register.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+
+    serve = add(
+        "serve",
+        _serve,
+        "run the service under gunicorn with the project's configuration (the Procfile's command)",
+        demo,
+    )
+    serve.add_argument("--host", help="bind address (default 0.0.0.0; 127.0.0.1 with --demo)")
+    serve.add_argument("--port", type=int, help="port (default PORT, else 8080)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script: parse, run one subcommand, return its exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ConfigError as error:
+        exit_on_error(error)

@@ -1,0 +1,379 @@
+"""``psc-hook register`` over real HTTP against a fake of Okta's Management API on loopback."""
+
+from __future__ import annotations
+
+import copy
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from freezegun import freeze_time
+
+from tests.cli_runner import run, use_env
+from tests.conftest import BASE_ENV, SECRET, free_port
+from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body, hook_problems
+from tests.okta_schemas import EXAMPLES
+
+HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
+CLIENT_SECRET = "oauth-client-secret-0123456789-abcdefghijklmnop"
+KEY_ID = "HKYpsc0hook0key0example"
+TOKEN_URL = "https://chu-exemple.okta.com/oauth2/aus9hookCaller0example/v1/token"
+RULE = ("aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7")
+
+
+@pytest.fixture
+def okta() -> Iterator[FakeOktaServer]:
+    server = FakeOktaServer(FakeOkta())
+    yield server
+    server.close()
+
+
+@pytest.fixture(autouse=True)
+def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_env(monkeypatch, {**BASE_ENV, "OKTA_API_TOKEN": TOKEN})
+
+
+def register(capsys, okta: FakeOktaServer, *extra: str, org: str | None = None):
+    return run(capsys, "register", "--org", org or okta.url, "--url", HOOK_URL, *extra)
+
+
+def oauth_args(*auth: str) -> tuple[str, ...]:
+    return ("--auth", "oauth", "--client-id", "0oa9hookCaller0example", "--token-url", TOKEN_URL,
+            *auth)  # fmt: skip
+
+
+def attach_args() -> tuple[str, ...]:
+    return "--auth-server", RULE[0], "--policy", RULE[1], "--rule", RULE[2]
+
+
+def assert_no_secret(*texts: str) -> None:
+    for text in texts:
+        assert SECRET not in text
+        assert CLIENT_SECRET not in text
+        assert TOKEN not in text
+
+
+# the fake is faithful: Okta's own examples pass, bodies Okta refuses do not -----------------
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "InlineHookMgmtCreateHTTPRequest",
+        "InlineHookMgmtCreateOAuthClientSecretRequest",
+        "InlineHookMgmtCreateOAuthPrivateKeyRequest",
+    ],
+)
+def test_the_fake_accepts_oktas_own_examples(example):
+    assert hook_problems(EXAMPLES[example]) == []
+
+
+def _broken(example: str, change) -> dict:
+    body = copy.deepcopy(EXAMPLES[example])
+    change(body)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (_broken("InlineHookMgmtCreateHTTPRequest", lambda b: b.update(type="com.okta.nope")),
+         "type"),
+        (_broken("InlineHookMgmtCreateHTTPRequest",
+                 lambda b: b["channel"].update(type="SOAP")), "channel.type"),
+        (_broken("InlineHookMgmtCreateHTTPRequest",
+                 lambda b: b["channel"]["config"]["authScheme"].update(type="BASIC")),
+         "authScheme"),
+        (_broken("InlineHookMgmtCreateHTTPRequest",
+                 lambda b: b["channel"]["config"].update(uri="http://example.com/hook")), "uri"),
+        (_broken("InlineHookMgmtCreateOAuthClientSecretRequest",
+                 lambda b: b["channel"]["config"].pop("clientId")), "clientId"),
+        (_broken("InlineHookMgmtCreateOAuthPrivateKeyRequest",
+                 lambda b: b["channel"]["config"].update(clientSecret="x")), "clientSecret"),
+        (_broken("InlineHookMgmtCreateOAuthPrivateKeyRequest",
+                 lambda b: b["channel"]["config"].update(headers={})), "headers"),
+        (_broken("InlineHookMgmtCreateHTTPRequest", lambda b: b.pop("channel")), "channel"),
+    ],
+)  # fmt: skip
+def test_the_fake_refuses_what_okta_refuses(body, problem):
+    problems = hook_problems(body)
+    assert problems
+    assert problem in " ".join(problems)
+
+
+# creating the hook ------------------------------------------------------------------------
+
+
+def test_header_channel_is_created_with_the_first_secret(capsys, okta, monkeypatch):
+    monkeypatch.setenv("HOOK_SECRETS", f"{SECRET},rotated-secret-9876543210-zyxwvutsrqponmlk")
+    monkeypatch.setenv("HOOK_AUTH_HEADER", "X-Psc-Hook-Secret")
+    result = register(capsys, okta)
+    assert result.code == 0, result.err
+    [request] = okta.fake.requests
+    assert (request.method, request.path) == ("POST", "/api/v1/inlineHooks")
+    assert request.headers["Authorization"] == f"SSWS {TOKEN}"
+    assert hook_problems(request.body) == []
+    assert request.body["type"] == "com.okta.oauth2.tokens.transform"
+    assert request.body["channel"]["config"]["uri"] == HOOK_URL
+    assert request.body["channel"]["config"]["authScheme"] == {
+        "type": "HEADER",
+        "key": "X-Psc-Hook-Secret",
+        "value": SECRET,
+    }
+    [hook_id] = okta.fake.hooks
+    assert hook_id in result.out
+    assert "X-Psc-Hook-Secret" in result.out
+    assert "Workflow > Inline Hooks" in result.out
+    assert_no_secret(result.out, result.err)
+
+
+def test_oauth_client_secret_post_channel(capsys, okta):
+    result = register(capsys, okta, *oauth_args("--client-secret", CLIENT_SECRET), "--scope",
+                      "okta.hooks.psc")  # fmt: skip
+    assert result.code == 0, result.err
+    [request] = okta.fake.requests
+    assert hook_problems(request.body) == []
+    config = request.body["channel"]["config"]
+    assert request.body["channel"]["type"] == "OAUTH"
+    assert config["authType"] == "client_secret_post"
+    assert config["clientSecret"] == CLIENT_SECRET
+    assert (config["clientId"], config["tokenUrl"], config["scope"]) == (
+        "0oa9hookCaller0example",
+        TOKEN_URL,
+        "okta.hooks.psc",
+    )
+    assert "client_secret_post" in result.out
+    assert_no_secret(result.out, result.err)
+
+
+def test_oauth_private_key_jwt_channel(capsys, okta):
+    result = register(capsys, okta, *oauth_args("--hook-key-id", KEY_ID))
+    assert result.code == 0, result.err
+    [request] = okta.fake.requests
+    assert hook_problems(request.body) == []
+    config = request.body["channel"]["config"]
+    assert config["authType"] == "private_key_jwt"
+    assert config["hookKeyId"] == KEY_ID
+    assert "clientSecret" not in config
+    assert "scope" not in config
+
+
+@pytest.mark.parametrize(
+    "auth",
+    [(), ("--client-secret", CLIENT_SECRET, "--hook-key-id", KEY_ID)],
+    ids=["neither", "both"],
+)
+def test_oauth_needs_exactly_one_credential(capsys, okta, auth):
+    result = register(capsys, okta, *oauth_args(*auth))
+    assert result.code == 2
+    assert "--hook-key-id" in result.err
+    assert okta.fake.requests == []
+
+
+def test_json_output_names_the_hook_and_the_rule(capsys, okta):
+    okta.fake.add_rule(*RULE)
+    result = register(capsys, okta, *attach_args(), "--json")
+    assert result.code == 0, result.err
+    answer = result.json()
+    [hook_id] = okta.fake.hooks
+    assert answer["hook"]["id"] == hook_id
+    assert answer["hook"]["uri"] == HOOK_URL
+    assert answer["rule"]["id"] == RULE[2]
+    assert answer["rule"]["inline_hook"] == hook_id
+    assert result.err == ""
+
+
+# attaching it to the access-policy rule ---------------------------------------------------
+
+
+def test_attach_puts_the_whole_rule_back_with_the_hook(capsys, okta):
+    before = okta.fake.add_rule(*RULE)
+    result = register(capsys, okta, *attach_args())
+    assert result.code == 0, result.err
+    create, read, replace = okta.fake.requests
+    assert create.method == "POST"
+    assert (read.method, replace.method) == ("GET", "PUT")
+    assert (
+        read.path
+        == replace.path
+        == "/api/v1/authorizationServers/{}/policies/{}/rules/{}".format(*RULE)
+    )
+    [hook_id] = okta.fake.hooks
+    expected = copy.deepcopy(before)
+    expected["actions"]["token"]["inlineHook"] = {"id": hook_id}
+    assert replace.body == expected
+    assert okta.fake.rules[RULE]["actions"]["token"]["inlineHook"] == {"id": hook_id}
+    assert "Attached it to rule 'Pro Santé Connect'" in result.out
+
+
+def test_attach_to_a_missing_rule_reports_oktas_error_and_the_created_hook(capsys, okta):
+    result = register(capsys, okta, *attach_args())
+    assert result.code == 1
+    [hook_id] = okta.fake.hooks
+    assert "E0000007" in result.err
+    assert "Not found" in result.err
+    assert f"The hook was created (id {hook_id}) but not attached" in result.err
+
+
+@pytest.mark.parametrize(
+    "partial",
+    [("--auth-server", RULE[0]), ("--auth-server", RULE[0], "--policy", RULE[1])],
+)
+def test_attach_needs_all_three_ids(capsys, okta, partial):
+    result = register(capsys, okta, *partial)
+    assert result.code == 2
+    assert "give all three" in result.err
+    assert okta.fake.requests == []
+
+
+# Okta's error answers ---------------------------------------------------------------------
+
+
+def test_an_okta_error_answer_is_shown_with_code_summary_causes_and_id(capsys, okta):
+    body = error_body("E0000001", "Api validation failed: inlineHook", ("name: already used",))
+    okta.fake.answer_next(400, body)
+    result = register(capsys, okta)
+    assert result.code == 1
+    line = result.err.strip()
+    assert "Okta refused the request (HTTP 400 E0000001: Api validation failed" in line
+    assert "name: already used" in line
+    assert body["errorId"] in line
+    assert result.out == ""
+
+
+def test_a_wrong_api_token_is_a_401_with_what_to_check(capsys, okta, monkeypatch):
+    monkeypatch.setenv("OKTA_API_TOKEN", "00wrongToken")
+    result = register(capsys, okta)
+    assert result.code == 4
+    assert "E0000011" in result.err
+    assert "Invalid token provided" in result.err
+    assert "OKTA_API_TOKEN" in result.err
+    assert "00wrongToken" not in result.err
+    assert okta.fake.hooks == {}
+
+
+def test_a_403_says_the_admin_lacks_the_permission(capsys, okta):
+    okta.fake.answer_next(403, error_body("E0000006", "You do not have permission"))
+    result = register(capsys, okta)
+    assert result.code == 4
+    assert "E0000006" in result.err
+    assert "super administrator" in result.err
+
+
+@freeze_time("2026-11-20 08:00:00")
+def test_a_429_gives_the_reset_time(capsys, okta):
+    reset = int(datetime(2026, 11, 20, 8, 0, 47, tzinfo=UTC).timestamp())
+    okta.fake.answer_next(
+        429,
+        error_body("E0000047", "API call exceeded rate limit due to too many requests."),
+        {"X-Rate-Limit-Limit": "100", "X-Rate-Limit-Remaining": "0",
+         "X-Rate-Limit-Reset": str(reset)},
+    )  # fmt: skip
+    result = register(capsys, okta)
+    assert result.code == 5
+    assert "E0000047" in result.err
+    assert "Retry after 2026-11-20 08:00:47 UTC (in 47 s)" in result.err
+
+
+def test_a_429_without_reset_header_still_says_retry(capsys, okta):
+    okta.fake.answer_next(429, error_body("E0000047", "API call exceeded rate limit"))
+    result = register(capsys, okta)
+    assert result.code == 5
+    assert "Retry later" in result.err
+
+
+def test_a_429_while_attaching_keeps_the_created_hook_id(capsys, okta):
+    okta.fake.add_rule(*RULE)
+    okta.fake.answer_next(200, {"id": "calfake0000000000042", "name": "x", "status": "ACTIVE"})
+    okta.fake.answer_next(429, error_body("E0000047", "API call exceeded rate limit"))
+    result = register(capsys, okta, *attach_args(), "--json")
+    assert result.code == 5
+    assert [request.method for request in okta.fake.requests] == ["POST", "GET"]
+    assert result.json()["hook"]["id"] == "calfake0000000000042"
+    assert result.json()["exit_code"] == 5
+    assert "calfake0000000000042" in result.err
+
+
+def test_an_answer_without_okta_error_body_is_still_explained(capsys, okta):
+    okta.fake.answer_next(502, None)
+    result = register(capsys, okta)
+    assert result.code == 1
+    assert "HTTP 502 without an Okta error body" in result.err
+
+
+# the org cannot be reached ----------------------------------------------------------------
+
+
+def test_an_unreachable_org_is_refused_connection(capsys):
+    org = f"http://127.0.0.1:{free_port()}"
+    result = run(capsys, "register", "--org", org, "--url", HOOK_URL)
+    assert result.code == 3
+    assert f"cannot reach {org}: connection refused" in result.err
+
+
+def test_an_org_that_never_answers_times_out(capsys):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)
+        org = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        result = run(capsys, "register", "--org", org, "--url", HOOK_URL, "--timeout", "0.2")
+    assert result.code == 3
+    assert "no answer within 0.2 s" in result.err
+
+
+# refusals before anything is sent ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["http://psc-hook.chu-exemple.fr/token-hook", "ftp://x/y", "/token-hook"]
+)
+def test_a_hook_url_that_is_not_https_is_refused(capsys, okta, url):
+    result = run(capsys, "register", "--org", okta.url, "--url", url)
+    assert result.code == 2
+    assert "--url" in result.err
+    assert "https://" in result.err
+    assert okta.fake.requests == []
+
+
+def test_a_plain_http_org_is_refused_off_loopback(capsys):
+    result = run(capsys, "register", "--org", "http://chu-exemple.okta.com", "--url", HOOK_URL)
+    assert result.code == 2
+    assert "--org: must use https://" in result.err
+
+
+def test_a_missing_api_token_is_one_line_naming_it(capsys, okta, monkeypatch):
+    monkeypatch.delenv("OKTA_API_TOKEN")
+    result = register(capsys, okta)
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "OKTA_API_TOKEN: required" in result.err
+    assert okta.fake.requests == []
+
+
+# --dry-run --------------------------------------------------------------------------------
+
+
+def test_dry_run_prints_masked_requests_and_sends_nothing(capsys, okta):
+    result = register(capsys, okta, *attach_args(), "--dry-run")
+    assert result.code == 0, result.err
+    assert okta.fake.requests == []
+    assert f"POST {okta.url}/api/v1/inlineHooks" in result.out
+    assert "Authorization: SSWS ****" in result.out
+    assert '"value": "****"' in result.out
+    assert f"GET {okta.url}/api/v1/authorizationServers/{RULE[0]}" in result.out
+    assert "actions.token.inlineHook.id" in result.out
+    assert_no_secret(result.out, result.err)
+
+
+def test_dry_run_json_masks_the_oauth_client_secret(capsys, okta, monkeypatch):
+    monkeypatch.delenv("OKTA_API_TOKEN")
+    result = register(capsys, okta, *oauth_args("--client-secret", CLIENT_SECRET), "--dry-run",
+                      "--json")  # fmt: skip
+    assert result.code == 0, result.err
+    assert okta.fake.requests == []
+    [request] = result.json()["requests"]
+    assert request["headers"] == {"Authorization": "SSWS ****"}
+    assert request["body"]["channel"]["config"]["clientSecret"] == "****"
+    assert hook_problems(request["body"]) == []
+    assert_no_secret(result.out, result.err)
