@@ -1,0 +1,211 @@
+"""Nothing leaks: drive every path of the real process, then search all it wrote and answered.
+
+The service runs under gunicorn (the Procfile's command) on loopback and is driven down
+every path it has: success, the assurance refusal, a client out of scope, each 4xx, bad
+configuration (exit 2), and in OAuth mode the key source failing. Then neither the
+process's output nor any answer may hold a secret, a bearer token, or a name, email or
+login of the samples, and no answer may carry a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from hook import samples
+from tests.conftest import BASE_ENV, OTHER_SECRET, ROOT, SECRET, Server, gunicorn_command
+
+PERSONAL_KEYS = {
+    "name",
+    "email",
+    "login",
+    "firstName",
+    "lastName",
+    "preferred_username",
+    "given_name",
+    "family_name",
+}
+WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
+LOOKS_LIKE_A_TOKEN = (
+    "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJjYW1pbGxlIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+)
+HEADER_ENV = {
+    **BASE_ENV,
+    "HOOK_SECRETS": f"{SECRET},{OTHER_SECRET}",
+    "PSC_CLIENT_IDS": "0oa1pscClient0Example7",
+    "PSC_MIN_ASSURANCE": "substantiel",
+    "PSC_KC_IDP_HINT": "OKTA_chu-exemple",
+}
+
+
+def personal_values(node: Any, key: str | None = None) -> Iterator[str]:
+    """Every name, email and login of a person in a sample, and each word of the names."""
+    if isinstance(node, dict):
+        for child_key, child in node.items():
+            if child_key != "client":  # the application's name is not personal
+                yield from personal_values(child, child_key)
+    elif isinstance(node, list):
+        for child in node:
+            yield from personal_values(child, key)
+    elif isinstance(node, str) and (key in PERSONAL_KEYS or "@" in node):
+        yield node
+        yield from (word for word in node.split() if len(word) >= 4)
+
+
+PERSONAL = sorted(
+    {value for name in samples.DESCRIPTIONS for value in personal_values(samples.load(name))}
+)
+
+
+def windows(secret: str, size: int = 12) -> set[str]:
+    """Every stretch of ``size`` characters of a secret: a partial echo is a leak too."""
+    return {secret[start : start + size] for start in range(len(secret) - size + 1)}
+
+
+def leaks(text: str, secrets: Iterable[str]) -> list[str]:
+    """What of the secrets and the samples' personal data ``text`` holds."""
+    found = [value for value in PERSONAL if value in text]
+    for secret in secrets:
+        found += sorted(part for part in windows(secret) if part in text)[:1]
+    return found
+
+
+@dataclass(frozen=True)
+class Exchange:
+    path: str
+    request_id: str
+    text: str
+
+
+def exchange(path: str, response: requests.Response) -> Exchange:
+    headers = "\n".join(f"{name}: {value}" for name, value in response.headers.items())
+    return Exchange(path, response.headers["X-Request-Id"], f"{headers}\n\n{response.text}")
+
+
+def post(server: Server, body: Any, headers: dict[str, str]) -> requests.Response:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **headers}
+    return requests.post(f"{server.url}/token-hook", data=data, headers=headers, timeout=10)
+
+
+def assert_nothing_leaked(exchanges: list[Exchange], output: str, secrets: list[str]) -> None:
+    for answer in exchanges:
+        assert "Traceback" not in answer.text and 'File "' not in answer.text, answer.path
+        assert not leaks(answer.text, secrets), (answer.path, leaks(answer.text, secrets))
+    assert not leaks(output, secrets), leaks(output, secrets)
+    assert "Traceback" not in output
+
+
+def test_the_search_would_find_a_leak() -> None:
+    """The lists are not empty and the search finds what it looks for."""
+    assert {"Camille", "Martin", "camille.martin@chu-exemple.fr"} <= set(PERSONAL)
+    assert "dominique.bernard@chu-exemple.fr" in PERSONAL
+    assert leaks(f"x {SECRET[5:20]} y", [SECRET])
+    assert leaks('{"login": "camille.martin@chu-exemple.fr"}', [])
+    assert not leaks('{"oid": "00u1abcd2EFGH3ijk4l5", "tid": "OKTA_chu-exemple"}', [SECRET])
+
+
+def drive_header_mode(server: Server) -> list[Exchange]:
+    """Every path of the hook in header mode, each with the status it must get."""
+    good = {"Authorization": SECRET}
+    other_client = samples.load("password-okta-verify-push")
+    other_client["data"]["context"]["protocol"]["client"]["id"] = "0oaSomeOtherApp"
+    wrong_type = samples.load("cps-smart-card")
+    wrong_type["data"]["identity"]["claims"]["sub"] = {"name": "Camille Martin"}
+    wrong_event = {**samples.load("password-only"), "eventType": "camille.martin@chu-exemple.fr"}
+    truncated = json.dumps(samples.load("refresh")).encode()[:900]
+    fastpass = samples.load("fastpass")
+    paths: list[tuple[str, int, Any, dict[str, str]]] = [
+        *[(f"sample {name}", 200, samples.load(name), good) for name in samples.DESCRIPTIONS],
+        ("rotated secret", 200, samples.load("cps-smart-card"), {"Authorization": OTHER_SECRET}),
+        ("out of scope", 204, other_client, good),
+        ("missing secret", 401, fastpass, {}),
+        ("wrong secret", 401, fastpass, {"Authorization": WRONG_SECRET}),
+        ("truncated secret", 401, fastpass, {"Authorization": SECRET[:-3]}),
+        ("bearer token", 401, fastpass, {"Authorization": f"Bearer {LOOKS_LIKE_A_TOKEN}"}),
+        ("secret in another header", 401, fastpass, {"X-Hook-Secret": SECRET}),
+        ("truncated JSON", 400, truncated, good),
+        ("wrong types", 400, wrong_type, good),
+        ("wrong event type", 400, wrong_event, good),
+        ("too large", 413, {**samples.load("refresh"), "pad": "Camille " * 40_000}, good),
+    ]
+    exchanges = []
+    for path, status, body, headers in paths:
+        response = post(server, body, headers)
+        assert response.status_code == status, path
+        exchanges.append(exchange(path, response))
+    refused = exchanges[[path for path, *_ in paths].index("sample password-only")]
+    assert "substantiel" in refused.text  # the assurance refusal was among them
+    form = post(
+        server,
+        b"login=camille.martin@chu-exemple.fr",
+        {**good, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert form.status_code == 415
+    wrong_method = requests.put(f"{server.url}/token-hook", headers=good, timeout=10)
+    assert wrong_method.status_code == 405
+    unknown = requests.get(f"{server.url}/wp-login.php", timeout=10)
+    assert unknown.status_code == 404
+    probes = [requests.get(f"{server.url}{path}", timeout=10) for path in ("/healthz", "/readyz")]
+    assert [probe.status_code for probe in probes] == [200, 200]
+    extra = [("415", form), ("405", wrong_method), ("404", unknown)]
+    extra += [("healthz", probes[0]), ("readyz", probes[1])]
+    return exchanges + [exchange(path, response) for path, response in extra]
+
+
+def test_header_mode_leaks_nothing(start_server) -> None:
+    server = start_server(HEADER_ENV)
+    exchanges = drive_header_mode(server)
+    output = server.log()
+    for answer in exchanges:  # every path was logged
+        assert f'"request_id": "{answer.request_id}"' in output, answer.path
+    assert_nothing_leaked(
+        exchanges, output, [SECRET, OTHER_SECRET, WRONG_SECRET, LOOKS_LIKE_A_TOKEN]
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable", "secret"),
+    [
+        ({"HOOK_SECRETS": "too-short-a-secret-1234"}, "HOOK_SECRETS", "too-short-a-secret-1234"),
+        ({"HOOK_SECRETS": f"{SECRET},short-second-9876"}, "HOOK_SECRETS", "short-second-9876"),
+        ({"PSC_AMR_RULES": "rules.json"}, "PSC_AMR_RULES", SECRET),
+        ({"PSC_TENANT_ID": ""}, "PSC_TENANT_ID", SECRET),
+    ],
+    ids=["short-secret", "second-secret-short", "amr-rules-not-json", "no-tenant"],
+)
+def test_bad_configuration_exits_2_without_leaking(
+    tmp_path: Path, changes: dict[str, str], variable: str, secret: str
+) -> None:
+    """Under gunicorn and in ``psc-hook check-config``: one line naming the variable."""
+    (tmp_path / "rules.json").write_text(f"{SECRET} camille.martin@chu-exemple.fr")
+    environment = {"PATH": "/usr/bin:/bin", **HEADER_ENV, **changes}
+    for command in (gunicorn_command(1), [str(ROOT / ".venv/bin/psc-hook"), "check-config"]):
+        result = subprocess.run(
+            command, env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=30
+        )
+        written = result.stdout + result.stderr
+        assert result.returncode == 2, written
+        assert variable in written and "Traceback" not in written
+        assert not leaks(written, [SECRET, OTHER_SECRET, secret]), written
+
+
+def test_check_config_shows_the_plan_without_the_secrets(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/psc-hook"), "check-config"],
+        env={"PATH": "/usr/bin:/bin", **HEADER_ENV},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "OKTA_chu-exemple" in result.stdout  # the plan was printed
+    assert not leaks(result.stdout + result.stderr, [SECRET, OTHER_SECRET])
