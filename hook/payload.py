@@ -12,6 +12,8 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
+from hook.fastload import compile_loader
+
 EVENT_TYPE = "com.okta.oauth2.tokens.transform"
 _ID = {"validate": validate.Length(min=1, max=255)}
 
@@ -96,6 +98,7 @@ class TokenRequestSchema(_Lenient):
 
 
 _SCHEMA = TokenRequestSchema()
+_FAST_LOAD = compile_loader(_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -131,12 +134,14 @@ def parse(body: bytes) -> HookRequest:
         raise InvalidPayload("The body is not valid JSON.") from None
     if not isinstance(document, dict):
         raise InvalidPayload("The body must be a JSON object.")
-    try:
-        loaded = _SCHEMA.load(document)
-    except ValidationError as error:
-        raise InvalidPayload(
-            "The body is not an Okta token inline hook request.", error.normalized_messages()
-        ) from None
+    loaded = _FAST_LOAD(document)
+    if loaded is None:
+        try:
+            loaded = _SCHEMA.load(document)
+        except ValidationError as error:
+            raise InvalidPayload(
+                "The body is not an Okta token inline hook request.", error.normalized_messages()
+            ) from None
     data = loaded["data"]
     context = data.get("context")
     identity, access = data.get("identity"), data.get("access")

@@ -1,0 +1,174 @@
+"""The compiled fast path loads exactly what marshmallow loads, and defers everything else."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates
+
+from hook import payload
+from hook.fastload import compile_loader
+from hook.samples import DESCRIPTIONS, load
+
+FAST = compile_loader(payload.TokenRequestSchema())
+DELETE = object()
+READ_PATHS = [
+    ("eventType",),
+    ("eventId",),
+    ("data",),
+    ("data", "context"),
+    ("data", "context", "protocol"),
+    ("data", "context", "protocol", "request"),
+    ("data", "context", "protocol", "request", "grant_type"),
+    ("data", "context", "protocol", "client"),
+    ("data", "context", "protocol", "client", "id"),
+    ("data", "context", "session"),
+    ("data", "context", "session", "userId"),
+    ("data", "context", "session", "amr"),
+    ("data", "context", "user"),
+    ("data", "context", "user", "id"),
+    ("data", "identity"),
+    ("data", "identity", "claims"),
+    ("data", "identity", "claims", "sub"),
+    ("data", "identity", "claims", "amr"),
+    ("data", "access"),
+    ("data", "access", "claims"),
+    ("data", "access", "claims", "uid"),
+]
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=300),
+    st.sampled_from(["", "x" * 255, "x" * 256, payload.EVENT_TYPE]),
+    st.lists(st.one_of(st.text(max_size=260), st.none(), st.integers()), max_size=70),
+    st.lists(st.just("pwd"), min_size=63, max_size=66),
+    st.dictionaries(st.sampled_from(["id", "sub", "uid", "claims", "amr", "x"]), st.text()),
+)
+
+
+def _marshmallow(document: Any) -> dict[str, Any] | None:
+    try:
+        return payload.TokenRequestSchema().load(document)
+    except ValidationError:
+        return None
+
+
+def _edit(document: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    parent = document
+    for key in path[:-1]:
+        parent = parent.get(key)
+        if not isinstance(parent, dict):
+            return
+    if value is DELETE:
+        parent.pop(path[-1], None)
+    else:
+        parent[path[-1]] = value
+
+
+@pytest.mark.parametrize("name", sorted(DESCRIPTIONS))
+def test_every_sample_takes_the_fast_path_and_loads_the_same(name: str) -> None:
+    document = load(name)
+    loaded = FAST(document)
+    assert loaded is not None
+    assert loaded == payload.TokenRequestSchema().load(document)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    name=st.sampled_from(sorted(DESCRIPTIONS)),
+    edits=st.lists(
+        st.tuples(st.sampled_from(READ_PATHS), st.one_of(VALUES, st.just(DELETE))), max_size=4
+    ),
+)
+def test_fast_path_never_disagrees_with_marshmallow(name: str, edits: list) -> None:
+    document = copy.deepcopy(load(name))
+    for path, value in edits:
+        _edit(document, path, value)
+    expected = _marshmallow(document)
+    loaded = FAST(document)
+    if expected is None:
+        assert loaded is None
+    else:
+        assert loaded in (None, expected)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("eventId",), "x" * 256),
+        (("eventType",), "com.okta.other"),
+        (("data", "identity", "claims", "sub"), ""),
+        (("data", "identity", "claims", "amr"), ["pwd"] * 65),
+        (("data", "identity", "claims", "amr"), ["x" * 257]),
+        (("data", "context", "session", "amr"), "pwd"),
+        (("data", "context"), []),
+        (("data", "identity", "claims"), None),
+        (("data",), DELETE),
+    ],
+)
+def test_invalid_documents_are_left_to_marshmallow(path: tuple[str, ...], value: Any) -> None:
+    document = copy.deepcopy(load("password-okta-verify-push"))
+    _edit(document, path, value)
+    assert FAST(document) is None
+    with pytest.raises(payload.InvalidPayload):
+        payload.parse(json.dumps(document).encode())
+
+
+def test_limits_are_inclusive_like_marshmallow() -> None:
+    document = copy.deepcopy(load("password-okta-verify-push"))
+    _edit(document, ("eventId",), "x" * 255)
+    _edit(document, ("data", "identity", "claims", "amr"), ["pwd"] * 64)
+    assert FAST(document) == payload.TokenRequestSchema().load(document)
+
+
+class _Counted(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    count = fields.Integer()
+
+
+class _Raising(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String()
+
+
+class _Hooked(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(validate=validate.Length(max=3))
+
+    @validates("name")
+    def _no_x(self, value: str, **_kwargs: Any) -> None:
+        if "x" in value:
+            raise ValidationError("no x")
+
+
+class _Defaulted(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(load_default="anonymous")
+
+
+@pytest.mark.parametrize(
+    ("schema", "document"),
+    [
+        (_Counted(), {"count": 1}),
+        (_Raising(), {"name": "a", "other": 1}),
+        (_Hooked(), {"name": "x"}),
+        (_Defaulted(), {}),
+    ],
+)
+def test_schemas_using_anything_else_always_defer(schema: Schema, document: dict) -> None:
+    assert compile_loader(schema)(document) is None
