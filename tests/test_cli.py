@@ -1,0 +1,362 @@
+"""``psc-hook check-config``, ``samples``, ``preview`` and ``send``.
+
+``send`` runs against the real service under gunicorn (the Procfile's command) on loopback,
+in header mode and in OAuth mode with a real JWKS server; ``preview`` runs on every sample.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hook import payload, samples
+from hook.commands import build_answer
+from hook.config import DEMO_ENVIRONMENT, load_settings
+from tests.cli_runner import run, use_env
+from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port
+from tests.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key
+
+SAMPLES = list(samples.DESCRIPTIONS)
+TENANT = BASE_ENV["PSC_TENANT_ID"]
+
+
+@pytest.fixture(autouse=True)
+def base_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_env(monkeypatch, BASE_ENV)
+
+
+def token_user(document: dict[str, Any]) -> str | None:
+    """Who a sample's tokens are for, read straight from the sample."""
+    data = document["data"]
+    return ((data.get("identity") or {}).get("claims") or {}).get("sub") or (
+        (data.get("access") or {}).get("claims") or {}
+    ).get("uid")
+
+
+def expected_answer(name: str, env: dict[str, str] = BASE_ENV):
+    """What the service decides for a sample, in-process (the reference for send)."""
+    return build_answer(payload.parse(json.dumps(samples.load(name)).encode()), load_settings(env))
+
+
+# check-config -----------------------------------------------------------------------------
+
+
+def test_check_config_prints_the_plan(capsys):
+    result = run(capsys, "check-config")
+    assert result.code == 0, result.err
+    assert "Configuration is valid" in result.out
+    assert re.search(r"tid +OKTA_chu-exemple -> ID token and access token", result.out)
+    assert re.search(r"amr .* -> access token\n", result.out)
+    assert "header: Okta sends the secret in 'Authorization' (1 accepted" in result.out
+    assert "min assurance  none (no gate)" in result.out
+    assert "password-okta-verify: okta_verify + pwd -> swk mfa pwd okta_verify" in result.out
+    assert "! 'oid' in the identity token: Okta documents it as reserved" in result.out
+    assert SECRET not in result.out + result.err
+
+
+def test_check_config_json_is_the_plan_as_data(capsys, monkeypatch, tmp_path):
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"aliases": {"smartcard": "sc"}}))
+    for name, value in {
+        "PSC_CLIENT_IDS": "0oa1pscClient0Example7",
+        "PSC_CLAIMS_ID_TOKEN": "tid,kc_idp_hint",
+        "PSC_KC_IDP_HINT": "OKTA_chu-exemple",
+        "PSC_MIN_ASSURANCE": "substantiel",
+        "PSC_AMR_RULES": str(rules),
+        "HOOK_SECRETS": f"{SECRET},{OTHER_SECRET}",
+    }.items():
+        monkeypatch.setenv(name, value)
+    plan = run(capsys, "check-config", "--json").json()
+    assert plan["claims"] == {"identity": ["tid", "kc_idp_hint"], "access": ["tid", "oid", "amr"]}
+    assert plan["clients"] == ["0oa1pscClient0Example7"]
+    assert plan["min_assurance"] == "substantiel"
+    assert plan["auth"] == {"modes": ["header"], "header": {"name": "Authorization", "secrets": 2}}
+    assert plan["amr_aliases"]["smartcard"] == "sc"
+    assert plan["warnings"] == []
+    assert [rule["name"] for rule in plan["amr_rules"]] == [
+        "cps-smart-card",
+        "password-okta-verify",
+    ]
+
+
+def test_check_config_shows_the_oauth_plan(capsys, monkeypatch):
+    for name, value in {
+        "HOOK_AUTH_MODE": "header,oauth",
+        "HOOK_OAUTH_ISSUER": "https://chu-exemple.okta.com/oauth2/aus9hook",
+        "HOOK_OAUTH_AUDIENCE": "api://psc-token-hook",
+        "HOOK_OAUTH_SCOPES": "psc.hook",
+    }.items():
+        monkeypatch.setenv(name, value)
+    result = run(capsys, "check-config")
+    assert result.code == 0, result.err
+    assert (
+        "oauth: a bearer from https://chu-exemple.okta.com/oauth2/aus9hook for audience"
+        " 'api://psc-token-hook', keys at https://chu-exemple.okta.com/oauth2/aus9hook/v1/keys,"
+        " scopes psc.hook, clients any, algorithms RS256"
+    ) in result.out
+
+
+@pytest.mark.parametrize(
+    ("change", "variable"),
+    [
+        ({"PSC_TENANT_ID": ""}, "PSC_TENANT_ID"),
+        ({"HOOK_SECRETS": "short"}, "HOOK_SECRETS"),
+        ({"PSC_CLAIMS_ACCESS_TOKEN": "tid,email"}, "PSC_CLAIMS_ACCESS_TOKEN"),
+    ],
+)
+def test_check_config_exits_2_with_one_line(capsys, monkeypatch, change, variable):
+    for name, value in change.items():
+        monkeypatch.setenv(name, value)
+    result = run(capsys, "check-config")
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.count("\n") == 1
+    assert result.err.startswith(f"psc-token-hook: configuration error: {variable}:")
+    assert "Traceback" not in result.err
+
+
+def test_check_config_demo_needs_nothing_else(capsys, monkeypatch):
+    use_env(monkeypatch, {})
+    assert run(capsys, "check-config").code == 2
+    result = run(capsys, "check-config", "--demo", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["tid"] == DEMO_ENVIRONMENT["PSC_TENANT_ID"]
+    assert DEMO_ENVIRONMENT["HOOK_SECRETS"] not in result.out
+
+
+def test_help_documents_the_exit_codes(capsys):
+    result = run(capsys, "register", "--help")
+    assert result.code == 0
+    for code in ("0  done", "2  bad configuration", "3  the service or the Okta org is unreachable",
+                 "4  Okta rejected the API token", "5  Okta's rate limit"):  # fmt: skip
+        assert code in result.out
+
+
+# samples ----------------------------------------------------------------------------------
+
+
+def test_samples_lists_every_sample_with_its_description(capsys):
+    result = run(capsys, "samples")
+    assert result.code == 0
+    for name, description in samples.DESCRIPTIONS.items():
+        assert re.search(rf"^{re.escape(name)} +{re.escape(description)}$", result.out, re.M)
+    listed = run(capsys, "samples", "--json").json()
+    assert {entry["name"]: entry["description"] for entry in listed} == samples.DESCRIPTIONS
+
+
+# preview ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_preview_shows_the_answer_and_the_tokens_okta_would_issue(capsys, name):
+    document = samples.load(name)
+    result = run(capsys, "preview", name, "--json")
+    assert result.code == 0, result.err
+    shown = result.json()
+    reference = expected_answer(name)
+    assert shown["answer"] == {
+        "status": reference.status,
+        "outcome": reference.outcome,
+        "body": reference.body,
+    }
+    assert shown["okta"]["voided"] is None
+    requested = [kind for kind in ("identity", "access") if document["data"].get(kind)]
+    assert sorted(shown["tokens"]) == sorted(requested)
+    user = token_user(document)
+    for kind in requested:
+        claims = shown["tokens"][kind]
+        original = document["data"][kind]["claims"]
+        assert claims["tid"] == TENANT
+        assert {key: claims[key] for key in original if key != "amr"} == {
+            key: value for key, value in original.items() if key != "amr"
+        }
+        if user is None:
+            assert "oid" not in claims
+        else:
+            assert claims["oid"] == user
+    if "access" in requested and user is not None:
+        assert shown["tokens"]["access"]["amr"] == reference.body["commands"][-1]["value"][-1][
+            "value"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_preview_prints_for_a_person(capsys, name):
+    result = run(capsys, "preview", name)
+    assert result.code == 0, result.err
+    assert result.out.startswith(f"{name}: {samples.DESCRIPTIONS[name]}")
+    assert "hook answer: HTTP 200 (patched)" in result.out
+    assert f'add /claims/tid = "{TENANT}"' in result.out
+    assert "Okta applies the answer" in result.out
+    assert "token claims after Okta applies it:" in result.out
+    if samples.load(name)["data"].get("identity") and token_user(samples.load(name)):
+        assert "note: 'oid' in the ID token: Okta documents it as reserved" in result.out
+
+
+def test_preview_flags_an_op_okta_would_refuse(capsys, monkeypatch):
+    monkeypatch.setenv("PSC_CLAIMS_ID_TOKEN", "tid,oid,amr")
+    result = run(capsys, "preview", "password-okta-verify-push")
+    assert result.code == 1
+    assert "OKTA WOULD REFUSE THE PATCH: 'amr' is reserved in the ID token" in result.out
+    assert "issued unmodified, without the PSC claims" in result.out
+    shown = run(capsys, "preview", "password-okta-verify-push", "--json").json()
+    assert shown["okta"]["voided"] == "'amr' is reserved in the ID token"
+    original = samples.load("password-okta-verify-push")["data"]
+    assert shown["tokens"]["identity"] == original["identity"]["claims"]
+    assert shown["tokens"]["access"] == original["access"]["claims"]
+
+
+def test_preview_strict_treats_oid_in_the_id_token_as_refused(capsys):
+    result = run(capsys, "preview", "refresh", "--strict", "--json")
+    assert result.code == 1
+    assert result.json()["okta"]["voided"] == "'oid' is reserved in the ID token"
+
+
+def test_preview_shows_a_refused_token(capsys, monkeypatch):
+    monkeypatch.setenv("PSC_MIN_ASSURANCE", "eleve")
+    result = run(capsys, "preview", "password-only")
+    assert result.code == 0
+    assert "hook answer: HTTP 200 (refused-assurance)" in result.out
+    assert "error: Pro Santé Connect requires assurance 'eleve'" in result.out
+    assert "Okta mints no token: the client gets server_error" in result.out
+    assert "token claims" not in result.out
+
+
+def test_preview_of_an_out_of_scope_client(capsys, monkeypatch):
+    monkeypatch.setenv("PSC_CLIENT_IDS", "0oaAnotherApp")
+    result = run(capsys, "preview", "fastpass")
+    assert result.code == 0
+    assert "hook answer: HTTP 204 (out-of-scope-client)" in result.out
+    assert "nothing to patch" in result.out
+
+
+def test_preview_demo_uses_the_demo_tenant(capsys, monkeypatch):
+    use_env(monkeypatch, {})
+    shown = run(capsys, "preview", "cps-smart-card", "--demo", "--json").json()
+    assert shown["tokens"]["identity"]["tid"] == DEMO_ENVIRONMENT["PSC_TENANT_ID"]
+    assert shown["tokens"]["access"]["tid"] == DEMO_ENVIRONMENT["PSC_TENANT_ID"]
+
+
+def test_preview_of_a_file(capsys, tmp_path):
+    document = samples.load("client-credentials")
+    document["data"]["access"]["claims"]["tid"] = "stale"
+    path = tmp_path / "captured.json"
+    path.write_text(json.dumps(document))
+    shown = run(capsys, "preview", str(path), "--json").json()
+    assert shown["payload"] == str(path)
+    assert shown["tokens"]["access"]["tid"] == TENANT
+
+
+def test_preview_of_a_file_that_is_not_a_hook_request(capsys, tmp_path):
+    path = tmp_path / "other.json"
+    path.write_text(json.dumps({"eventType": "com.okta.user.pre-registration", "data": {}}))
+    result = run(capsys, "preview", str(path))
+    assert result.code == 1
+    assert "not an Okta token inline hook request" in result.err
+    assert "eventType" in result.err
+    path.write_text("{not json")
+    assert "not valid JSON" in run(capsys, "preview", str(path)).err
+
+
+def test_preview_of_an_unknown_payload_is_one_line(capsys):
+    result = run(capsys, "preview", "no-such-sample")
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "PAYLOAD: 'no-such-sample' is neither a sample" in result.err
+
+
+# send, against the real service under gunicorn --------------------------------------------
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_send_every_sample_to_the_service(capsys, module_server: Server, name):
+    result = run(capsys, "send", name, "--url", f"{module_server.url}/token-hook", "--json")
+    assert result.code == 0, result.err
+    shown = result.json()
+    reference = expected_answer(name)
+    assert shown["status"] == reference.status
+    assert shown["answer"] == reference.body
+    assert re.fullmatch(r"[0-9a-f]{32}", shown["request_id"])
+    assert f'"request_id": "{shown["request_id"]}"' in module_server.log()
+    assert shown["latency_ms"] >= 0
+
+
+def test_send_prints_for_a_person(capsys, module_server: Server):
+    url = f"{module_server.url}/token-hook"
+    result = run(capsys, "send", "cps-smart-card", "--url", url)
+    assert result.code == 0, result.err
+    first = result.out.splitlines()[0]
+    assert re.fullmatch(
+        rf"POST {re.escape(url)} \(cps-smart-card\): HTTP 200 in [0-9.]+ ms,"
+        r" request id [0-9a-f]{32}",
+        first,
+    )
+    assert '"com.okta.identity.patch"' in result.out
+    assert SECRET not in result.out + result.err
+
+
+def test_send_with_a_wrong_secret_shows_the_401(capsys, module_server: Server, monkeypatch):
+    monkeypatch.setenv("HOOK_SECRETS", OTHER_SECRET)
+    result = run(capsys, "send", "refresh", "--url", f"{module_server.url}/token-hook", "--json")
+    assert result.code == 1
+    shown = result.json()
+    assert shown["status"] == 401
+    assert shown["answer"]["title"] == "Unauthorized"
+    assert OTHER_SECRET not in result.out
+
+
+def test_send_to_nothing_is_unreachable(capsys):
+    url = f"http://127.0.0.1:{free_port()}/token-hook"
+    result = run(capsys, "send", "refresh", "--url", url)
+    assert result.code == 3
+    assert "connection refused" in result.err
+
+
+def test_send_refuses_plain_http_off_loopback(capsys):
+    result = run(capsys, "send", "refresh", "--url", "http://hook.chu-exemple.fr/token-hook")
+    assert result.code == 2
+    assert "--url: must use https://" in result.err
+
+
+@pytest.fixture
+def jwks() -> Iterator[JwksServer]:
+    server = JwksServer([signing_key(FIRST_KID)])
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def oauth_server(jwks, start_server, monkeypatch) -> Server:
+    env = {**BASE_ENV, **oauth_environment(jwks)}
+    del env["HOOK_SECRETS"]
+    use_env(monkeypatch, env)
+    return start_server(env)
+
+
+def test_send_in_oauth_mode_needs_a_bearer(capsys, oauth_server):
+    result = run(capsys, "send", "refresh", "--url", f"{oauth_server.url}/token-hook")
+    assert result.code == 2
+    assert "HOOK_SEND_BEARER_TOKEN" in result.err
+
+
+def test_send_presents_the_bearer_from_the_flag(capsys, oauth_server):
+    token = mint(signing_key(FIRST_KID))
+    url = f"{oauth_server.url}/token-hook"
+    result = run(capsys, "send", "fastpass", "--url", url, "--bearer", token, "--json")
+    assert result.code == 0, result.err
+    assert result.json()["answer"] == expected_answer("fastpass").body
+    assert token not in result.out + result.err
+    assert token not in oauth_server.log()
+
+
+def test_send_presents_the_bearer_from_the_environment(capsys, oauth_server, monkeypatch):
+    monkeypatch.setenv("HOOK_SEND_BEARER_TOKEN", mint(signing_key(FIRST_KID)))
+    result = run(capsys, "send", "access-token-only", "--url", f"{oauth_server.url}/token-hook")
+    assert result.code == 0, result.err
+    monkeypatch.setenv("HOOK_SEND_BEARER_TOKEN", mint(signing_key("key-stranger")))
+    refused = run(capsys, "send", "access-token-only", "--url", f"{oauth_server.url}/token-hook")
+    assert refused.code == 1
+    assert "HTTP 401" in refused.out
