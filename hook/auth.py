@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from hook.config import Settings
+from hook.oauth import OAuthAuthenticator
 
 
 class AuthFailure(Exception):
@@ -86,7 +87,6 @@ def build_authenticator(settings: Settings) -> AnyOf:
         if mode == "header":
             authenticators.append(HeaderAuthenticator(settings.auth_header, settings.secrets))
         else:
-            from hook.oauth import OAuthAuthenticator  # needs the key set only in oauth mode
-
+            assert settings.oauth is not None, "load_settings builds it whenever oauth is a mode"
             authenticators.append(OAuthAuthenticator(settings.oauth))
     return AnyOf(authenticators)

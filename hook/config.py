@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ OAUTH_DEFAULT_ALGORITHMS = ("RS256",)
 OAUTH_ALLOWED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
+OAUTH_MAX_LEEWAY_SECONDS = 60
+#: RFC 6749 section 3.3: a scope token is printable ASCII without space, '"' or '\\'.
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
 #: What ``psc-hook serve --demo`` and ``make run`` use: a complete, harmless setup.
 DEMO_ENVIRONMENT = {
@@ -44,6 +48,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class OAuthSettings:
+    """What Okta's bearer token must be; the invariants hold however the object is built."""
+
     issuer: str
     audience: str
     jwks_uri: str
@@ -51,6 +57,12 @@ class OAuthSettings:
     client_ids: frozenset[str] = frozenset()
     algorithms: tuple[str, ...] = OAUTH_DEFAULT_ALGORITHMS
     leeway_seconds: int = 30
+
+    def __post_init__(self) -> None:
+        if not self.algorithms or not set(self.algorithms) <= OAUTH_ALLOWED_ALGORITHMS:
+            raise ValueError(f"OAuth algorithms must be among {sorted(OAUTH_ALLOWED_ALGORITHMS)}")
+        if not 0 <= self.leeway_seconds <= OAUTH_MAX_LEEWAY_SECONDS:
+            raise ValueError(f"OAuth leeway must be 0..{OAUTH_MAX_LEEWAY_SECONDS} s")
 
 
 @dataclass(frozen=True)
@@ -137,12 +149,20 @@ def _oauth(env: Mapping[str, str]) -> OAuthSettings:
     if not audience:
         raise ConfigError("HOOK_OAUTH_AUDIENCE: required when HOOK_AUTH_MODE includes oauth")
     jwks_uri = env.get("HOOK_OAUTH_JWKS_URI", "").strip() or f"{issuer}/v1/keys"
+    scopes = _csv(env.get("HOOK_OAUTH_SCOPES"))
+    for scope in scopes:
+        if not SCOPE_TOKEN.fullmatch(scope):
+            raise ConfigError(f"HOOK_OAUTH_SCOPES: {scope!r} is not a valid OAuth scope name")
+    client_ids = _csv(env.get("HOOK_OAUTH_CLIENT_IDS"))
+    for client_id in client_ids:
+        if not client_id.isprintable() or " " in client_id:
+            raise ConfigError(f"HOOK_OAUTH_CLIENT_IDS: {client_id!r} is not a client id")
     return OAuthSettings(
         issuer=issuer,
         audience=audience,
         jwks_uri=_https_url("HOOK_OAUTH_JWKS_URI", jwks_uri),
-        scopes=_csv(env.get("HOOK_OAUTH_SCOPES")),
-        client_ids=frozenset(_csv(env.get("HOOK_OAUTH_CLIENT_IDS"))),
+        scopes=scopes,
+        client_ids=frozenset(client_ids),
     )
 
 

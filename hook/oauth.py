@@ -1,0 +1,247 @@
+"""Okta's OAuth 2.0 channel: a bearer JWT checked against the issuer's published keys.
+
+Okta gives the hook 3 s, its own token fetch included, so the key set must never make a
+call wait long: it is loaded once at start and kept while the key source is down or
+answers garbage; only an unknown ``kid`` (a key rotation) fetches it again, at most once
+per 30 s, one fetch at a time, each fetch bounded to 1 s in all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Mapping
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
+from urllib.parse import urlsplit
+
+import jwt
+import structlog
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
+from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+
+from hook import auth
+from hook.config import OAuthSettings
+
+REFETCH_INTERVAL_S = 30.0
+FETCH_BUDGET_S = 1.0
+MAX_JWKS_BYTES = 262_144
+MAX_TOKEN_CHARS = 8192
+DECODE_OPTIONS = {"require": ["exp", "iat", "iss", "aud"]}
+PUBLIC_KEY_TYPES = (RSAPublicKey, EllipticCurvePublicKey, Ed25519PublicKey, Ed448PublicKey)
+
+#: PyJWT's error classes and the log slug each becomes; subclasses before their bases.
+FAILURE_REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "expired"),
+    (jwt.ImmatureSignatureError, "not-yet-valid"),
+    (jwt.InvalidIssuerError, "bad-issuer"),
+    (jwt.InvalidAudienceError, "bad-audience"),
+    (jwt.MissingRequiredClaimError, "missing-claim"),
+    (jwt.InvalidIssuedAtError, "bad-iat"),
+    (jwt.InvalidAlgorithmError, "bad-alg"),
+    (jwt.InvalidSignatureError, "bad-signature"),
+    (jwt.DecodeError, "malformed"),
+)
+
+log = structlog.get_logger("psc_token_hook")
+
+
+class JwksError(Exception):
+    """The key source could not give a usable key set; the message says why, for the log."""
+
+
+def failure_reason(error: jwt.PyJWTError) -> str:
+    """The short slug the log line carries for a PyJWT rejection."""
+    for kind, reason in FAILURE_REASONS:
+        if isinstance(error, kind):
+            return reason
+    return "invalid"
+
+
+def bearer_token(headers: Mapping[str, str]) -> str:
+    """The token of an ``Authorization: Bearer`` header (RFC 6750: the scheme is caseless)."""
+    scheme, _, token = headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise auth.AuthFailure("no-bearer")
+    if len(token) > MAX_TOKEN_CHARS:
+        raise auth.AuthFailure("malformed")
+    return token
+
+
+def has_scopes(granted: object, required: tuple[str, ...]) -> bool:
+    """Whether Okta's ``scp`` (a list of scope names) holds every required scope."""
+    if not required:
+        return True
+    if not isinstance(granted, list):
+        return False
+    return set(required) <= {scope for scope in granted if isinstance(scope, str)}
+
+
+def parse_jwks(body: bytes, algorithms: tuple[str, ...]) -> dict[str, jwt.PyJWK]:
+    """The usable signing keys of a JWKS document, by ``kid``; parsed once per fetch.
+
+    A key is usable when it has a ``kid``, is public, is meant for signatures, and its
+    algorithm is allowed. A document with none is refused whole, so old keys stay.
+    """
+    try:
+        document = json.loads(body)
+    except ValueError:
+        raise JwksError("not JSON") from None
+    members = document.get("keys") if isinstance(document, dict) else None
+    if not isinstance(members, list):
+        raise JwksError("not a JWKS (no keys list)")
+    keys: dict[str, jwt.PyJWK] = {}
+    for member in members:
+        if not isinstance(member, dict) or member.get("use", "sig") != "sig":
+            continue
+        kid = member.get("kid")
+        try:
+            key = jwt.PyJWK(member)
+        except jwt.PyJWTError:
+            continue
+        if (
+            isinstance(kid, str)
+            and key.algorithm_name in algorithms
+            and isinstance(key.key, PUBLIC_KEY_TYPES)
+        ):
+            keys[kid] = key
+    if not keys:
+        raise JwksError("no usable signing key")
+    return keys
+
+
+def download(uri: str, budget_s: float, tls: ssl.SSLContext | None) -> bytes:
+    """GET ``uri`` within ``budget_s`` seconds in all.
+
+    Every socket operation times out, and a watchdog shuts the socket down when the
+    whole exchange overruns, so a server that trickles bytes cannot hold the caller.
+    """
+    parts = urlsplit(uri)
+    connection = (
+        HTTPSConnection(parts.hostname or "", parts.port, timeout=budget_s, context=tls)
+        if parts.scheme == "https"
+        else HTTPConnection(parts.hostname or "", parts.port, timeout=budget_s)
+    )
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        if connection.sock is not None:
+            with contextlib.suppress(OSError):  # already closed: the fetch has ended anyway
+                connection.sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(budget_s, expire)
+    watchdog.daemon = True
+    watchdog.start()
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.connect()
+        if expired.is_set():
+            raise TimeoutError
+        connection.request("GET", target, headers={"Accept": "application/json"})
+        response = connection.getresponse()
+        body = response.read(MAX_JWKS_BYTES + 1)
+    except (OSError, HTTPException, ValueError) as error:
+        if expired.is_set() or isinstance(error, TimeoutError):
+            raise JwksError(f"timed out after {budget_s} s") from None
+        raise JwksError(f"unreachable ({type(error).__name__})") from None
+    finally:
+        watchdog.cancel()
+        connection.close()
+    if response.status != 200:
+        raise JwksError(f"answered HTTP {response.status}")
+    if len(body) > MAX_JWKS_BYTES:
+        raise JwksError(f"answered more than {MAX_JWKS_BYTES} bytes")
+    return body
+
+
+class OAuthAuthenticator:
+    """Accepts a call whose bearer is a valid access token Okta obtained for this hook."""
+
+    mode = "oauth"
+
+    def __init__(self, settings: OAuthSettings) -> None:
+        self.settings = settings
+        self._tls = ssl.create_default_context() if settings.jwks_uri.startswith("https") else None
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._problem = "no key set fetched yet"
+        self._lock = threading.Lock()
+        self._fetched_at: float | None = None
+        self._refresh()
+
+    def authenticate(self, headers: Mapping[str, str]) -> None:
+        token = bearer_token(headers)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise auth.AuthFailure("malformed") from None
+        algorithm = header.get("alg")
+        if algorithm not in self.settings.algorithms:  # before any key or signature work
+            raise auth.AuthFailure("bad-alg")
+        key = self._key(header.get("kid"))
+        if key.algorithm_name != algorithm:
+            raise auth.AuthFailure("key-mismatch")
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[algorithm],
+                audience=self.settings.audience,
+                issuer=self.settings.issuer,
+                leeway=self.settings.leeway_seconds,
+                options=DECODE_OPTIONS,
+            )
+        except jwt.PyJWTError as error:
+            raise auth.AuthFailure(failure_reason(error)) from None
+        if not has_scopes(claims.get("scp"), self.settings.scopes):
+            raise auth.AuthFailure("missing-scope")
+        client_id = claims.get("cid")
+        if self.settings.client_ids and not (
+            isinstance(client_id, str) and client_id in self.settings.client_ids
+        ):
+            raise auth.AuthFailure("foreign-cid")
+
+    def ready(self) -> str | None:
+        if not self._keys:
+            self._refresh()
+        if self._keys:
+            return None
+        return f"oauth: no signing keys loaded from HOOK_OAUTH_JWKS_URI ({self._problem})"
+
+    def _key(self, kid: object) -> jwt.PyJWK:
+        if not isinstance(kid, str):
+            raise auth.AuthFailure("no-kid")
+        key = self._keys.get(kid)
+        if key is None:
+            self._refresh()
+            key = self._keys.get(kid)
+        if key is None:
+            raise auth.AuthFailure("unknown-kid")
+        return key
+
+    def _refresh(self) -> None:
+        """Fetch the key set unless a fetch began under 30 s ago.
+
+        One thread fetches at a time; a thread that waited while another fetched finds
+        that fetch's start under 30 s ago and uses its result rather than fetching again.
+        """
+        with self._lock:
+            now = time.monotonic()
+            if self._fetched_at is not None and now - self._fetched_at < REFETCH_INTERVAL_S:
+                return
+            self._fetched_at = now
+            try:
+                body = download(self.settings.jwks_uri, FETCH_BUDGET_S, self._tls)
+                keys = parse_jwks(body, self.settings.algorithms)
+            except JwksError as error:
+                self._problem = str(error)
+                log.warning("jwks-fetch-failed", reason=self._problem, kept_keys=len(self._keys))
+            else:
+                self._keys = keys
+                log.info("jwks-loaded", kids=sorted(keys))
