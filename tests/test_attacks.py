@@ -13,15 +13,32 @@ import contextlib
 import http.client
 import json
 import socket
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
+import jwt
 import pytest
 
 from hook import samples
-from tests.conftest import SECRET, Server
+from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
+from tests.jwks_server import (
+    FIRST_KID,
+    JwksServer,
+    SigningKey,
+    claims,
+    forge,
+    jwks_fixture,
+    mint,
+    oauth_environment,
+    signing_key,
+)
 
 BODY = json.dumps(samples.load("password-only")).encode()
+KEY = signing_key(FIRST_KID)
+ATTACKER = signing_key("attacker-key")
+jwks = jwks_fixture(scope="module")
 WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
 LIMIT = 262_144
 
@@ -207,6 +224,207 @@ def test_the_server_still_answers_after_the_matrix(module_server: Server) -> Non
     log = module_server.log()
     for failure in ("Traceback", "WORKER TIMEOUT", "exited with code", "Worker failed"):
         assert failure not in log
+
+
+@pytest.fixture(scope="module")
+def oauth_server(jwks: JwksServer, tmp_path_factory) -> Iterator[Server]:
+    """The service in OAuth mode, its keys from the loopback JWKS server."""
+    server = launch({**BASE_ENV, **oauth_environment(jwks)}, tmp_path_factory.mktemp("oauth"))
+    yield server
+    stop(server.process)
+
+
+@pytest.fixture(scope="module")
+def both_server(jwks: JwksServer, tmp_path_factory) -> Iterator[Server]:
+    """The service in ``header,oauth`` mode (a migration): either credential is accepted."""
+    environment = {**BASE_ENV, **oauth_environment(jwks, "header,oauth")}
+    server = launch(environment, tmp_path_factory.mktemp("both"))
+    yield server
+    stop(server.process)
+
+
+@pytest.fixture(scope="module")
+def attacker_jwks() -> Iterator[JwksServer]:
+    """A key source the attacker controls, named in the token's ``jku`` header."""
+    server = JwksServer([ATTACKER])
+    yield server
+    server.close()
+
+
+def bearer(
+    token: str | bytes, scheme: bytes = b"Bearer", name: bytes = b"Authorization"
+) -> list[bytes]:
+    raw = token if isinstance(token, bytes) else token.encode()
+    return secret(scheme + b" " + raw, name)
+
+
+def tampered() -> str:
+    """A valid token whose payload was changed after signing (another client id)."""
+    header, _, signature = mint(KEY).split(".")
+    payload = base64.urlsafe_b64encode(json.dumps(claims(cid="0oa-attacker")).encode())
+    return f"{header}.{payload.rstrip(b'=').decode()}.{signature}"
+
+
+def hs256_with_the_public_key() -> str:
+    """Algorithm confusion: HMAC keyed with the RSA public key the JWKS publishes."""
+    return forge({"alg": "HS256", "typ": "JWT", "kid": FIRST_KID}, claims(), KEY.public_pem())
+
+
+def jwt_with_header(key: SigningKey, extra: dict[str, Any]) -> str:
+    """A token signed by ``key`` whose header carries ``extra`` (``jku``, ``jwk``...)."""
+    headers = {"kid": key.kid, **extra}
+    return jwt.encode(claims(), key.private_key, algorithm=key.algorithm, headers=headers)
+
+
+def unsigned(alg: str) -> str:
+    return forge({"alg": alg, "typ": "JWT", "kid": FIRST_KID}, claims())
+
+
+NOW = int(time.time())
+
+WITHOUT = [(claim, "missing-claim") for claim in ("exp", "iat", "iss", "aud")] + [
+    ("scp", "missing-scope"),
+    ("cid", "foreign-cid"),
+]
+
+#: Bearer tokens in OAuth mode: (id, headers (built when the test runs), expected status,
+#: the failure the log line names).
+JWT_MATRIX: list[tuple[str, Callable[[], list[bytes]], int, str | None]] = [
+    ("valid", lambda: bearer(mint(KEY)), 200, None),
+    ("valid-scheme-in-lower-case", lambda: bearer(mint(KEY), b"bearer"), 200, None),
+    ("expired", lambda: bearer(mint(KEY, iat=NOW - 7200, exp=NOW - 3600)), 401, "expired"),
+    (
+        "expired-beyond-the-leeway",
+        lambda: bearer(mint(KEY, exp=int(time.time()) - 120)),
+        401,
+        "expired",
+    ),
+    ("not-yet-valid", lambda: bearer(mint(KEY, nbf=int(time.time()) + 3600)), 401, "not-yet-valid"),
+    (
+        "issued-in-the-future",
+        lambda: bearer(mint(KEY, iat=int(time.time()) + 3600)),
+        401,
+        "not-yet-valid",
+    ),
+    (
+        "wrong-issuer",
+        lambda: bearer(mint(KEY, iss="https://evil.example/oauth2/default")),
+        401,
+        "bad-issuer",
+    ),
+    ("wrong-audience", lambda: bearer(mint(KEY, aud="api://default")), 401, "bad-audience"),
+    ("missing-scope", lambda: bearer(mint(KEY, scp=["openid"])), 401, "missing-scope"),
+    ("scope-as-a-string", lambda: bearer(mint(KEY, scp="psc.hook")), 401, "missing-scope"),
+    ("foreign-cid", lambda: bearer(mint(KEY, cid="0oa-another-app")), 401, "foreign-cid"),
+    *[
+        (f"without-{claim}", lambda claim=claim: bearer(mint(KEY, **{claim: None})), 401, reason)
+        for claim, reason in WITHOUT
+    ],
+    *[
+        (f"alg-{alg}", lambda alg=alg: bearer(unsigned(alg)), 401, "bad-alg")
+        for alg in ("none", "None")
+    ],
+    (
+        "hs256-signed-with-the-public-key",
+        lambda: bearer(hs256_with_the_public_key()),
+        401,
+        "bad-alg",
+    ),
+    ("unknown-key", lambda: bearer(mint(ATTACKER)), 401, "unknown-kid"),
+    ("known-kid-another-key", lambda: bearer(mint(ATTACKER, kid=FIRST_KID)), 401, "bad-signature"),
+    ("tampered-payload", lambda: bearer(tampered()), 401, "bad-signature"),
+    (
+        "ec-key-off-the-allow-list",
+        lambda: bearer(mint(signing_key("ec-1", "ES256"))),
+        401,
+        "bad-alg",
+    ),
+    ("not-a-jwt", lambda: bearer("not.a.jwt"), 401, "malformed"),
+    ("empty-bearer", lambda: bearer(b""), 401, "no-bearer"),
+    ("basic-scheme", lambda: bearer(mint(KEY), b"Basic"), 401, "no-bearer"),
+    ("the-header-secret", lambda: secret(S), 401, "no-bearer"),
+    ("bearer-header-secret", lambda: bearer(S), 401, "malformed"),
+    (
+        "token-in-another-header",
+        lambda: bearer(mint(KEY), b"Bearer", b"X-Okta-Token"),
+        401,
+        "no-bearer",
+    ),
+    ("two-authorization-headers", lambda: [*bearer(mint(KEY)), *bearer("junk")], 401, "malformed"),
+    ("token-over-the-header-limit", lambda: bearer(b"a" * 9000), 431, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "make_headers", "status", "reason"),
+    [pytest.param(name, *case, id=name) for name, *case in JWT_MATRIX],
+)
+def test_oauth_mode_tokens(
+    oauth_server: Server,
+    name: str,
+    make_headers: Callable[[], list[bytes]],
+    status: int,
+    reason: str | None,
+) -> None:
+    request_id = f"jwt-{name}"
+    reply = send(oauth_server, Call([*make_headers(), f"X-Request-Id: {request_id}".encode()]))
+    assert_answer(reply, status)
+    if status == 401:
+        assert_unauthorized(reply, oauth=True)
+        assert log_line(oauth_server, request_id)["auth_failure"] == f"oauth:{reason}"
+
+
+def test_a_token_naming_its_own_key_source_is_refused_without_fetching_it(
+    oauth_server: Server, attacker_jwks: JwksServer
+) -> None:
+    """``jku`` and ``jwk`` headers name keys the attacker holds: they are never used."""
+    for header in ({"jku": attacker_jwks.url}, {"jwk": ATTACKER.jwk()}):
+        token = jwt_with_header(ATTACKER, header)
+        assert_unauthorized(send(oauth_server, Call(bearer(token))), oauth=True)
+    assert attacker_jwks.fetches == 0
+
+
+def test_a_token_in_the_query_string_is_not_a_credential(oauth_server: Server) -> None:
+    reply = send(oauth_server, Call(target=f"/token-hook?access_token={mint(KEY)}"))
+    assert_unauthorized(reply, oauth=True)
+
+
+def test_a_burst_of_unknown_kids_fetches_the_keys_at_most_once_per_worker(
+    oauth_server: Server, jwks: JwksServer
+) -> None:
+    before = jwks.fetches
+    for number in range(50):
+        token = mint(ATTACKER, kid=f"unknown-{number}")
+        assert_unauthorized(send(oauth_server, Call(bearer(token))), oauth=True)
+    assert jwks.fetches - before <= 2  # two gunicorn workers, each its own key cache
+
+
+@pytest.mark.parametrize(
+    ("make_headers", "status"),
+    [
+        pytest.param(lambda: secret(S), 200, id="header-secret"),
+        pytest.param(lambda: bearer(mint(KEY)), 200, id="bearer-token"),
+        pytest.param(lambda: secret(WRONG_SECRET), 401, id="wrong-secret"),
+        pytest.param(lambda: bearer(mint(KEY, aud="api://default")), 401, id="bad-token"),
+        pytest.param(lambda: bearer(S), 401, id="secret-as-a-bearer"),
+        pytest.param(lambda: [], 401, id="nothing"),
+    ],
+)
+def test_header_and_oauth_mode(
+    both_server: Server, make_headers: Callable[[], list[bytes]], status: int
+) -> None:
+    reply = send(both_server, Call(make_headers()))
+    assert_answer(reply, status)
+    if status == 401:
+        assert_unauthorized(reply, oauth=True)
+
+
+def log_line(server: Server, request_id: str) -> dict[str, Any]:
+    """The canonical log line of one request."""
+    for line in server.log().splitlines():
+        if f'"request_id": "{request_id}"' in line:
+            return json.loads(line)
+    raise AssertionError(f"no log line for {request_id}")
 
 
 def assert_answer(reply: Reply, status: int) -> None:
