@@ -2,7 +2,8 @@
 
 The service runs under gunicorn (the Procfile's command) on loopback and is driven down
 every path it has: success, the assurance refusal, a client out of scope, each 4xx, bad
-configuration (exit 2), and in OAuth mode the key source failing. Then neither the
+configuration (exit 2), and in OAuth mode the key source failing at start or going
+away after it. Then neither the
 process's output nor any answer may hold a secret, a bearer token, or a name, email or
 login of the samples, and no answer may carry a traceback.
 """
@@ -20,7 +21,25 @@ import pytest
 import requests
 
 from hook import samples
-from tests.conftest import BASE_ENV, OTHER_SECRET, ROOT, SECRET, Server, gunicorn_command
+from tests.conftest import (
+    BASE_ENV,
+    OTHER_SECRET,
+    ROOT,
+    SECRET,
+    Server,
+    free_port,
+    gunicorn_command,
+)
+from tests.jwks_server import (
+    FIRST_KID,
+    JwksServer,
+    bearer,
+    forge,
+    jwks_fixture,
+    mint,
+    oauth_environment,
+    signing_key,
+)
 
 PERSONAL_KEYS = {
     "name",
@@ -36,6 +55,8 @@ WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
 LOOKS_LIKE_A_TOKEN = (
     "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJjYW1pbGxlIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 )
+KEY = signing_key(FIRST_KID)
+jwks = jwks_fixture()
 HEADER_ENV = {
     **BASE_ENV,
     "HOOK_SECRETS": f"{SECRET},{OTHER_SECRET}",
@@ -209,3 +230,72 @@ def test_check_config_shows_the_plan_without_the_secrets(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert "OKTA_chu-exemple" in result.stdout  # the plan was printed
     assert not leaks(result.stdout + result.stderr, [SECRET, OTHER_SECRET])
+
+
+def key_source_failing_at_start(
+    jwks: JwksServer, start_server, tokens: list[str]
+) -> tuple[list[Exchange], list[Server]]:
+    """The key source answers an error, answers garbage (holding a secret and a token), or
+    is not there at all."""
+    tokens.append(mint(KEY))
+    garbage = f"<html>{SECRET} {tokens[-1]}</html>"
+    nobody = {"HOOK_OAUTH_JWKS_URI": f"http://127.0.0.1:{free_port()}/v1/keys"}
+    failures = {
+        "error status": (lambda: jwks.fail(503), {}),
+        "garbage": (lambda: jwks.garbage(garbage.encode()), {}),
+        "nobody listening": (lambda: None, nobody),
+    }
+    exchanges, servers = [], []
+    for failure, (set_up, changes) in failures.items():
+        set_up()
+        server = start_server({**BASE_ENV, **oauth_environment(jwks), **changes})
+        ready = requests.get(f"{server.url}/readyz", timeout=10)
+        assert ready.status_code == 503, failure
+        tokens.append(mint(KEY))
+        refused = post(server, samples.load("fastpass"), bearer(tokens[-1]))
+        assert refused.status_code == 401, failure
+        assert "jwks-fetch-failed" in server.log(), failure
+        exchanges += [exchange(f"{failure}: readyz", ready), exchange(f"{failure}: 401", refused)]
+        servers.append(server)
+    return exchanges, servers
+
+
+def key_source_down_after_warm_up(
+    jwks: JwksServer, start_server, tokens: list[str]
+) -> tuple[list[Exchange], Server]:
+    """Every sample by OAuth, refused tokens, then the key source goes away."""
+    jwks.serve(KEY)
+    server = start_server({**BASE_ENV, **oauth_environment(jwks)})
+    exchanges = []
+    for name in samples.DESCRIPTIONS:
+        tokens.append(mint(KEY))
+        response = post(server, samples.load(name), bearer(tokens[-1]))
+        assert response.status_code == 200, name
+        exchanges.append(exchange(f"oauth sample {name}", response))
+    refused = {
+        "expired": mint(KEY, iat=1_600_000_000, exp=1_600_003_600),
+        "wrong audience": mint(KEY, aud="api://default"),
+        "alg none": forge({"alg": "none", "kid": FIRST_KID}, {"sub": "camille"}),
+        "unknown key": mint(signing_key("attacker-key")),
+    }
+    tokens += refused.values()
+    jwks.close()
+    tokens.append(mint(KEY))
+    kept = post(server, samples.load("refresh"), bearer(tokens[-1]))
+    assert kept.status_code == 200  # known keys still work with the key source down
+    exchanges.append(exchange("key source down, known key", kept))
+    for failure, token in refused.items():
+        response = post(server, samples.load("fastpass"), bearer(token))
+        assert response.status_code == 401, failure
+        exchanges.append(exchange(f"oauth {failure}", response))
+    return exchanges, server
+
+
+def test_oauth_mode_and_key_source_failures_leak_nothing(jwks: JwksServer, start_server) -> None:
+    tokens: list[str] = []
+    exchanges, servers = key_source_failing_at_start(jwks, start_server, tokens)
+    more, working = key_source_down_after_warm_up(jwks, start_server, tokens)
+    exchanges += more
+    servers.append(working)
+    output = "\n".join(server.log() for server in servers)
+    assert_nothing_leaked(exchanges, output, [SECRET, *tokens])
