@@ -4,17 +4,23 @@ Hypothesis starts from a sample and drops keys, swaps types, puts nulls, huge st
 arrays, deep nesting, odd unicode and duplicate keys (written into the raw JSON text,
 where Python's parser keeps the last one) into it. Whatever comes in, the service must
 never answer a 5xx, never give Okta an answer Okta would void, and never put into ``amr``
-a factor the input did not evidence. The Flask test client keeps this fast; the number
-of examples is bounded.
+a factor the input did not evidence. In OAuth mode, forged and oddly built bearer tokens
+are never a 5xx, and a token is accepted only when it passes every check. The Flask test
+client keeps this fast; the number of examples is bounded.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import jwt
+import pytest
+from flask.testing import FlaskClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +29,18 @@ from hook.amr import AmrTable
 from hook.config import Settings, load_settings
 from hook.okta import apply_answer
 from tests.conftest import BASE_ENV, SECRET
+from tests.jwks_server import (
+    AUDIENCE,
+    CLIENT_ID,
+    FIRST_KID,
+    ISSUER,
+    SCOPE,
+    JwksServer,
+    claims,
+    jwks_fixture,
+    oauth_environment,
+    signing_key,
+)
 from tests.okta_schemas import validate
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -376,3 +394,116 @@ def test_duplicate_keys_keep_the_last_as_the_service_reads_them() -> None:
         )
     )
     assert check("defaults", body.encode()) == 400
+
+
+jwks = jwks_fixture(scope="module")
+LEEWAY_S = 30
+
+
+@pytest.fixture(scope="module")
+def oauth_client(jwks: JwksServer) -> FlaskClient:
+    return create_app(load_settings({**BASE_ENV, **oauth_environment(jwks)})).test_client()
+
+
+def segment(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+TOKEN_HEADERS = st.fixed_dictionaries(
+    {},
+    optional={
+        "alg": st.sampled_from(["RS256", "none", "HS256", "ES256", "PS256", "EdDSA"]) | ANY_JSON,
+        "kid": st.just(FIRST_KID) | ANY_JSON,
+        "typ": st.just("JWT") | ANY_JSON,
+        "crit": ANY_JSON,
+        "jku": st.just("http://127.0.0.1:1/keys") | ANY_JSON,
+        "jwk": ANY_JSON,
+    },
+)
+NOW = int(time.time())
+#: For each claim, the valid value first, then wrong ones; None removes the claim.
+CLAIM_CHOICES = {
+    "iss": [ISSUER, ISSUER + "/", "https://evil.example/oauth2/default", None, 1],
+    "aud": [AUDIENCE, [AUDIENCE], ["api://other", AUDIENCE], "api://default", None, []],
+    "scp": [[SCOPE], [SCOPE, "openid"], ["openid"], SCOPE, None, {"psc.hook": True}],
+    "cid": [CLIENT_ID, "0oa-other", None, [CLIENT_ID]],
+    "exp": [NOW + 3600, NOW - 3600, None, "never", True, float("inf")],
+    "iat": [NOW, NOW + 3600, None, "now", -1],
+    "nbf": [NOW - 10, NOW + 3600, "soon"],
+}
+TOKEN_CLAIMS = st.fixed_dictionaries(
+    {name: st.sampled_from(choices) for name, choices in CLAIM_CHOICES.items()}
+).map(lambda chosen: claims(**{name: value for name, value in chosen.items()}))
+
+
+def forged_tokens() -> st.SearchStrategy[str]:
+    """JWT-shaped strings signed by no one, and text that only looks like a token."""
+    three_parts = st.builds(
+        lambda header, body, signature: f"{segment(header)}.{segment(body)}.{signature}",
+        TOKEN_HEADERS | ANY_JSON,
+        TOKEN_CLAIMS | ANY_JSON,
+        st.binary(max_size=300).map(lambda raw: base64.urlsafe_b64encode(raw).decode()),
+    )
+    text = st.text(st.characters(codec="latin-1", exclude_characters="\r\n"), max_size=200)
+    return three_parts | text
+
+
+def passes_every_check(token_claims: dict[str, Any]) -> bool:
+    """What issue 3 requires of an accepted token, written independently of hook.oauth."""
+
+    def number(name: str) -> bool:
+        value = token_claims.get(name)
+        return isinstance(value, int | float) and not isinstance(value, bool)
+
+    audience = token_claims.get("aud")
+    now = time.time()
+    return (
+        token_claims.get("iss") == ISSUER
+        and (audience == AUDIENCE or (isinstance(audience, list) and AUDIENCE in audience))
+        and isinstance(token_claims.get("scp"), list)
+        and SCOPE in token_claims["scp"]
+        and token_claims.get("cid") == CLIENT_ID
+        and number("exp")
+        and token_claims["exp"] > now - LEEWAY_S
+        and number("iat")
+        and token_claims["iat"] <= now + LEEWAY_S
+        and ("nbf" not in token_claims or (number("nbf") and token_claims["nbf"] <= now + LEEWAY_S))
+    )
+
+
+def call_with(client: FlaskClient, token: str) -> int:
+    response = client.post(
+        "/token-hook",
+        data=json.dumps(SAMPLES["fastpass"]),
+        headers={"Authorization": f"Bearer {token}"},
+        content_type="application/json",
+    )
+    assert "Traceback" not in response.get_data(as_text=True)
+    return response.status_code
+
+
+@FUZZ
+@given(token=forged_tokens())
+def test_forged_bearer_tokens_are_refused(oauth_client: FlaskClient, token: str) -> None:
+    assert call_with(oauth_client, token) == 401
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(header=TOKEN_HEADERS, token_claims=TOKEN_CLAIMS)
+def test_a_signed_token_is_accepted_only_when_it_passes_every_check(
+    oauth_client: FlaskClient, header: dict[str, Any], token_claims: dict[str, Any]
+) -> None:
+    """Signed with the real key, whatever its header and claims: 200 only if all checks pass."""
+    key = signing_key(FIRST_KID)
+    extra = {name: value for name, value in header.items() if name not in ("alg", "kid")}
+    try:
+        token = jwt.encode(
+            token_claims, key.private_key, algorithm="RS256", headers={"kid": FIRST_KID, **extra}
+        )
+    except (TypeError, ValueError):
+        return  # PyJWT will not even encode it (a header value JSON cannot hold)
+    status = call_with(oauth_client, token)
+    event(f"HTTP {status}")
+    assert status in (200, 401)
+    if status == 200:
+        assert passes_every_check(token_claims), token_claims
