@@ -25,14 +25,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.servers import Server, children, start
+from bench.servers import Server, children, rss_kib, start
 from hook import samples
 from tests.conftest import BASE_ENV, SECRET, stop
 
@@ -150,16 +149,6 @@ class Load:
         began = time.monotonic()
         await asyncio.gather(*(client(offset) for offset in range(self.connections)))
         tally.seconds += time.monotonic() - began
-
-
-def rss_kib(pid: int) -> int:
-    """Resident memory of a process, from /proc (0 when it has gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
-    return int(found.group(1)) if found else 0
 
 
 def environment() -> dict[str, str]:
