@@ -279,11 +279,20 @@ def normalised(labels: Any, table: AmrTable) -> set[str]:
 def evidenced(request: dict, table: AmrTable) -> set[str]:
     """Every amr value the input evidences.
 
-    An output label is evidenced when it is one of the input's own labels (those of
-    ``data.identity.claims.amr`` and ``data.context.session.amr``, normalised), or when it
-    belongs to the ``amr`` of a rule of the table whose ``when`` labels are all among them.
+    The evidence is the token's own ``data.identity.claims.amr``, and Okta's session
+    ``data.context.session.amr`` when that session is this user's: neither
+    ``context.session.userId`` nor ``context.user.id`` names another user than the token's
+    (``sub``, else the access token's ``uid``). An output label is evidenced when it is one
+    of those labels, normalised, or belongs to the ``amr`` of a rule of the table whose
+    ``when`` labels are all among them.
     """
-    present = set().union(*(normalised(dig(request, path), table) for path in AMR_PATHS))
+    user = dig(request, ("data", "identity", "claims", "sub")) or dig(
+        request, ("data", "access", "claims", "uid")
+    )
+    context = ("data", "context")
+    others = {dig(request, (*context, "session", "userId")), dig(request, (*context, "user", "id"))}
+    sources = AMR_PATHS if not others - {None, user} else AMR_PATHS[:1]
+    present = set().union(*(normalised(dig(request, path), table) for path in sources))
     implied = (set(rule.amr) for rule in table.rules if rule.when <= present)
     return present.union(*implied)
 
@@ -381,6 +390,13 @@ def test_evidence_is_the_input_or_a_satisfied_rule() -> None:
     card_in_session = {"data": {"context": {"session": {"amr": ["SC"]}}}}
     assert {"sc", "pin", "mfa", "hwk"} <= evidenced(card_in_session, table)
     assert evidenced({"data": {"identity": {"claims": {"amr": "sc"}}}}, table) == set()
+    someone_elses = {
+        "data": {
+            "identity": {"claims": {"sub": "00uA", "amr": ["pwd"]}},
+            "context": {"session": {"userId": "00uB", "amr": ["sc"]}},
+        }
+    }
+    assert evidenced(someone_elses, table) == {"pwd"}
 
 
 def test_duplicate_keys_keep_the_last_as_the_service_reads_them() -> None:
