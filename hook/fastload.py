@@ -89,8 +89,9 @@ def _field(field: fields.Field) -> Loader:
                 return None
             raise _Unsure
         loaded = convert(value)
-        if not all(check(loaded) for check in checks):
-            raise _Unsure
+        for check in checks:
+            if not check(loaded):
+                raise _Unsure
         return loaded
 
     return load_field
