@@ -31,7 +31,7 @@ def configure(settings: Settings) -> None:
     structlog.configure(
         processors=[*_SHARED, _renderer(settings.log_format)],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[settings.log_level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )
 
