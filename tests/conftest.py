@@ -122,7 +122,7 @@ def wait_until_up(server: Server, deadline_s: float = 20) -> None:
         try:
             if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.05)  # not a timing assertion: waiting for a socket to listen
     raise AssertionError(f"server did not come up: {server.log()}")
 
