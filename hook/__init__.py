@@ -5,8 +5,21 @@ from __future__ import annotations
 from flask import Flask
 
 from hook import errors, logs, views
-from hook.auth import build_authenticator
+from hook.auth import AnyOf, Authenticator, HeaderAuthenticator
 from hook.config import Settings, settings_from_environment
+from hook.oauth import OAuthAuthenticator
+
+
+def build_authenticator(settings: Settings) -> AnyOf:
+    """The authenticators the configured ``HOOK_AUTH_MODE`` names, in that order."""
+    authenticators: list[Authenticator] = []
+    for mode in settings.auth_modes:
+        if mode == "header":
+            authenticators.append(HeaderAuthenticator(settings.auth_header, settings.secrets))
+        else:
+            assert settings.oauth is not None, "load_settings builds it whenever oauth is a mode"
+            authenticators.append(OAuthAuthenticator(settings.oauth))
+    return AnyOf(authenticators)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -10,9 +10,6 @@ import hmac
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from hook.config import Settings
-from hook.oauth import OAuthAuthenticator
-
 
 class AuthFailure(Exception):
     """The call is not authenticated; ``reason`` is for the log, never for the answer."""
@@ -78,15 +75,3 @@ class AnyOf:
     def ready(self) -> str | None:
         problems = [problem for auth in self.authenticators if (problem := auth.ready())]
         return "; ".join(problems) or None
-
-
-def build_authenticator(settings: Settings) -> AnyOf:
-    """The authenticators the configured ``HOOK_AUTH_MODE`` names, in that order."""
-    authenticators: list[Authenticator] = []
-    for mode in settings.auth_modes:
-        if mode == "header":
-            authenticators.append(HeaderAuthenticator(settings.auth_header, settings.secrets))
-        else:
-            assert settings.oauth is not None, "load_settings builds it whenever oauth is a mode"
-            authenticators.append(OAuthAuthenticator(settings.oauth))
-    return AnyOf(authenticators)

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
-from hook import auth
+from hook.auth import AuthFailure
 from hook.config import OAuthSettings
 
 REFETCH_INTERVAL_S = 30.0
@@ -68,9 +68,9 @@ def bearer_token(headers: Mapping[str, str]) -> str:
     scheme, _, token = headers.get("Authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise auth.AuthFailure("no-bearer")
+        raise AuthFailure("no-bearer")
     if len(token) > MAX_TOKEN_CHARS:
-        raise auth.AuthFailure("malformed")
+        raise AuthFailure("malformed")
     return token
 
 
@@ -180,13 +180,13 @@ class OAuthAuthenticator:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise auth.AuthFailure("malformed") from None
+            raise AuthFailure("malformed") from None
         algorithm = header.get("alg")
         if algorithm not in self.settings.algorithms:  # before any key or signature work
-            raise auth.AuthFailure("bad-alg")
+            raise AuthFailure("bad-alg")
         key = self._key(header.get("kid"))
         if key.algorithm_name != algorithm:
-            raise auth.AuthFailure("key-mismatch")
+            raise AuthFailure("key-mismatch")
         try:
             claims = jwt.decode(
                 token,
@@ -198,14 +198,14 @@ class OAuthAuthenticator:
                 options=DECODE_OPTIONS,
             )
         except jwt.PyJWTError as error:
-            raise auth.AuthFailure(failure_reason(error)) from None
+            raise AuthFailure(failure_reason(error)) from None
         if not has_scopes(claims.get("scp"), self.settings.scopes):
-            raise auth.AuthFailure("missing-scope")
+            raise AuthFailure("missing-scope")
         client_id = claims.get("cid")
         if self.settings.client_ids and not (
             isinstance(client_id, str) and client_id in self.settings.client_ids
         ):
-            raise auth.AuthFailure("foreign-cid")
+            raise AuthFailure("foreign-cid")
 
     def ready(self) -> str | None:
         if not self._keys:
@@ -216,13 +216,13 @@ class OAuthAuthenticator:
 
     def _key(self, kid: object) -> jwt.PyJWK:
         if not isinstance(kid, str):
-            raise auth.AuthFailure("no-kid")
+            raise AuthFailure("no-kid")
         key = self._keys.get(kid)
         if key is None:
             self._refresh()
             key = self._keys.get(kid)
         if key is None:
-            raise auth.AuthFailure("unknown-kid")
+            raise AuthFailure("unknown-kid")
         return key
 
     def _refresh(self) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from hook import create_app, samples
-from hook.auth import AuthFailure, build_authenticator
+from hook import build_authenticator, create_app, samples
+from hook.auth import AuthFailure
 from hook.config import ConfigError, OAuthSettings, load_settings
 from hook.oauth import MAX_JWKS_BYTES, JwksError, OAuthAuthenticator, parse_jwks
 from tests.conftest import BASE_ENV, SECRET
