@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from hook.fastload import compile_loader
@@ -126,10 +127,20 @@ def _get(mapping: dict[str, Any] | None, *keys: str) -> Any:
     return mapping
 
 
+def _decode(body: bytes) -> Any:
+    """``json.loads``, twice as fast: orjson reads what it accepts to the same values (but
+    integers past 64 bits, read as floats: no field the service reads is a number); what it
+    refuses (NaN, UTF-16, lone surrogates, deep nesting) gets the standard library's word."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
 def parse(body: bytes) -> HookRequest:
     """Decode and validate a request body, or raise :class:`InvalidPayload`."""
     try:
-        document = json.loads(body)
+        document = _decode(body)
     except (ValueError, RecursionError):
         raise InvalidPayload("The body is not valid JSON.") from None
     if not isinstance(document, dict):

@@ -6,14 +6,16 @@ authenticate, validate, then compute claims and build the answer (``commands``).
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
 from dataclasses import dataclass
 from importlib import resources
 
+import orjson
 import structlog
-from flask import Blueprint, Flask, Response, current_app, g, json, request
+from flask import Blueprint, Flask, Response, current_app, g, request
 
 from hook import payload
 from hook.auth import AnyOf, AuthFailure
@@ -23,7 +25,7 @@ from hook.errors import problem
 
 bp = Blueprint("hook", __name__)
 log = structlog.get_logger("psc_token_hook")
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:@+=-]{1,128}")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+-]{1,128}")
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,16 @@ def token_hook() -> Response:
         facts["context_user_mismatch"] = True
     if answer.body is None:
         return Response(status=answer.status)
-    return Response(json.dumps(answer.body), status=answer.status, mimetype="application/json")
+    return Response(_json(answer.body), status=answer.status, mimetype="application/json")
+
+
+def _json(body: dict) -> bytes:
+    """The answer as JSON, keys sorted: orjson, ten times faster than the standard library,
+    which still writes what orjson refuses (a lone surrogate, escaped as ``\\udXXX``)."""
+    try:
+        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(body, sort_keys=True).encode()
 
 
 @bp.get("/healthz")

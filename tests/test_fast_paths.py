@@ -1,4 +1,4 @@
-"""The compiled fast path loads exactly what marshmallow loads, and defers everything else."""
+"""The hot path's fast paths (orjson, the compiled loader) change no outcome."""
 
 from __future__ import annotations
 
@@ -172,3 +172,53 @@ class _Defaulted(Schema):
 )
 def test_schemas_using_anything_else_always_defer(schema: Schema, document: dict) -> None:
     assert compile_loader(schema)(document) is None
+
+
+TRICKY_BODIES = [
+    b'{"eventType": NaN}',
+    b'{"eventId": 1e400}',
+    b'{"eventId": 123456789012345678901234567890}',
+    b"[" * 5000 + b"]" * 5000,
+    b'\xef\xbb\xbf{"eventType": "com.okta.oauth2.tokens.transform", "data": {}}',
+    '{"eventType": "com.okta.oauth2.tokens.transform", "data": {}}'.encode("utf-16"),
+    b'{"eventType": "com.okta.oauth2.tokens.transform", "eventId": "\\ud800", "data": {}}',
+    b'{"eventType": "x", "eventType": "com.okta.oauth2.tokens.transform", "data": {}}',
+    b'{"data": {}, "eventType": "com.okta.oauth2.tokens.transform"} \xff',
+    b"12345678901234567890123",
+    b"",
+]
+
+
+def _outcome(body: bytes) -> Any:
+    try:
+        return payload.parse(body)
+    except payload.InvalidPayload as invalid:
+        return (str(invalid), invalid.errors)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [*TRICKY_BODIES, *(json.dumps(load(name)).encode() for name in sorted(DESCRIPTIONS))],
+)
+def test_decoding_with_orjson_changes_no_outcome(body: bytes, monkeypatch) -> None:
+    fast = _outcome(body)
+    monkeypatch.setattr(payload, "_decode", json.loads)
+    assert fast == _outcome(body)
+
+
+def test_an_answer_orjson_refuses_is_still_written(client, auth_headers) -> None:
+    document = copy.deepcopy(load("password-okta-verify-push"))
+    _edit(document, ("data", "identity", "claims", "sub"), "user-\ud800")
+    body = json.dumps(document).encode()
+    answer = client.post(
+        "/token-hook", data=body, headers={**auth_headers, "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 200
+    commands = answer.get_json()["commands"]
+    assert "user-\ud800" in [op["value"] for command in commands for op in command["value"]]
+
+
+def test_the_answer_is_the_same_json_with_sorted_keys(client, auth_headers) -> None:
+    answer = client.post("/token-hook", json=load("cps-smart-card"), headers=auth_headers)
+    document = answer.get_json()
+    assert answer.data == json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
