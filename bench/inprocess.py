@@ -9,11 +9,12 @@ the app fetched at start from a JWKS server on loopback.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, TextIO
 
 from werkzeug.test import EnvironBuilder
 
@@ -60,10 +61,16 @@ def time_calls(app: Callable[..., Any], body: bytes, headers: Mapping[str, str],
     }
 
 
+@functools.cache
+def _sink() -> TextIO:
+    """/dev/null, opened once and left open: structlog's cached loggers keep writing to it."""
+    return open(os.devnull, "w")
+
+
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """The apps' log lines go to /dev/null: they are written, not shown."""
-    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink):
+    with contextlib.redirect_stderr(_sink()):
         yield
 
 

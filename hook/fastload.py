@@ -94,7 +94,14 @@ def _field(field: fields.Field) -> Loader:
                 raise _Unsure
         return loaded
 
-    return load_field
+    def load_unchecked(value: Any) -> Any:
+        if value is None:
+            if allow_none:
+                return None
+            raise _Unsure
+        return convert(value)
+
+    return load_field if checks else load_unchecked
 
 
 def _schema(schema: Schema) -> Loader:

@@ -10,8 +10,9 @@ import json
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import orjson
 import structlog
@@ -50,7 +51,7 @@ def _unauthorized(service: Service) -> Response:
 
 
 def _too_large(settings: Settings) -> Response:
-    g.log["outcome"] = "too-large"
+    g.call.facts["outcome"] = "too-large"
     return problem(413, "Payload Too Large", f"The body exceeds {settings.max_body_bytes} bytes.")
 
 
@@ -58,7 +59,7 @@ def _too_large(settings: Settings) -> Response:
 def token_hook() -> Response:
     service = _service()
     settings = service.settings
-    facts = g.log  # the canonical line's fields, looked up once
+    facts = g.call.facts
     if (request.content_length or 0) > settings.max_body_bytes:
         return _too_large(settings)
     if request.mimetype != "application/json":
@@ -123,25 +124,33 @@ def openapi() -> Response:
     return Response(document, mimetype="application/yaml")
 
 
+@dataclass
+class _Call:
+    """What the canonical line records, on ``g`` as one object (one lookup, not one a field)."""
+
+    started: float
+    request_id: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
 def _begin() -> None:
     supplied = request.headers.get("X-Request-Id", "")
-    g.started = time.perf_counter()
-    g.request_id = supplied if REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
-    g.log = {}
+    request_id = supplied if REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
+    g.call = _Call(time.perf_counter(), request_id)
 
 
 def _canonical_line(response: Response) -> Response:
     """One structured line per request, with what was decided and nothing personal."""
-    request_id = g.request_id
-    response.headers["X-Request-Id"] = request_id
+    call = g.call
+    response.headers["X-Request-Id"] = call.request_id
     log.info(
         "request",
-        request_id=request_id,
+        request_id=call.request_id,
         method=request.method,
         path=request.path,
         status=response.status_code,
-        duration_ms=round((time.perf_counter() - g.started) * 1000, 3),
-        **g.log,
+        duration_ms=round((time.perf_counter() - call.started) * 1000, 3),
+        **call.facts,
     )
     return response
 
