@@ -226,7 +226,8 @@ def print_summary(report: dict, quick: bool) -> None:
     memory = report["memory"]
     growth = "workers replaced" if memory["growth"] is None else f"{memory['growth']:+.1%}"
     print(
-        f"Worker memory (RSS): {sum(memory['before_kib'].values()):,} KiB after warm-up,"
+        f"Worker memory (RSS): {sum(memory['cold_kib'].values()):,} KiB at start,"
+        f" {sum(memory['before_kib'].values()):,} KiB after warm-up,"
         f" {sum(memory['after_kib'].values()):,} KiB after {memory['requests']:,} more calls"
         f" ({growth})"
     )
@@ -297,6 +298,7 @@ def run(args: argparse.Namespace, logs: Path) -> dict:
             "workers": len(service.workers()),
             "answer_bytes": len(answer),
         }
+        cold = rss(service)
         for target in targets.values():
             wrk.run(target, 8, 1)  # warm-up, not reported
         before = rss(service)
@@ -311,7 +313,10 @@ def run(args: argparse.Namespace, logs: Path) -> dict:
         served = sum(
             run["requests"] for level in report["http"].values() for run in level["service"]["each"]
         )
-        report["memory"] = memory_phase(targets["service"], before, served, args.memory_requests)
+        report["memory"] = {
+            "cold_kib": cold,
+            **memory_phase(targets["service"], before, served, args.memory_requests),
+        }
     finally:
         stop(service.process)
         if bare is not None:

@@ -25,26 +25,28 @@ bind = [f"0.0.0.0:{_settings.port}"]
 
 # sync: one call at a time per process, and the connection closed after each answer, so
 # the kernel's accept queue spreads calls evenly over the workers. The hook is CPU-bound
-# (about 0.2 ms of Python per call, no I/O but the rare bounded key fetch), so threads
-# only add a thread pool and a wake-up pipe per call. Measured with gthread: one worker
-# took every keep-alive connection (CPU shares 100/0 in the benchmark) and throughput
-# halved, at random from one run to the next; sync showed 50/50 in every run. sync
-# expects a buffering proxy in front, which Heroku's router and Render's proxy are.
+# (0.16 ms of Python per call in-process, no I/O but the rare, bounded key fetch), so
+# threads would only add a thread pool and a wake-up pipe per call. Measured on 2 cores at
+# 32 connections: sync 3,600 calls/s with a p99 of 11 ms, every run split 50/50 between
+# the workers; gthread (4 threads, keep-alive 5 s) 4,400 calls/s but a p99 of 21-24 ms,
+# and in some runs one worker held every keep-alive connection (CPU shares 100/0) and
+# throughput fell by half or more. sync wants a buffering proxy in front of it, which
+# Heroku's router and Render's proxy are.
 worker_class = "sync"
-# One worker per core: a third or fourth worker added context switches, not throughput.
+# One worker per core: 3 or 4 workers gave fewer calls/s (3,550, 3,500) and a higher p99.
 workers = 2
-threads = 1  # sync workers are single-threaded; said so that nobody reads a default
+threads = 1  # sync workers have one thread; said here so that nobody reads a default
 # No keepalive setting: sync workers answer with "Connection: close" and ignore it.
 
-# Load the app once in the master and fork: a worker is ready in milliseconds (start-up
-# to the first 200 on /healthz, and every restart below), and the workers share the
-# master's memory pages.
+# Load the app once in the master, then fork: start-up to the first 200 on /healthz takes
+# 0.3 s, a worker that restarts (below) is serving again within milliseconds, and the
+# workers share the master's memory pages.
 preload_app = True
 
-# Restarts bound what a slow leak could cost, nothing more: memory is flat over 100,000
-# calls. The jitter keeps the workers from restarting together; a restarting worker
-# finishes its call first and the master keeps the listening socket open, so no call is
-# dropped while a fresh worker forks from the preloaded master.
+# Restarts bound what a slow leak could cost, nothing more: the workers' memory did not
+# grow over 200,000 calls. The jitter keeps the workers from restarting together; a
+# restarting worker finishes its call first and the master keeps the listening socket
+# open, so no call is dropped while a fresh worker forks from the preloaded master.
 max_requests = 200_000
 max_requests_jitter = 20_000
 # A call takes milliseconds, a key fetch at most 1 s: 10 s lets every call in flight

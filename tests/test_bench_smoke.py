@@ -52,6 +52,6 @@ def test_a_quick_run_completes_and_reports_every_figure(tmp_path) -> None:
                 assert abs(sum(run["worker_cpu_share"]) - 1) < 0.05
         assert level["throughput_ratio"] > 0 and level["p99_ratio"] > 0
     memory = report["memory"]
-    assert memory["requests"] >= 2_000
+    assert memory["requests"] >= 2_000 and sum(memory["cold_kib"].values()) > 0
     assert memory["same_workers"] and isinstance(memory["growth"], float)
     assert len(report["verdicts"]) == 7
