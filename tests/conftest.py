@@ -27,6 +27,31 @@ BASE_ENV = {
     "LOG_FORMAT": "json",
 }
 
+#: Where in Okta's request the service reads (fuzzing aims there).
+READ_PATHS: tuple[tuple[str, ...], ...] = (
+    ("eventType",),
+    ("eventId",),
+    ("data",),
+    ("data", "context"),
+    ("data", "context", "protocol"),
+    ("data", "context", "protocol", "request"),
+    ("data", "context", "protocol", "request", "grant_type"),
+    ("data", "context", "protocol", "client"),
+    ("data", "context", "protocol", "client", "id"),
+    ("data", "context", "session"),
+    ("data", "context", "session", "userId"),
+    ("data", "context", "session", "amr"),
+    ("data", "context", "user"),
+    ("data", "context", "user", "id"),
+    ("data", "identity"),
+    ("data", "identity", "claims"),
+    ("data", "identity", "claims", "sub"),
+    ("data", "identity", "claims", "amr"),
+    ("data", "access"),
+    ("data", "access", "claims"),
+    ("data", "access", "claims", "uid"),
+)
+
 
 @pytest.fixture
 def env() -> dict[str, str]:

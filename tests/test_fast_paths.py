@@ -14,32 +14,10 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 from hook import payload
 from hook.fastload import compile_loader
 from hook.samples import DESCRIPTIONS, load
+from tests.conftest import READ_PATHS
 
 FAST = compile_loader(payload.TokenRequestSchema())
 DELETE = object()
-READ_PATHS = [
-    ("eventType",),
-    ("eventId",),
-    ("data",),
-    ("data", "context"),
-    ("data", "context", "protocol"),
-    ("data", "context", "protocol", "request"),
-    ("data", "context", "protocol", "request", "grant_type"),
-    ("data", "context", "protocol", "client"),
-    ("data", "context", "protocol", "client", "id"),
-    ("data", "context", "session"),
-    ("data", "context", "session", "userId"),
-    ("data", "context", "session", "amr"),
-    ("data", "context", "user"),
-    ("data", "context", "user", "id"),
-    ("data", "identity"),
-    ("data", "identity", "claims"),
-    ("data", "identity", "claims", "sub"),
-    ("data", "identity", "claims", "amr"),
-    ("data", "access"),
-    ("data", "access", "claims"),
-    ("data", "access", "claims", "uid"),
-]
 VALUES = st.one_of(
     st.none(),
     st.booleans(),

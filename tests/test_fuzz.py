@@ -28,7 +28,7 @@ from hook import create_app, samples
 from hook.amr import AmrTable
 from hook.config import Settings, load_settings
 from hook.okta import apply_answer
-from tests.conftest import BASE_ENV, SECRET
+from tests.conftest import BASE_ENV, READ_PATHS, SECRET
 from tests.jwks_server import (
     AUDIENCE,
     CLIENT_ID,
@@ -58,30 +58,6 @@ VARIANTS = {
 SETTINGS = {name: load_settings({**BASE_ENV, **extra}) for name, extra in VARIANTS.items()}
 CLIENTS = {name: create_app(value).test_client() for name, value in SETTINGS.items()}
 
-#: The fields the service reads: mutations aim at them half of the time.
-READ_PATHS: tuple[tuple[str, ...], ...] = (
-    ("eventType",),
-    ("eventId",),
-    ("data",),
-    ("data", "context"),
-    ("data", "context", "protocol"),
-    ("data", "context", "protocol", "request"),
-    ("data", "context", "protocol", "request", "grant_type"),
-    ("data", "context", "protocol", "client"),
-    ("data", "context", "protocol", "client", "id"),
-    ("data", "context", "session"),
-    ("data", "context", "session", "userId"),
-    ("data", "context", "session", "amr"),
-    ("data", "context", "user"),
-    ("data", "context", "user", "id"),
-    ("data", "identity"),
-    ("data", "identity", "claims"),
-    ("data", "identity", "claims", "sub"),
-    ("data", "identity", "claims", "amr"),
-    ("data", "access"),
-    ("data", "access", "claims"),
-    ("data", "access", "claims", "uid"),
-)
 AMR_PATHS = (("data", "identity", "claims", "amr"), ("data", "context", "session", "amr"))
 
 #: Labels of the amr table and Okta's documentation, and hostile spellings of them.
