@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from hook import jsonio
 from hook.config import Settings
 
 _LEVELS = logging.getLevelNamesMapping()
@@ -17,7 +18,7 @@ _LEVELS = logging.getLevelNamesMapping()
 def _renderer(log_format: str) -> Any:
     if log_format == "console":
         return structlog.dev.ConsoleRenderer(colors=False)
-    return structlog.processors.JSONRenderer()
+    return structlog.processors.JSONRenderer(serializer=jsonio.dumps_text)
 
 
 _SHARED = (

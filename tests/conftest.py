@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -96,6 +98,13 @@ class Server:
     def log(self) -> str:
         """Everything the process wrote so far."""
         return self.output.read_text()
+
+    def log_line(self, request_id: str) -> dict[str, Any]:
+        """The canonical log line of one request."""
+        for line in self.log().splitlines():
+            if line.startswith("{") and json.loads(line).get("request_id") == request_id:
+                return json.loads(line)
+        raise AssertionError(f"no log line for {request_id}: {self.log()}")
 
 
 def stop(process: subprocess.Popen) -> None:

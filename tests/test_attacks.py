@@ -371,7 +371,7 @@ def test_oauth_mode_tokens(
     assert_answer(reply, status)
     if status == 401:
         assert_unauthorized(reply, oauth=True)
-        assert log_line(oauth_server, request_id)["auth_failure"] == f"oauth:{reason}"
+        assert oauth_server.log_line(request_id)["auth_failure"] == f"oauth:{reason}"
 
 
 def test_a_token_naming_its_own_key_source_is_refused_without_fetching_it(
@@ -417,14 +417,6 @@ def test_header_and_oauth_mode(
     assert_answer(reply, status)
     if status == 401:
         assert_unauthorized(reply, oauth=True)
-
-
-def log_line(server: Server, request_id: str) -> dict[str, Any]:
-    """The canonical log line of one request."""
-    for line in server.log().splitlines():
-        if f'"request_id": "{request_id}"' in line:
-            return json.loads(line)
-    raise AssertionError(f"no log line for {request_id}")
 
 
 def assert_answer(reply: Reply, status: int) -> None:

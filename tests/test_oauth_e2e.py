@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
-from typing import Any
 
 import pytest
 import requests
@@ -36,14 +34,6 @@ def post(server: Server, headers: dict[str, str], request_id: str) -> requests.R
     )
 
 
-def log_line(server: Server, request_id: str) -> dict[str, Any]:
-    """The canonical log line of one request."""
-    for line in server.log().splitlines():
-        if line.startswith("{") and json.loads(line).get("request_id") == request_id:
-            return json.loads(line)
-    raise AssertionError(f"no log line for {request_id}: {server.log()}")
-
-
 def test_oauth_mode_under_gunicorn(jwks: JwksServer, start_server):
     server = start_server({**BASE_ENV, **oauth_environment(jwks)})
     assert requests.get(f"{server.url}/readyz", timeout=5).status_code == 200
@@ -56,7 +46,7 @@ def test_oauth_mode_under_gunicorn(jwks: JwksServer, start_server):
         "com.okta.identity.patch",
         "com.okta.access.patch",
     ]
-    assert log_line(server, "valid-1")["auth_mode"] == "oauth"
+    assert server.log_line("valid-1")["auth_mode"] == "oauth"
 
     tokens = {
         "expired": mint(KEY, exp=1_600_000_000, iat=1_599_990_000),
@@ -72,7 +62,7 @@ def test_oauth_mode_under_gunicorn(jwks: JwksServer, start_server):
         assert refused.json()["status"] == 401
         assert check not in refused.text
         bodies.add(refused.text)
-        line = log_line(server, check)
+        line = server.log_line(check)
         assert line["auth_failure"] == f"oauth:{check}"
         assert line["status"] == 401
     assert len(bodies) == 1  # the same answer whatever check failed
@@ -91,19 +81,19 @@ def test_not_ready_while_the_keys_never_loaded(jwks: JwksServer, start_server):
     assert "HTTP 503" in answer.json()["detail"]
     refused = post(server, bearer(mint(KEY)), "no-keys")
     assert refused.status_code == 401
-    assert log_line(server, "no-keys")["auth_failure"] == "oauth:unknown-kid"
+    assert server.log_line("no-keys")["auth_failure"] == "oauth:unknown-kid"
 
 
 def test_header_and_oauth_mode_accepts_both_under_gunicorn(jwks: JwksServer, start_server):
     server = start_server({**BASE_ENV, **oauth_environment(jwks, mode="header,oauth")})
     assert post(server, {"Authorization": SECRET}, "by-header").status_code == 200
     assert post(server, bearer(mint(KEY)), "by-oauth").status_code == 200
-    assert log_line(server, "by-header")["auth_mode"] == "header"
-    assert log_line(server, "by-oauth")["auth_mode"] == "oauth"
+    assert server.log_line("by-header")["auth_mode"] == "header"
+    assert server.log_line("by-oauth")["auth_mode"] == "oauth"
     refused = post(server, {"Authorization": "Bearer not.a.token"}, "neither")
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
-    assert log_line(server, "neither")["auth_failure"] == "header:header-mismatch oauth:malformed"
+    assert server.log_line("neither")["auth_failure"] == "header:header-mismatch oauth:malformed"
 
 
 @pytest.mark.parametrize(

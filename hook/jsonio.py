@@ -1,0 +1,33 @@
+"""JSON out, with msgspec where it agrees with the standard library.
+
+msgspec writes several times faster than ``json.dumps``, which the hot path feels twice
+per call (the answer and the log line). What it refuses (a lone surrogate, which
+``json.loads`` lets into a string), the standard library still writes, escaped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+_SORTED = msgspec.json.Encoder(order="sorted")
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON as UTF-8, keys sorted: the same answer is always the same bytes."""
+    try:
+        return _SORTED.encode(value)
+    except (UnicodeEncodeError, TypeError, msgspec.EncodeError):
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+
+
+def dumps_text(value: Any, default: Callable[[Any], Any] | None = None, **_options: Any) -> str:
+    """Compact JSON as text, for structlog's ``JSONRenderer(serializer=...)``, which passes
+    ``default`` for values JSON has no type for (then the standard library writes them)."""
+    try:
+        return msgspec.json.encode(value).decode()
+    except (UnicodeEncodeError, TypeError, msgspec.EncodeError):
+        return json.dumps(value, default=default, separators=(",", ":"))

@@ -1,0 +1,75 @@
+"""The canonical log line, in-process: one line per request, whatever the answer."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+from typing import Any
+
+import pytest
+
+from hook import canonical_log, create_app, samples
+
+
+@pytest.fixture
+def logged(settings, capsys):
+    """Make a test client whose log lines the test can read, as parsed JSON. Made during the
+    test: capsys gives each test phase a new stderr, and the app writes to the current one."""
+
+    def lines() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+
+    return lambda: (create_app(settings).test_client(), lines)
+
+
+def test_each_answer_gets_one_line_and_an_echoed_id(logged, auth_headers) -> None:
+    client, lines = logged()
+    patched = client.post("/token-hook", json=samples.load("password-only"), headers=auth_headers)
+    refused = client.post("/token-hook", json={}, headers={"X-Request-Id": "r-1"})
+    missing = client.get("/nowhere")
+    wrong_method = client.delete("/token-hook")
+    written = lines()
+    assert [line["status"] for line in written] == [200, 401, 404, 405]
+    answers = [patched, refused, missing, wrong_method]
+    assert [line["request_id"] for line in written] == [a.headers["X-Request-Id"] for a in answers]
+    assert refused.headers["X-Request-Id"] == "r-1"
+    assert written[0]["outcome"] == "patched" and written[1]["outcome"] == "unauthenticated"
+
+
+def test_a_path_the_service_does_not_answer_is_not_logged(logged) -> None:
+    client, lines = logged()
+    client.get("/users/camille.martin@chu-exemple.fr")
+    client.get("/healthz")
+    assert [line["path"] for line in lines()] == ["other", "/healthz"]
+
+
+def test_an_unexpected_error_is_logged_as_a_500(logged, auth_headers, monkeypatch) -> None:
+    client, lines = logged()
+
+    def explode(*_args: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("hook.views.build_answer", explode)
+    client.post("/token-hook", json=samples.load("password-only"), headers=auth_headers)
+    statuses = [line.get("status") for line in lines()]
+    assert statuses[-1] == 500
+
+
+def _child_ids(queue: multiprocessing.Queue) -> None:
+    queue.put([canonical_log._new_request_id() for _ in range(3)])
+
+
+def test_forked_workers_do_not_repeat_each_others_ids() -> None:
+    """gunicorn forks its workers from one preloaded master: their ids must still differ."""
+    fork = multiprocessing.get_context("fork")
+    queue = fork.Queue()
+    children = [fork.Process(target=_child_ids, args=(queue,)) for _ in range(2)]
+    for child in children:
+        child.start()
+    ids = [queue.get(timeout=10), queue.get(timeout=10)]
+    for child in children:
+        child.join(timeout=10)
+    ids.append([canonical_log._new_request_id() for _ in range(3)])
+    flat = [one for batch in ids for one in batch]
+    assert len(set(flat)) == len(flat) == 9
+    assert all(len(one) == 32 and int(one, 16) >= 0 for one in flat)
