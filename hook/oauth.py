@@ -8,6 +8,7 @@ per 30 s, one fetch at a time, each fetch bounded to 1 s in all.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import socket
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Mapping
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
+from typing import Any
 from urllib.parse import urlsplit
 
 import jwt
@@ -72,6 +74,24 @@ def bearer_token(headers: Mapping[str, str]) -> str:
     if len(token) > MAX_TOKEN_CHARS:
         raise AuthFailure("malformed")
     return token
+
+
+def unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header, read only to choose the key and check ``alg`` against the allow-list.
+
+    A plain base64url and JSON read of the first segment: ``jwt.decode`` then checks the
+    whole token strictly (so a header this read lets through but PyJWT does not is still
+    refused), and the token is parsed once instead of twice (``get_unverified_header``
+    and ``decode`` each check every character: a tenth of an OAuth call).
+    """
+    segment = token.partition(".")[0]
+    try:
+        header = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, RecursionError):
+        raise AuthFailure("malformed") from None
+    if not isinstance(header, dict):
+        raise AuthFailure("malformed")
+    return header
 
 
 def has_scopes(granted: object, required: tuple[str, ...]) -> bool:
@@ -177,10 +197,7 @@ class OAuthAuthenticator:
 
     def authenticate(self, headers: Mapping[str, str]) -> None:
         token = bearer_token(headers)
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise AuthFailure("malformed") from None
+        header = unverified_header(token)
         algorithm = header.get("alg")
         if algorithm not in self.settings.algorithms:  # before any key or signature work
             raise AuthFailure("bad-alg")

@@ -6,6 +6,7 @@ test ticks the clock. Fetch counts are read from the JWKS server itself.
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -19,7 +20,13 @@ from freezegun import freeze_time
 from hook import build_authenticator, create_app, samples
 from hook.auth import AuthFailure
 from hook.config import ConfigError, OAuthSettings, load_settings
-from hook.oauth import MAX_JWKS_BYTES, JwksError, OAuthAuthenticator, parse_jwks
+from hook.oauth import (
+    MAX_JWKS_BYTES,
+    JwksError,
+    OAuthAuthenticator,
+    parse_jwks,
+    unverified_header,
+)
 from tests.conftest import BASE_ENV, SECRET
 from tests.jwks_server import (
     AUDIENCE,
@@ -164,6 +171,28 @@ def test_a_call_without_a_usable_bearer_is_refused(
     authenticator: OAuthAuthenticator, headers: dict[str, str], reason: str
 ):
     assert rejection(authenticator, headers) == reason
+
+
+def test_the_header_is_read_once_for_the_key_and_checked_strictly_by_pyjwt(
+    authenticator: OAuthAuthenticator,
+):
+    """``unverified_header`` reads leniently (base64 ignores stray characters), so a header
+    it accepts but PyJWT does not must still be refused, as PyJWT's strict decode refuses it."""
+    token = mint(KEY)
+    header, _, rest = token.partition(".")
+    assert unverified_header(token) == {"alg": "RS256", "kid": FIRST_KID, "typ": "JWT"}
+    stray = f"{header[:4]}!!!!{header[4:]}.{rest}"
+    assert unverified_header(stray) == unverified_header(token)
+    assert rejection(authenticator, bearer(stray)) == "malformed"
+
+
+@pytest.mark.parametrize("header", [b"[]", b'"RS256"', b"{", b"\xff"])
+def test_a_header_that_is_not_a_json_object_is_malformed(
+    authenticator: OAuthAuthenticator, header: bytes
+):
+    segment = base64.urlsafe_b64encode(header).rstrip(b"=").decode()
+    token = f"{segment}.{mint(KEY).split('.', 1)[1]}"
+    assert rejection(authenticator, bearer(token)) == "malformed"
 
 
 def test_a_token_without_kid_is_refused_without_fetching(
