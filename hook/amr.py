@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 ASSURANCE_RANK = {"none": 0, "substantiel": 1, "eleve": 2}
+#: What a table remembers, at most: its decisions for so many inputs of so many labels.
+KNOWN_DECISIONS = 1024
+KNOWN_LABELS = 8
 LABEL = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
 
 
@@ -35,6 +38,10 @@ class AmrRule:
 class AmrTable:
     aliases: Mapping[str, str]
     rules: tuple[AmrRule, ...]  # strongest assurance first, then table order
+    #: Decisions made so far, by input labels: sign-ins use a handful of method sets.
+    known: dict[tuple[Any, ...], AmrDecision] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,20 @@ def normalise(labels: Iterable[Any], aliases: Mapping[str, str]) -> tuple[str, .
 
 
 def decide(labels: Iterable[Any], table: AmrTable) -> AmrDecision:
-    """Map the evidenced methods to the strongest PSC set they satisfy, or pass them through."""
+    """Map the evidenced methods to the strongest PSC set they satisfy, or pass them through.
+
+    A pure function of the labels, so an input seen before gets the decision made then.
+    """
+    key = tuple(labels)
+    decision = table.known.get(key)
+    if decision is None:
+        decision = _decide(key, table)
+        if len(key) <= KNOWN_LABELS and len(table.known) < KNOWN_DECISIONS:
+            table.known[key] = decision
+    return decision
+
+
+def _decide(labels: tuple[Any, ...], table: AmrTable) -> AmrDecision:
     before = normalise(labels, table.aliases)
     present = frozenset(before)
     for rule in table.rules:

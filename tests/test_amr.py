@@ -127,3 +127,25 @@ def test_missing_rules_file_is_a_config_error(tmp_path, env) -> None:
     env["PSC_AMR_RULES"] = str(tmp_path / "absent.json")
     with pytest.raises(ConfigError, match="PSC_AMR_RULES: cannot read"):
         load_settings(env)
+
+
+def test_a_decision_is_remembered_and_the_memory_is_bounded() -> None:
+    table = amr.load_table()
+    first = amr.decide(["pwd", "okta_verify"], table)
+    assert amr.decide(("pwd", "okta_verify"), table) is first
+    assert amr.decide(["okta_verify", "pwd"], table).after == first.after  # its own entry
+    for index in range(amr.KNOWN_DECISIONS + 10):
+        assert amr.decide(["pwd", f"factor{index}"], table).assurance == "none"
+    assert len(table.known) == amr.KNOWN_DECISIONS
+    long_input = ["pwd"] * (amr.KNOWN_LABELS + 1)
+    assert amr.decide(long_input, table).after == ("pwd",)
+    assert tuple(long_input) not in table.known
+
+
+def test_remembered_decisions_are_per_table(tmp_path) -> None:
+    extension = tmp_path / "rules.json"
+    rule = {"name": "webauthn", "when": ["pwd", "webauthn"], "amr": ["pwd", "hwk", "mfa"]}
+    extension.write_text(json.dumps({"rules": [{**rule, "assurance": "substantiel"}]}))
+    shipped, extended = amr.load_table(), amr.load_table(extension)
+    assert amr.decide(["pwd", "webauthn"], shipped).assurance == "none"
+    assert amr.decide(["pwd", "webauthn"], extended).assurance == "substantiel"
