@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -21,10 +23,26 @@ def _renderer(log_format: str) -> Any:
     return structlog.processors.JSONRenderer(serializer=jsonio.dumps_text)
 
 
-_SHARED = (
-    structlog.processors.add_log_level,
-    structlog.processors.TimeStamper(fmt="iso", utc=True),
-)
+class _Timestamp:
+    """A structlog processor: ``timestamp``, ISO 8601 in UTC to the microsecond, as
+    ``TimeStamper(fmt="iso", utc=True)`` writes it, at half the cost (the date and the
+    seconds are formatted once a second): it was a quarter of the canonical line's cost."""
+
+    def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
+        self._clock = clock
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, _logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+        second, micro = divmod(self._clock() // 1000, 1_000_000)
+        cached, prefix = self._second
+        if second != cached:
+            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, prefix)
+        event["timestamp"] = f"{prefix}.{micro:06d}Z" if micro else f"{prefix}Z"
+        return event
+
+
+_SHARED = (structlog.processors.add_log_level, _Timestamp())
 
 
 def configure(settings: Settings) -> None:

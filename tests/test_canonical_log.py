@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import calendar
 import json
 import multiprocessing
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from hook import canonical_log, create_app, samples
+from hook import canonical_log, create_app, logs, samples
 
 
 @pytest.fixture
@@ -73,3 +75,22 @@ def test_forked_workers_do_not_repeat_each_others_ids() -> None:
     flat = [one for batch in ids for one in batch]
     assert len(set(flat)) == len(flat) == 9
     assert all(len(one) == 32 and int(one, 16) >= 0 for one in flat)
+
+
+@pytest.mark.parametrize(
+    "instants",
+    [
+        ["2026-11-21T10:00:00", "2026-11-21T10:00:00.999999", "2026-11-21T10:00:01.000001"],
+        ["2026-12-31T23:59:59.500000", "2027-01-01T00:00:00.250000", "2026-12-31T23:59:59.75"],
+    ],
+)
+def test_the_timestamp_is_iso_utc_like_structlogs_across_seconds(instants: list[str]) -> None:
+    """What ``TimeStamper(fmt="iso", utc=True)`` writes (``datetime.isoformat`` and a Z),
+    and the once-a-second cache never pairs a second with another second's text."""
+    now = [0]
+    stamp = logs._Timestamp(clock=lambda: now[0])
+    for instant in instants:
+        moment = datetime.fromisoformat(instant).replace(tzinfo=UTC)
+        now[0] = calendar.timegm(moment.timetuple()) * 10**9 + moment.microsecond * 1000
+        expected = moment.replace(tzinfo=None).isoformat() + "Z"
+        assert stamp(None, "info", {}) == {"timestamp": expected}
