@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` (the service with a demo configuration on
 # 127.0.0.1:8080) and `make test` (lint and the whole test suite). Both install first.
+# `make bench` runs the benchmark (README, "Performance").
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
@@ -20,3 +21,6 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+bench: $(STAMP)
+	bash bench/run.sh

@@ -25,15 +25,17 @@ bind = [f"0.0.0.0:{_settings.port}"]
 
 # sync: one call at a time per process, and the connection closed after each answer, so
 # the kernel's accept queue spreads calls evenly over the workers. The hook is CPU-bound
-# (0.16 ms of Python per call in-process, no I/O but the rare, bounded key fetch), so
+# (0.11 ms of Python per call in-process, no I/O but the rare, bounded key fetch), so
 # threads would only add a thread pool and a wake-up pipe per call. Measured on 2 cores at
-# 32 connections: sync 3,600 calls/s with a p99 of 11 ms, every run split 50/50 between
-# the workers; gthread (4 threads, keep-alive 5 s) 4,400 calls/s but a p99 of 21-24 ms,
-# and in some runs one worker held every keep-alive connection (CPU shares 100/0) and
-# throughput fell by half or more. sync wants a buffering proxy in front of it, which
-# Heroku's router and Render's proxy are.
+# 32 connections (bench/run.sh --gunicorn-arg=..., 2026-11-21): sync 4,060 calls/s with a
+# p99 of 10 ms, every run split 50/50 between the workers; gthread (4 threads, keep-alive
+# 5 s) 5,000 calls/s but a p99 of 19-20 ms, and with 3 gthread workers the keep-alive
+# connections piled up on some workers while another got none and did no work (CPU
+# shares 55/0/45 at 8 connections, 50/50/0 at 32). sync wants a buffering proxy in front
+# of it, which Heroku's router and Render's proxy are.
 worker_class = "sync"
-# One worker per core: 3 or 4 workers gave fewer calls/s (3,550, 3,500) and a higher p99.
+# One worker per core: 3 or 4 workers gave the same calls/s (4,090, 4,085) with a higher
+# p99 (10.2 and 10.3 ms at 32 connections; 4.1 and 4.2 ms instead of 2.9 ms at 8).
 workers = 2
 threads = 1  # sync workers have one thread; said here so that nobody reads a default
 # No keepalive setting: sync workers answer with "Connection: close" and ignore it.
