@@ -51,6 +51,10 @@ preload_app = True
 # open, so no call is dropped while a fresh worker forks from the preloaded master.
 max_requests = 200_000
 max_requests_jitter = 20_000
+# No control socket (gunicorn 25.1 and later open one in $HOME by default, for gunicornc to
+# resize or stop the server): the platform manages the process, nothing else should.
+control_socket_disable = True
+
 # A call takes milliseconds, a key fetch at most 1 s: 10 s lets every call in flight
 # finish on a deploy or a scale-down, well inside the platforms' 30 s before SIGKILL.
 graceful_timeout = 10

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 import requests
+from gunicorn.app.base import Application
 
 from hook import samples
 from hook.okta import apply_answer
@@ -257,6 +258,26 @@ def test_config_warning_is_logged_at_start(start_server) -> None:
         json.loads(line) for line in server.log().splitlines() if "configuration-warning" in line
     ]
     assert any("'amr' in the identity token" in w["detail"] for w in warnings)
+
+
+def test_gunicorn_reads_the_configuration_as_written(monkeypatch) -> None:
+    """gunicorn ignores a setting name it does not know: read ours as the Procfile has it
+    read, by the installed gunicorn, and check the settings that are not its defaults."""
+
+    class Reader(Application):
+        def load_config(self) -> None:  # no command line: only the file below
+            return None
+
+    for name, value in BASE_ENV.items():
+        monkeypatch.setenv(name, value)
+    reader = Reader()
+    command = gunicorn_command(1)
+    reader.load_config_from_module_name_or_filename(command[command.index("-c") + 1])
+    cfg = reader.cfg
+    assert (cfg.worker_class_str, cfg.workers, cfg.threads) == ("sync", 2, 1)
+    assert cfg.preload_app and cfg.control_socket_disable
+    assert (cfg.max_requests, cfg.max_requests_jitter) == (200_000, 20_000)
+    assert cfg.graceful_timeout == 10 and cfg.accesslog is None
 
 
 def test_python_is_the_venv_python() -> None:
