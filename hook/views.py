@@ -109,4 +109,5 @@ def openapi() -> Response:
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.wsgi_app = CanonicalLog(app.wsgi_app)  # type: ignore[method-assign]
+    routes = {rule.rule for rule in app.url_map.iter_rules()}
+    app.wsgi_app = CanonicalLog(app.wsgi_app, routes)  # type: ignore[method-assign]
