@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from hook import canonical_log, create_app, logs, samples
+from hook import canonical_log, create_app, jsonio, logs, samples
 
 
 @pytest.fixture
@@ -94,3 +94,19 @@ def test_the_timestamp_is_iso_utc_like_structlogs_across_seconds(instants: list[
         now[0] = calendar.timegm(moment.timetuple()) * 10**9 + moment.microsecond * 1000
         expected = moment.replace(tzinfo=None).isoformat() + "Z"
         assert stamp(None, "info", {}) == {"timestamp": expected}
+
+
+def test_a_value_msgspec_cannot_write_is_still_logged(logged, auth_headers) -> None:
+    """json.loads lets a lone surrogate into a string, and the line carries Okta's eventId."""
+    client, lines = logged()
+    body = json.dumps({**samples.load("password-only"), "eventId": "evt-\ud800"}).encode()
+    headers = {**auth_headers, "Content-Type": "application/json"}
+    answer = client.post("/token-hook", data=body, headers=headers)
+    assert answer.status_code == 200
+    (line,) = lines()
+    assert line["event_id"] == "evt-\ud800" and line["outcome"] == "patched"
+
+
+def test_the_renderer_writes_what_json_has_no_type_for_through_default() -> None:
+    rendered = json.loads(jsonio.dumps_text({"at": object(), "n": 1}, default=lambda _: "?"))
+    assert rendered == {"at": "?", "n": 1}
