@@ -57,10 +57,16 @@ def _base_type(field: fields.Field) -> Any:
 def _field_type(field: fields.Field) -> Any:
     """The msgspec type of one field: its base type, constrained as its validators say."""
     kind = _base_type(field)
+    sized = isinstance(field, fields.String | fields.List)
     for validator in field.validators:
-        if type(validator) is validate.Length and validator.equal is None:
+        if type(validator) is validate.Length and validator.equal is None and sized:
             kind = Annotated[kind, msgspec.Meta(min_length=validator.min, max_length=validator.max)]
-        elif type(validator) is validate.Equal and kind is str and len(field.validators) == 1:
+        elif (
+            type(validator) is validate.Equal
+            and kind is str
+            and isinstance(validator.comparable, str)
+            and len(field.validators) == 1
+        ):
             kind = Literal[validator.comparable]
         else:
             raise _Unsupported(repr(validator))
@@ -81,7 +87,11 @@ def _typed_dict(schema: Schema) -> Any:
 
 def compile_decoder(schema: Schema) -> Decoder:
     """``schema.load(json.loads(body))`` for valid bodies, ``None`` when marshmallow must
-    decide (invalid JSON or values, lone surrogates, NaN, deep nesting, other encodings)."""
+    decide (invalid JSON or values, lone surrogates, NaN, deep nesting, other encodings).
+
+    msgspec checks the UTF-8 of the strings it reads, not of those it skips, so the body
+    is checked first as ``json.loads`` reads it (UTF-8, surrogates let through).
+    """
     try:
         decoder = msgspec.json.Decoder(_typed_dict(schema))
     except _Unsupported:
@@ -89,8 +99,9 @@ def compile_decoder(schema: Schema) -> Decoder:
 
     def decode(body: bytes) -> dict[str, Any] | None:
         try:
+            body.decode("utf-8", "surrogatepass")
             return decoder.decode(body)
-        except (msgspec.MsgspecError, RecursionError):
+        except (msgspec.MsgspecError, ValueError, RecursionError):  # UnicodeDecodeError too
             return None
 
     return decode

@@ -31,9 +31,10 @@ VALUES = st.one_of(
 )
 
 
-def FAST(document: Any) -> dict[str, Any] | None:
-    """The fast path, on the JSON the standard library writes for ``document``."""
-    return _DECODE(json.dumps(document).encode())
+def FAST(document: Any, raw: bool = False) -> dict[str, Any] | None:
+    """The fast path, on the JSON the standard library writes for ``document``: ASCII with
+    ``\\u`` escapes, or (``raw``) UTF-8 as most clients write it."""
+    return _DECODE(json.dumps(document, ensure_ascii=not raw).encode("utf-8", "surrogatepass"))
 
 
 def _marshmallow(document: Any) -> dict[str, Any] | None:
@@ -69,13 +70,14 @@ def test_every_sample_takes_the_fast_path_and_loads_the_same(name: str) -> None:
     edits=st.lists(
         st.tuples(st.sampled_from(READ_PATHS), st.one_of(VALUES, st.just(DELETE))), max_size=4
     ),
+    raw=st.booleans(),
 )
-def test_fast_path_never_disagrees_with_marshmallow(name: str, edits: list) -> None:
+def test_fast_path_never_disagrees_with_marshmallow(name: str, edits: list, raw: bool) -> None:
     document = copy.deepcopy(load(name))
     for path, value in edits:
         _edit(document, path, value)
     expected = _marshmallow(document)
-    loaded = FAST(document)
+    loaded = FAST(document, raw)
     if expected is None:
         assert loaded is None
     else:
@@ -144,6 +146,27 @@ class _Defaulted(Schema):
     name = fields.String(load_default="anonymous")
 
 
+class _EqualToANumber(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.String(validate=validate.Equal(5))
+
+
+class _Plain(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String()
+
+
+class _SizedNested(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    inner = fields.Nested(_Plain, validate=validate.Length(max=1))
+
+
 @pytest.mark.parametrize(
     ("schema", "document"),
     [
@@ -151,6 +174,8 @@ class _Defaulted(Schema):
         (_Raising(), {"name": "a", "other": 1}),
         (_Hooked(), {"name": "x"}),
         (_Defaulted(), {}),
+        (_EqualToANumber(), {"code": 5}),
+        (_SizedNested(), {"inner": {}}),
     ],
 )
 def test_schemas_using_anything_else_always_defer(schema: Schema, document: dict) -> None:
@@ -173,6 +198,15 @@ TRICKY_BODIES = [
     b'{"\\u0073ub": "escaped-key", "sub": "x" , "sub": "last-wins"}}}}',
     b'{"eventType": "com.okta.oauth2.tokens.transform", "data": {"identity": {"claims": '
     b'{"sub": "' + b"x" * 300 + b'", "sub": "short"}}}}',
+    *(  # bytes that are not UTF-8, or a surrogate written as UTF-8, read and skipped
+        b'{"eventType": "com.okta.oauth2.tokens.transform", "data": {"identity": {"claims": '
+        b'{"sub": "' + raw + b'"}}}, "skipped": "' + raw + b'"}'
+        for raw in (b"\xff", b"\xc0\xaf", b"\xed\xa0\x80", b"caf\xc3\xa9")
+    ),
+    *(
+        b'{"eventType": "com.okta.oauth2.tokens.transform", "data": {}, "skipped": "' + raw + b'"}'
+        for raw in (b"\xff\xfe", b"\xc0\xaf", b"\xed\xa0\x80")
+    ),
 ]
 
 
