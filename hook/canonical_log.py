@@ -12,10 +12,11 @@ from __future__ import annotations
 import random
 import re
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import structlog
+from werkzeug.routing import Map
 
 FACTS_KEY = "psc_token_hook.facts"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:=+-]{1,128}")
@@ -37,12 +38,15 @@ def facts(environ: dict[str, Any]) -> dict[str, Any]:
 
 class CanonicalLog:
     """Give each request an id (the caller's ``X-Request-Id`` when well-formed), echo it in
-    the answer, and log one line when the answer is ready. A path not in ``known_paths`` is
-    logged as "other": a path is the caller's text, and could hold a name."""
+    the answer, and log one line when the answer is ready, or when the app raised. A method
+    or path the app does not route is logged as "other": it is the caller's text, and could
+    hold a name."""
 
-    def __init__(self, app: WsgiApp, known_paths: Collection[str]) -> None:
+    def __init__(self, app: WsgiApp, url_map: Map) -> None:
         self.app = app
-        self.known_paths = frozenset(known_paths)
+        rules = list(url_map.iter_rules())
+        self.paths = frozenset(rule.rule for rule in rules)
+        self.methods = frozenset(method for rule in rules for method in rule.methods or ())
         # Bound now, once structlog is configured: a call then skips the lazy proxy.
         self.log = structlog.get_logger("psc_token_hook").bind()
 
@@ -51,7 +55,7 @@ class CanonicalLog:
         supplied = environ.get("HTTP_X_REQUEST_ID", "")
         request_id = supplied if REQUEST_ID.fullmatch(supplied) else _new_request_id()
         recorded = environ[FACTS_KEY] = {}
-        status = "500"
+        status = "500"  # what the line says if the app raises before it answers
 
         def start(status_line: str, headers: list[tuple[str, str]], *exc_info: Any) -> Any:
             nonlocal status
@@ -59,15 +63,16 @@ class CanonicalLog:
             headers.append(("X-Request-Id", request_id))
             return start_response(status_line, headers, *exc_info)
 
-        body = self.app(environ, start)
-        path = environ.get("PATH_INFO", "")
-        self.log.info(
-            "request",
-            request_id=request_id,
-            method=environ.get("REQUEST_METHOD"),
-            path=path if path in self.known_paths else "other",
-            status=int(status[:3]),
-            duration_ms=round((time.perf_counter() - started) * 1000, 3),
-            **recorded,
-        )
-        return body
+        try:
+            return self.app(environ, start)
+        finally:
+            method, path = environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")
+            self.log.info(
+                "request",
+                request_id=request_id,
+                method=method if method in self.methods else "other",
+                path=path if path in self.paths else "other",
+                status=int(status[:3]),
+                duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                **recorded,
+            )

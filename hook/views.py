@@ -109,5 +109,4 @@ def openapi() -> Response:
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
-    routes = {rule.rule for rule in app.url_map.iter_rules()}
-    app.wsgi_app = CanonicalLog(app.wsgi_app, routes)  # type: ignore[method-assign]
+    app.wsgi_app = CanonicalLog(app.wsgi_app, app.url_map)  # type: ignore[method-assign]

@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import calendar
+import io
 import json
 import multiprocessing
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import structlog
+from werkzeug.routing import Map, Rule
 
 from hook import canonical_log, create_app, jsonio, logs, samples
 
 
 @pytest.fixture
-def logged(settings, capsys):
-    """Make a test client whose log lines the test can read, as parsed JSON. Made during the
-    test: capsys gives each test phase a new stderr, and the app writes to the current one."""
+def logged(settings, monkeypatch):
+    """Make a test client whose log lines the test can read, as parsed JSON.
+
+    The app writes to the ``sys.stderr`` of the moment it is made, so it is made in the
+    test (pytest swaps stderr between a test's phases) with a buffer that is never closed,
+    and structlog's configuration is restored afterwards for the tests that follow.
+    """
+    saved = structlog.get_config()
+    buffer = io.StringIO()
 
     def lines() -> list[dict[str, Any]]:
-        return [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+        return [json.loads(line) for line in buffer.getvalue().splitlines()]
 
-    return lambda: (create_app(settings).test_client(), lines)
+    def make() -> tuple[Any, Any]:
+        monkeypatch.setattr(sys, "stderr", buffer)
+        return create_app(settings).test_client(), lines
+
+    yield make
+    structlog.configure(**saved)
 
 
 def test_each_answer_gets_one_line_and_an_echoed_id(logged, auth_headers) -> None:
@@ -38,11 +53,29 @@ def test_each_answer_gets_one_line_and_an_echoed_id(logged, auth_headers) -> Non
     assert written[0]["outcome"] == "patched" and written[1]["outcome"] == "unauthenticated"
 
 
-def test_a_path_the_service_does_not_answer_is_not_logged(logged) -> None:
+def test_a_path_or_method_the_service_does_not_route_is_not_logged(logged) -> None:
     client, lines = logged()
     client.get("/users/camille.martin@chu-exemple.fr")
     client.get("/healthz")
-    assert [line["path"] for line in lines()] == ["other", "/healthz"]
+    client.open("/healthz", method="CAMILLEMARTIN")
+    written = [(line["method"], line["path"], line["status"]) for line in lines()]
+    assert written == [("GET", "other", 404), ("GET", "/healthz", 200), ("other", "/healthz", 405)]
+
+
+def test_an_app_that_raises_still_gets_its_line(logged) -> None:
+    """Flask turns errors into answers; should anything escape it, the line is still written."""
+    _client, lines = logged()
+
+    def raising_app(_environ: dict[str, Any], _start_response: Any) -> list[bytes]:
+        raise RuntimeError("escaped")
+
+    routes = Map([Rule("/token-hook", methods=["GET"])])
+    middleware = canonical_log.CanonicalLog(raising_app, routes)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/token-hook"}
+    with pytest.raises(RuntimeError):
+        middleware(environ, lambda *_args: None)
+    (line,) = lines()
+    assert (line["status"], line["path"], line["method"]) == (500, "/token-hook", "GET")
 
 
 def test_an_unexpected_error_is_logged_as_a_500(logged, auth_headers, monkeypatch) -> None:
