@@ -341,6 +341,25 @@ def test_bytes_and_truncated_json_are_400(body: bytes) -> None:
     assert check("defaults", body) == 400
 
 
+MARK = "\u0000mark\u0000"
+STRING_PATHS = [
+    path for path in READ_PATHS if path[-1] in ("eventId", "grant_type", "id", "userId", "sub")
+]
+
+
+@FUZZ
+@given(
+    name=st.sampled_from(sorted(SAMPLES)),
+    path=st.sampled_from([*STRING_PATHS, ("skipped",)]),
+    raw=st.binary(min_size=1, max_size=8).filter(lambda raw: b'"' not in raw and b"\\" not in raw),
+)
+def test_raw_bytes_inside_a_string_are_never_a_5xx(name: str, path: tuple, raw: bytes) -> None:
+    """Bytes as a client may send them inside a string, valid UTF-8 or not, read or skipped."""
+    document = put(copy.deepcopy(SAMPLES[name]), path, MARK)
+    body = json.dumps(document).encode().replace(json.dumps(MARK)[1:-1].encode(), raw)
+    event(f"HTTP {check('defaults', body)}")
+
+
 def test_the_checks_see_every_answer_the_hook_gives() -> None:
     """Not vacuous: the checks above run on patches, refusals, skips, 400s and 413s."""
     other_client = put(
