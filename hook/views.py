@@ -42,8 +42,8 @@ def _unauthorized(service: Service) -> Response:
     )
 
 
-def _too_large(settings: Settings) -> Response:
-    facts(request.environ)["outcome"] = "too-large"
+def _too_large(settings: Settings, recorded: dict[str, object]) -> Response:
+    recorded["outcome"] = "too-large"
     return problem(413, "Payload Too Large", f"The body exceeds {settings.max_body_bytes} bytes.")
 
 
@@ -53,7 +53,7 @@ def token_hook() -> Response:
     settings = service.settings
     recorded = facts(request.environ)
     if (request.content_length or 0) > settings.max_body_bytes:
-        return _too_large(settings)
+        return _too_large(settings, recorded)
     if request.mimetype != "application/json":
         recorded["outcome"] = "unsupported-media-type"
         return problem(415, "Unsupported Media Type", "Send Content-Type: application/json.")
@@ -67,7 +67,7 @@ def token_hook() -> Response:
 
     body = request.get_data(cache=False)  # at most max + 1 bytes: see create_app
     if len(body) > settings.max_body_bytes:  # a chunked body has no Content-Length
-        return _too_large(settings)
+        return _too_large(settings, recorded)
     try:
         hook_request = payload.parse(body)
     except payload.InvalidPayload as invalid:
