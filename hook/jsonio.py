@@ -14,20 +14,24 @@ from typing import Any
 import msgspec
 
 _SORTED = msgspec.json.Encoder(order="sorted")
+_AS_GIVEN = msgspec.json.Encoder()
+
+
+def _write(value: Any, sort_keys: bool, default: Callable[[Any], Any] | None = None) -> bytes:
+    try:
+        return (_SORTED if sort_keys else _AS_GIVEN).encode(value)
+    except (UnicodeEncodeError, TypeError, msgspec.EncodeError):
+        return json.dumps(
+            value, sort_keys=sort_keys, default=default, separators=(",", ":")
+        ).encode()
 
 
 def dumps(value: Any) -> bytes:
     """Compact JSON as UTF-8, keys sorted: the same answer is always the same bytes."""
-    try:
-        return _SORTED.encode(value)
-    except (UnicodeEncodeError, TypeError, msgspec.EncodeError):
-        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
+    return _write(value, sort_keys=True)
 
 
 def dumps_text(value: Any, default: Callable[[Any], Any] | None = None, **_options: Any) -> str:
     """Compact JSON as text, for structlog's ``JSONRenderer(serializer=...)``, which passes
     ``default`` for values JSON has no type for (then the standard library writes them)."""
-    try:
-        return msgspec.json.encode(value).decode()
-    except (UnicodeEncodeError, TypeError, msgspec.EncodeError):
-        return json.dumps(value, default=default, separators=(",", ":"))
+    return _write(value, sort_keys=False, default=default).decode()
