@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -54,46 +55,35 @@ def test_order_is_deterministic_whatever_the_input_order() -> None:
     assert first.after == second.after == SUBSTANTIEL
 
 
+def rules_file(directory: Path, document: dict) -> Path:
+    """An operator's ``PSC_AMR_RULES`` file holding ``document``."""
+    path = directory / "rules.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
 def test_operator_file_extends_aliases_and_rules(tmp_path) -> None:
-    rules = tmp_path / "rules.json"
-    rules.write_text(
-        json.dumps(
-            {
-                "aliases": {"CARTE_CPS": "sc", "webauthn": "pop"},
-                "rules": [
-                    {
-                        "name": "fido2-password",
-                        "when": ["pwd", "pop"],
-                        "amr": ["pwd", "pop", "hwk", "mfa"],
-                        "assurance": "substantiel",
-                    },
-                ],
-            }
-        )
-    )
-    table = amr.load_table(rules)
+    fido2 = {
+        "name": "fido2-password",
+        "when": ["pwd", "pop"],
+        "amr": ["pwd", "pop", "hwk", "mfa"],
+        "assurance": "substantiel",
+    }
+    aliases = {"CARTE_CPS": "sc", "webauthn": "pop"}
+    table = amr.load_table(rules_file(tmp_path, {"aliases": aliases, "rules": [fido2]}))
     assert amr.decide(["CARTE_CPS"], table).after == ELEVE
     assert amr.decide(["pwd", "webauthn"], table).assurance == "substantiel"
     assert amr.decide(["pwd", "okta_verify"], table).after == SUBSTANTIEL
 
 
 def test_operator_rule_replaces_a_shipped_rule_by_name(tmp_path) -> None:
-    rules = tmp_path / "rules.json"
-    rules.write_text(
-        json.dumps(
-            {
-                "rules": [
-                    {
-                        "name": "cps-smart-card",
-                        "when": ["sc", "pin"],
-                        "amr": ["sc", "pin", "mfa", "hwk"],
-                        "assurance": "eleve",
-                    }
-                ]
-            }
-        )
-    )
-    table = amr.load_table(rules)
+    card = {
+        "name": "cps-smart-card",
+        "when": ["sc", "pin"],
+        "amr": ["sc", "pin", "mfa", "hwk"],
+        "assurance": "eleve",
+    }
+    table = amr.load_table(rules_file(tmp_path, {"rules": [card]}))
     assert amr.decide(["sc", "swk"], table).assurance == "none"
     assert amr.decide(["sc", "pin"], table).assurance == "eleve"
 
@@ -143,9 +133,8 @@ def test_a_decision_is_remembered_and_the_memory_is_bounded() -> None:
 
 
 def test_remembered_decisions_are_per_table(tmp_path) -> None:
-    extension = tmp_path / "rules.json"
     rule = {"name": "webauthn", "when": ["pwd", "webauthn"], "amr": ["pwd", "hwk", "mfa"]}
-    extension.write_text(json.dumps({"rules": [{**rule, "assurance": "substantiel"}]}))
+    extension = rules_file(tmp_path, {"rules": [{**rule, "assurance": "substantiel"}]})
     shipped, extended = amr.load_table(), amr.load_table(extension)
     assert amr.decide(["pwd", "webauthn"], shipped).assurance == "none"
     assert amr.decide(["pwd", "webauthn"], extended).assurance == "substantiel"
