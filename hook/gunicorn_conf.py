@@ -23,32 +23,35 @@ for _warning in _settings.warnings:
 wsgi_app = "hook:create_app()"
 bind = [f"0.0.0.0:{_settings.port}"]
 
-# sync: one call at a time per process, and the connection closed after each answer, so
-# the kernel's accept queue spreads calls evenly over the workers. The hook is CPU-bound
-# (0.11 ms of Python per call in-process, no I/O but the rare, bounded key fetch), so
-# threads would only add a thread pool and a wake-up pipe per call. Measured on 2 cores at
-# 32 connections (bench/run.sh --gunicorn-arg=..., 2026-11-21): sync 4,060 calls/s with a
-# p99 of 10 ms, every run split 50/50 between the workers; gthread (4 threads, keep-alive
-# 5 s) 5,000 calls/s but a p99 of 19-20 ms, and with 3 gthread workers the keep-alive
-# connections piled up on some workers while another got none and did no work (CPU
-# shares 55/0/45 at 8 connections, 50/50/0 at 32). sync wants a buffering proxy in front
-# of it, which Heroku's router and Render's proxy are.
-worker_class = "sync"
-# One worker per core: 3 or 4 workers gave the same calls/s (4,090, 4,085) with a higher
-# p99 (10.2 and 10.3 ms at 32 connections; 4.1 and 4.2 ms instead of 2.9 ms at 8).
+# A gevent worker of the hook's own (hook/worker.py): each connection is a greenlet, so a
+# client that sends its request a byte at a time holds no worker, and a request must
+# arrive whole within 2 s. Measured on 2 cores (bench/run.sh, 2026-12-02): with `sync`,
+# 4 such connections held both workers and 0 of 4 genuine calls were answered within 3 s;
+# with this worker, FIGURES_SLOW. At 32 connections it serves FIGURES_GEVENT.
+worker_class = "hook.worker.HookWorker"
+# One worker per core: the hook is CPU-bound (0.11 ms of Python per call in-process), so
+# more workers only share the same two cores (sync: 3 or 4 workers gave the same calls/s
+# with a higher p99).
 workers = 2
-threads = 1  # sync workers have one thread; said here so that nobody reads a default
-# No keepalive setting: sync workers answer with "Connection: close" and ignore it.
+# Connections one worker holds at once, slow ones included: 1,000 slow connections cost
+# FIGURES_MEMORY of memory. Past this the worker stops accepting until one ends.
+worker_connections = 1000
+# One call per connection ("Connection: close"), as with `sync`: the kernel's accept queue
+# then spreads calls evenly over the workers, and the 2 s deadline covers each request
+# from its connection's start. Okta opens a connection per call through the platform's
+# router anyway.
+keepalive = 0
 
-# Load the app once in the master, then fork: start-up to the first 200 on /healthz takes
-# 0.3 s, a worker that restarts (below) is serving again within milliseconds, and the
-# workers share the master's memory pages.
-preload_app = True
+# The app is loaded in each worker, after gevent has patched the standard library: a lock
+# or TLS context built in a preloaded master would block the whole worker instead of one
+# greenlet. The settings are still validated here, before any worker forks. Start-up to
+# the first 200 on /healthz stays under half a second (README, "Performance").
+preload_app = False
 
 # Restarts bound what a slow leak could cost, nothing more: the workers' memory did not
 # grow over 200,000 calls. The jitter keeps the workers from restarting together; a
 # restarting worker finishes its call first and the master keeps the listening socket
-# open, so no call is dropped while a fresh worker forks from the preloaded master.
+# open, so no call is dropped while a fresh worker starts.
 max_requests = 200_000
 max_requests_jitter = 20_000
 # No control socket (gunicorn 25.1 and later open one in $HOME by default, for gunicornc to
@@ -61,10 +64,9 @@ graceful_timeout = 10
 timeout = 30
 
 
-def pre_fork(server: object, worker: object) -> None:
-    """Move the preloaded app to the garbage collector's permanent generation before a fork:
-    the worker's collections then skip it (shorter pauses, a lower p99) and leave its
-    memory pages shared."""
+def post_worker_init(worker: object) -> None:
+    """Move the loaded app to the garbage collector's permanent generation: the worker's
+    collections then skip it (shorter pauses, a lower p99)."""
     gc.freeze()
 
 

@@ -2,20 +2,28 @@
 
 Okta gives the hook 3 s, its own token fetch included, so the key set must never make a
 call wait long: it is loaded once at start and kept while the key source is down or
-answers garbage; only an unknown ``kid`` (a key rotation) fetches it again, at most once
-per 30 s, one fetch at a time, each fetch bounded to 1 s in all.
+answers garbage; only an unknown ``kid`` (a key rotation) fetches it again: the first one
+at once, however soon after the start, then at most once per 30 s, one fetch at a time,
+each fetch bounded to 1 s in all. A call whose key is known never waits for a fetch.
+
+Okta reuses its access token for the hook until it expires, so a verified token is
+remembered (by its SHA-256, a bounded number of them): the same token again costs a hash
+and a look-up instead of a signature check, while its ``exp`` is still checked on every
+call and its key must still be published.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import hashlib
 import json
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +42,9 @@ REFETCH_INTERVAL_S = 30.0
 FETCH_BUDGET_S = 1.0
 MAX_JWKS_BYTES = 262_144
 MAX_TOKEN_CHARS = 8192
+#: Verified tokens remembered per process. Okta holds one token per hook at a time (two
+#: around its renewal), so a handful suffice; only a verified token takes a place.
+MAX_REMEMBERED_TOKENS = 64
 DECODE_OPTIONS = {"require": ["exp", "iat", "iss", "aud"]}
 PUBLIC_KEY_TYPES = (RSAPublicKey, EllipticCurvePublicKey, Ed25519PublicKey, Ed448PublicKey)
 
@@ -181,6 +192,14 @@ def download(uri: str, budget_s: float, tls: ssl.SSLContext | None) -> bytes:
     return body
 
 
+@dataclass(frozen=True)
+class Verified:
+    """What a verified token still needs checked when it comes again."""
+
+    kid: str
+    expires_at: float
+
+
 class OAuthAuthenticator:
     """Accepts a call whose bearer is a valid access token Okta obtained for this hook."""
 
@@ -192,16 +211,29 @@ class OAuthAuthenticator:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._problem = "no key set fetched yet"
         self._lock = threading.Lock()
-        self._fetched_at: float | None = None
-        self._refresh()
+        self._refetched_at: float | None = None
+        self._verified: dict[bytes, Verified] = {}
+        self._fetch()  # the start-up fetch: not counted against the refetch limit
 
     def authenticate(self, headers: Mapping[str, str]) -> None:
         token = bearer_token(headers)
+        digest = hashlib.sha256(token.encode()).digest()
+        remembered = self._verified.get(digest)
+        if remembered is not None and remembered.kid in self._keys:
+            if remembered.expires_at <= time.time() - self.settings.leeway_seconds:
+                del self._verified[digest]
+                raise AuthFailure("expired")
+            return
+        self._remember(digest, self._verify(token))
+
+    def _verify(self, token: str) -> Verified:
+        """Every check of the token, the signature first; what to remember of it."""
         header = unverified_header(token)
         algorithm = header.get("alg")
         if algorithm not in self.settings.algorithms:  # before any key or signature work
             raise AuthFailure("bad-alg")
-        key = self._key(header.get("kid"))
+        kid = header.get("kid")
+        key = self._key(kid)
         if key.algorithm_name != algorithm:
             raise AuthFailure("key-mismatch")
         try:
@@ -223,10 +255,16 @@ class OAuthAuthenticator:
             isinstance(client_id, str) and client_id in self.settings.client_ids
         ):
             raise AuthFailure("foreign-cid")
+        return Verified(kid, claims["exp"])  # PyJWT checked both: a str kid, a numeric exp
+
+    def _remember(self, digest: bytes, verified: Verified) -> None:
+        if len(self._verified) >= MAX_REMEMBERED_TOKENS:
+            del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[digest] = verified
 
     def ready(self) -> str | None:
         if not self._keys:
-            self._refresh()
+            self._refetch()
         if self._keys:
             return None
         return f"oauth: no signing keys loaded from HOOK_OAUTH_JWKS_URI ({self._problem})"
@@ -236,29 +274,33 @@ class OAuthAuthenticator:
             raise AuthFailure("no-kid")
         key = self._keys.get(kid)
         if key is None:
-            self._refresh()
+            self._refetch()
             key = self._keys.get(kid)
         if key is None:
             raise AuthFailure("unknown-kid")
         return key
 
-    def _refresh(self) -> None:
-        """Fetch the key set unless a fetch began under 30 s ago.
+    def _refetch(self) -> None:
+        """Fetch the key set again unless a refetch began under 30 s ago.
 
-        One thread fetches at a time; a thread that waited while another fetched finds
-        that fetch's start under 30 s ago and uses its result rather than fetching again.
+        One fetch at a time: a call that waited while another fetched finds that refetch's
+        start under 30 s ago and uses its result rather than fetching again. Calls whose
+        key is known never take the lock.
         """
         with self._lock:
             now = time.monotonic()
-            if self._fetched_at is not None and now - self._fetched_at < REFETCH_INTERVAL_S:
+            if self._refetched_at is not None and now - self._refetched_at < REFETCH_INTERVAL_S:
                 return
-            self._fetched_at = now
-            try:
-                body = download(self.settings.jwks_uri, FETCH_BUDGET_S, self._tls)
-                keys = parse_jwks(body, self.settings.algorithms)
-            except JwksError as error:
-                self._problem = str(error)
-                log.warning("jwks-fetch-failed", reason=self._problem, kept_keys=len(self._keys))
-            else:
-                self._keys = keys
-                log.info("jwks-loaded", kids=sorted(keys))
+            self._refetched_at = now
+            self._fetch()
+
+    def _fetch(self) -> None:
+        try:
+            body = download(self.settings.jwks_uri, FETCH_BUDGET_S, self._tls)
+            keys = parse_jwks(body, self.settings.algorithms)
+        except JwksError as error:
+            self._problem = str(error)
+            log.warning("jwks-fetch-failed", reason=self._problem, kept_keys=len(self._keys))
+        else:
+            self._keys = keys
+            log.info("jwks-loaded", kids=sorted(keys))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.exceptions import ClientDisconnected
 
 from hook import jsonio, payload
 from hook.auth import AnyOf, AuthFailure
@@ -42,6 +43,18 @@ def _unauthorized(service: Service) -> Response:
     )
 
 
+def _read_body() -> bytes | None:
+    """The whole body, or None when it ended before its announced length: the client went
+    away, or was too slow (hook/worker.py stops reading a request after 2 s)."""
+    try:
+        body = request.get_data(cache=False)  # at most max + 1 bytes: see create_app
+    except (ClientDisconnected, OSError):  # OSError: a chunked body cut short
+        return None
+    if len(body) < (request.content_length or 0):
+        return None
+    return body
+
+
 def _too_large(settings: Settings, recorded: dict[str, object]) -> Response:
     recorded["outcome"] = "too-large"
     return problem(413, "Payload Too Large", f"The body exceeds {settings.max_body_bytes} bytes.")
@@ -65,7 +78,10 @@ def token_hook() -> Response:
         return _unauthorized(service)
     recorded["auth"] = "ok"
 
-    body = request.get_data(cache=False)  # at most max + 1 bytes: see create_app
+    body = _read_body()
+    if body is None:
+        recorded["outcome"] = "incomplete-body"
+        return problem(400, "Bad Request", "The body ended before all of it arrived.")
     if len(body) > settings.max_body_bytes:  # a chunked body has no Content-Length
         return _too_large(settings, recorded)
     try:

@@ -150,6 +150,7 @@ class JwksServer:
         self.fetches = 0
         self.holding = 0
         self._counter = threading.Lock()
+        self._holding_changed = threading.Condition(self._counter)
         self._release = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.jwks = self
@@ -183,6 +184,13 @@ class JwksServer:
         """Start an answer, then send a byte at a time so no single read ever times out."""
         self.behaviour = "trickle"
 
+    def wait_until_holding(self, count: int) -> None:
+        """Return once ``count`` fetches are held (see :meth:`hang`), or fail after 5 s."""
+        with self._holding_changed:
+            held = self._holding_changed.wait_for(lambda: self.holding >= count, timeout=5)
+        if not held:
+            raise AssertionError(f"{self.holding} fetches held, not {count}")
+
     def close(self) -> None:
         """Stop listening (the key source is down) and release held requests."""
         if self._release.is_set():
@@ -212,6 +220,7 @@ class JwksServer:
     def _hold(self, handler: BaseHTTPRequestHandler) -> None:
         with self._counter:
             self.holding += 1
+            self._holding_changed.notify_all()
         try:
             if self.behaviour == "hang":
                 self._release.wait(HOLD_LIMIT_S)

@@ -274,8 +274,9 @@ def test_gunicorn_reads_the_configuration_as_written(monkeypatch) -> None:
     command = gunicorn_command(1)
     reader.load_config_from_module_name_or_filename(command[command.index("-c") + 1])
     cfg = reader.cfg
-    assert (cfg.worker_class_str, cfg.workers, cfg.threads) == ("sync", 2, 1)
-    assert cfg.preload_app and cfg.control_socket_disable
+    assert (cfg.worker_class_str, cfg.workers) == ("hook.worker.HookWorker", 2)
+    assert (cfg.worker_connections, cfg.keepalive) == (1000, 0)
+    assert not cfg.preload_app and cfg.control_socket_disable
     assert (cfg.max_requests, cfg.max_requests_jitter) == (200_000, 20_000)
     assert cfg.graceful_timeout == 10 and cfg.accesslog is None
 

@@ -20,8 +20,10 @@ from freezegun import freeze_time
 from hook import build_authenticator, create_app, samples
 from hook.auth import AuthFailure
 from hook.config import ConfigError, OAuthSettings, load_settings
+from hook import oauth
 from hook.oauth import (
     MAX_JWKS_BYTES,
+    MAX_REMEMBERED_TOKENS,
     JwksError,
     OAuthAuthenticator,
     parse_jwks,
@@ -265,23 +267,105 @@ def test_the_leeway_cannot_exceed_60_seconds():
     assert OAuthSettings(ISSUER, AUDIENCE, "https://okta.example/v1/keys").leeway_seconds == 30
 
 
+# --- remembered tokens ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def decodes(monkeypatch) -> list[str]:
+    """The tokens PyJWT was asked to verify, in order."""
+    seen: list[str] = []
+    real = oauth.jwt.decode
+
+    def counting(token: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(token)
+        return real(token, *args, **kwargs)
+
+    monkeypatch.setattr(oauth.jwt, "decode", counting)
+    return seen
+
+
+def test_a_verified_token_is_remembered_and_not_verified_again(
+    authenticator: OAuthAuthenticator, decodes: list[str]
+):
+    token = mint(KEY)
+    for _ in range(3):
+        assert authenticator.authenticate(bearer(token)) is None
+    assert decodes == [token]
+
+
+def test_a_remembered_token_still_expires(
+    authenticator: OAuthAuthenticator, clock: Any, decodes: list[str]
+):
+    token = mint(KEY, exp=int(time.time()) + 60)
+    assert authenticator.authenticate(bearer(token)) is None
+    clock.tick(60 + 30 - 1)  # within the 30 s leeway
+    assert authenticator.authenticate(bearer(token)) is None
+    clock.tick(1)
+    assert rejection(authenticator, bearer(token)) == "expired"
+    assert rejection(authenticator, bearer(token)) == "expired"  # by PyJWT, once forgotten
+    assert decodes == [token, token]
+
+
+def test_a_remembered_token_whose_key_was_withdrawn_is_verified_again(
+    jwks: JwksServer, authenticator: OAuthAuthenticator, decodes: list[str]
+):
+    token = mint(KEY)
+    assert authenticator.authenticate(bearer(token)) is None
+    jwks.serve(NEXT_KEY)
+    assert authenticator.authenticate(bearer(mint(NEXT_KEY))) is None  # the keys rotate
+    assert rejection(authenticator, bearer(token)) == "unknown-kid"
+
+
+def test_only_the_exact_token_is_remembered(authenticator: OAuthAuthenticator):
+    token = mint(KEY)
+    assert authenticator.authenticate(bearer(token)) is None
+    head, body, signature = token.split(".")
+    other = "A" if signature[0] != "A" else "B"
+    assert rejection(authenticator, bearer(f"{head}.{body}.{other}{signature[1:]}")) == (
+        "bad-signature"
+    )
+    forged_body = base64.urlsafe_b64encode(json.dumps(claims(cid="0oa-evil")).encode())
+    tampered = f"{head}.{forged_body.decode().rstrip('=')}.{signature}"
+    assert rejection(authenticator, bearer(tampered)) == "bad-signature"
+
+
+def test_a_refused_token_is_not_remembered(
+    authenticator: OAuthAuthenticator, decodes: list[str]
+):
+    token = mint(KEY, aud="api://default")
+    assert rejection(authenticator, bearer(token)) == "bad-audience"
+    assert rejection(authenticator, bearer(token)) == "bad-audience"
+    assert decodes == [token, token]
+
+
+def test_the_remembered_tokens_are_bounded_oldest_forgotten_first(
+    authenticator: OAuthAuthenticator, decodes: list[str]
+):
+    tokens = [mint(KEY, jti=f"AT.{index}") for index in range(MAX_REMEMBERED_TOKENS + 1)]
+    for token in tokens:
+        assert authenticator.authenticate(bearer(token)) is None
+    assert authenticator.authenticate(bearer(tokens[-1])) is None  # still remembered
+    assert authenticator.authenticate(bearer(tokens[0])) is None  # forgotten: verified again
+    assert decodes == [*tokens, tokens[0]]
+
+
 # --- the key set --------------------------------------------------------------------------
 
 
-def test_an_unknown_key_refetches_at_most_once_per_30_seconds(
+def test_the_first_unknown_key_refetches_at_once_then_at_most_once_per_30_seconds(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
     unknown = bearer(mint(STRANGER))
     assert rejection(authenticator, unknown) == "unknown-kid"
-    assert jwks.fetches == 1  # the start-up fetch was under 30 s ago
+    assert jwks.fetches == 2  # the start-up fetch does not count against the limit
     clock.tick(29)
     assert rejection(authenticator, unknown) == "unknown-kid"
-    assert jwks.fetches == 1
+    assert jwks.fetches == 2
     clock.tick(2)
     assert rejection(authenticator, unknown) == "unknown-kid"
-    assert jwks.fetches == 2
+    assert jwks.fetches == 3
     assert rejection(authenticator, unknown) == "unknown-kid"
-    assert jwks.fetches == 2
+    assert jwks.fetches == 3
 
 
 def test_a_burst_of_unknown_kids_causes_at_most_one_refetch(
@@ -294,16 +378,39 @@ def test_a_burst_of_unknown_kids_causes_at_most_one_refetch(
     assert jwks.fetches == 2
 
 
-def test_a_rotated_key_is_picked_up_after_30_seconds(
+def test_a_key_rotated_just_after_the_start_is_picked_up_by_its_first_token(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
+    """A deploy, a restart or a recycled worker loads the keys; Okta rotates a second later."""
     jwks.serve(NEXT_KEY)
-    assert rejection(authenticator, bearer(mint(NEXT_KEY))) == "unknown-kid"
-    clock.tick(31)
+    clock.tick(1)
     assert authenticator.authenticate(bearer(mint(NEXT_KEY))) is None
     assert jwks.fetches == 2
     assert rejection(authenticator, bearer(mint(KEY))) == "unknown-kid"  # retired key dropped
     assert jwks.fetches == 2
+
+
+def test_a_burst_right_after_the_start_causes_one_refetch(
+    jwks: JwksServer, authenticator: OAuthAuthenticator
+):
+    jwks.serve(KEY, NEXT_KEY)
+    token = mint(NEXT_KEY)
+    results = burst(lambda _: authenticator.authenticate(bearer(token)))
+    assert results == [None] * BURST
+    assert jwks.fetches == 2
+
+
+def test_a_known_key_never_waits_for_a_fetch_in_progress(
+    jwks: JwksServer, authenticator: OAuthAuthenticator
+):
+    jwks.hang()
+    fetching = threading.Thread(target=rejection, args=(authenticator, bearer(mint(STRANGER))))
+    fetching.start()
+    jwks.wait_until_holding(1)
+    assert authenticator.authenticate(bearer(mint(KEY))) is None
+    assert jwks.holding == 1  # the unknown key's fetch is still held by the key source
+    jwks.close()
+    fetching.join()
 
 
 def test_threads_waiting_on_a_rotation_fetch_reuse_its_result(
@@ -403,17 +510,18 @@ def test_unusable_keys_are_skipped_and_usable_ones_kept():
 def test_not_ready_until_a_key_set_loads(jwks: JwksServer, clock: Any):
     jwks.fail(503)
     authenticator = OAuthAuthenticator(oauth_settings(jwks))
-    problem = authenticator.ready()
+    problem = authenticator.ready()  # the start-up fetch failed: readiness retries at once
     assert problem is not None
     assert "HOOK_OAUTH_JWKS_URI" in problem
     assert "HTTP 503" in problem
+    assert jwks.fetches == 2
     assert rejection(authenticator, bearer(mint(KEY))) == "unknown-kid"
     jwks.serve(KEY)
-    assert authenticator.ready() is not None  # the last attempt was under 30 s ago
-    assert jwks.fetches == 1
+    assert authenticator.ready() is not None  # the last refetch was under 30 s ago
+    assert jwks.fetches == 2
     clock.tick(31)
     assert authenticator.ready() is None  # readiness itself retries, once per 30 s
-    assert jwks.fetches == 2
+    assert jwks.fetches == 3
     assert authenticator.authenticate(bearer(mint(KEY))) is None
 
 
