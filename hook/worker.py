@@ -15,6 +15,7 @@ listening socket, so that no connection the service accepted is dropped.
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import time
 import warnings
@@ -41,6 +42,14 @@ def stop_reading(client: socket.socket) -> None:
 class HookWorker(GeventWorker):
     """gunicorn's gevent worker with a deadline on reading each request and a draining stop."""
 
+    def init_process(self) -> None:
+        """Take SIGTERM at once: gunicorn installs the worker's handlers only after gevent
+        has patched the standard library (a tenth of a second), and a SIGTERM before that
+        reached the master's handler, inherited through the fork, and was lost: the worker
+        then served on until the master killed it, and its calls with it."""
+        signal.signal(signal.SIGTERM, self.handle_exit)
+        super().init_process()
+
     def patch(self) -> None:
         """Patch the standard library as gunicorn's gevent worker does, without its warning
         that ``ssl`` was imported first (by gunicorn's master, and by PyJWT's ``jwks_client``,
@@ -66,28 +75,39 @@ class HookWorker(GeventWorker):
             )
             server.max_accept = 1  # take one connection per wake-up: the workers share them
             server.start()
-            servers.append(server)
+            servers.append((listener, server))
 
         while self.alive:
             self.notify()
             gevent.sleep(1.0)
 
-        for server in servers:
+        for listener, server in servers:
             server.stop_accepting()
-            self.answer_queued(server)
+            self.answer_queued(listener, server.pool)
             server.close()
         deadline = time.monotonic() + self.cfg.graceful_timeout
-        for server in servers:  # the calls in flight, within gunicorn's graceful_timeout
+        for _, server in servers:  # the calls in flight, within gunicorn's graceful_timeout
             server.pool.join(timeout=max(deadline - time.monotonic(), 0.0))
 
-    def answer_queued(self, server: StreamServer) -> None:
-        """Serve the connections the kernel completed but nobody accepted yet: closing the
-        listening socket would reset them."""
-        listener = server.socket
+    def answer_queued(self, listener: Any, pool: Pool) -> None:
+        """Accept the connections the kernel completed but nobody accepted yet, which closing
+        the listening socket would reset; they are served once it is closed."""
+        closed = ClosedListener(listener.getsockname())
         listener.setblocking(False)
         while True:
             try:
                 client, addr = listener.accept()
-            except OSError:  # nothing left in the queue (or the socket is gone)
+            except OSError:  # nothing left in the queue
                 return
-            server.pool.spawn(self.handle, listener, client, addr)
+            pool.spawn(self.handle, closed, client, addr)
+
+
+class ClosedListener:
+    """What serving a connection needs of its listening socket once that is closed: its
+    address, for the WSGI environment."""
+
+    def __init__(self, name: Any) -> None:
+        self.name = name
+
+    def getsockname(self) -> Any:
+        return self.name

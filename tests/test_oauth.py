@@ -17,10 +17,9 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from hook import build_authenticator, create_app, samples
+from hook import build_authenticator, create_app, oauth, samples
 from hook.auth import AuthFailure
 from hook.config import ConfigError, OAuthSettings, load_settings
-from hook import oauth
 from hook.oauth import (
     MAX_JWKS_BYTES,
     MAX_REMEMBERED_TOKENS,
@@ -329,9 +328,7 @@ def test_only_the_exact_token_is_remembered(authenticator: OAuthAuthenticator):
     assert rejection(authenticator, bearer(tampered)) == "bad-signature"
 
 
-def test_a_refused_token_is_not_remembered(
-    authenticator: OAuthAuthenticator, decodes: list[str]
-):
+def test_a_refused_token_is_not_remembered(authenticator: OAuthAuthenticator, decodes: list[str]):
     token = mint(KEY, aud="api://default")
     assert rejection(authenticator, bearer(token)) == "bad-audience"
     assert rejection(authenticator, bearer(token)) == "bad-audience"

@@ -1,0 +1,249 @@
+"""On the open internet, end to end under the real gunicorn: slow clients, key rotations and
+deploys must not cost a genuine call its answer (Okta waits 3 s, then mints the token
+without PSC's claims).
+
+The genuine calls carry a 1 s client timeout: a bound the service must stay within, not a
+measurement (the benchmark measures).
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from bench.servers import children, rss_kib
+from hook import samples
+from hook.worker import REQUEST_DEADLINE_S
+from tests.conftest import BASE_ENV, SECRET, Server
+from tests.jwks_server import (
+    FIRST_KID,
+    JwksServer,
+    bearer,
+    jwks_fixture,
+    mint,
+    oauth_environment,
+    signing_key,
+)
+from tests.slow_clients import TRICKLE_PAUSE_S, SlowClients, raise_open_files_limit
+
+BODY = json.dumps(samples.load("password-okta-verify-push")).encode()
+ANSWER_WITHIN_S = 1.0
+#: When a slow connection must be gone: the deadline, plus a pause of the client's to notice.
+DROPPED_WITHIN_S = REQUEST_DEADLINE_S + 4 * TRICKLE_PAUSE_S
+jwks = jwks_fixture()
+KEY = signing_key(FIRST_KID)
+NEXT_KEY = signing_key("key-2")
+
+
+def request_head(secret: str | None, body_length: int = len(BODY)) -> bytes:
+    lines = ["POST /token-hook HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    lines += [f"Content-Length: {body_length}", "Connection: close"]
+    if secret is not None:
+        lines.append(f"Authorization: {secret}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def port_of(server: Server) -> int:
+    return int(server.url.rsplit(":", 1)[1])
+
+
+def genuine_call(server: Server, headers: dict[str, str] | None = None) -> requests.Response:
+    """A call as Okta makes it, which must be answered within ANSWER_WITHIN_S."""
+    headers = headers or {"Authorization": SECRET}
+    return requests.post(
+        f"{server.url}/token-hook",
+        data=BODY,
+        headers={**headers, "Content-Type": "application/json"},
+        timeout=ANSWER_WITHIN_S,
+    )
+
+
+def assert_patched(answer: requests.Response) -> None:
+    assert answer.status_code == 200
+    commands = answer.json()["commands"]
+    claims = {op["path"]: op["value"] for command in commands for op in command["value"]}
+    assert claims["/claims/tid"] == BASE_ENV["PSC_TENANT_ID"]
+
+
+SLOW = {
+    "trickling-headers": (b"", request_head(SECRET)),
+    "trickling-an-authenticated-body": (request_head(SECRET), BODY),
+}
+
+
+@pytest.mark.parametrize(("prefix", "trickle"), SLOW.values(), ids=SLOW.keys())
+def test_fifty_slow_connections_do_not_delay_genuine_calls(
+    start_server, prefix: bytes, trickle: bytes
+) -> None:
+    server = start_server(BASE_ENV)
+    with SlowClients(port_of(server), 50, prefix, trickle) as slow:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: genuine_call(server), range(40)))
+        assert slow.open == 50  # they were all still there while the calls were answered
+        for answer in answers:
+            assert_patched(answer)
+        assert slow.wait_until_dropped(DROPPED_WITHIN_S), f"{slow.open} still open"
+    assert min(slow.dropped_after) >= REQUEST_DEADLINE_S - TRICKLE_PAUSE_S
+
+
+def test_fifty_unauthenticated_slow_bodies_are_refused_without_being_read(start_server) -> None:
+    server = start_server(BASE_ENV)
+    with SlowClients(port_of(server), 50, request_head(None), BODY) as slow:
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            answers = list(pool.map(lambda _: genuine_call(server), range(40)))
+        for answer in answers:
+            assert_patched(answer)
+        assert slow.wait_until_dropped(DROPPED_WITHIN_S), f"{slow.open} still open"
+    assert max(slow.dropped_after) < REQUEST_DEADLINE_S  # answered 401 at once, not held
+
+
+def test_a_body_cut_short_by_the_deadline_is_refused_and_logged(start_server) -> None:
+    server = start_server(BASE_ENV)
+    with socket.create_connection(("127.0.0.1", port_of(server)), timeout=10) as connection:
+        connection.sendall(request_head(SECRET, body_length=len(BODY)) + BODY[:100])
+        connection.settimeout(REQUEST_DEADLINE_S + 5)
+        response = http.client.HTTPResponse(connection, method="POST")
+        response.begin()  # nothing more is sent: the deadline ends the body
+        assert response.status == 400
+        assert response.getheader("Content-Type") == "application/problem+json"
+        request_id = response.getheader("X-Request-Id")
+        assert "ended before" in json.loads(response.read())["detail"]
+    line = server.log_line(request_id)
+    assert (line["outcome"], line["status"]) == ("incomplete-body", 400)
+
+
+def test_a_thousand_slow_connections_cost_bounded_memory(start_server) -> None:
+    raise_open_files_limit(1100)
+    server = start_server(BASE_ENV)
+    workers = children(server.process.pid)
+    assert len(workers) == 2
+    before = sum(rss_kib(pid) for pid in workers)
+    with SlowClients(port_of(server), 1000, b"", request_head(SECRET)) as slow:
+        assert_patched(genuine_call(server))
+        during = sum(rss_kib(pid) for pid in workers)
+        assert slow.open == 1000
+        assert during - before < 40 * 1024, f"{(during - before) // 1024} MiB more"
+        assert slow.wait_until_dropped(DROPPED_WITHIN_S + 5), f"{slow.open} still open"
+    assert_patched(genuine_call(server))
+
+
+# --- key rotation --------------------------------------------------------------------------
+
+
+def test_a_key_rotated_right_after_the_start_is_accepted_at_once(
+    jwks: JwksServer, start_server
+) -> None:
+    server = start_server({**BASE_ENV, **oauth_environment(jwks)})
+    jwks.serve(KEY, NEXT_KEY)
+    token = mint(NEXT_KEY)
+    for _ in range(10):  # whichever worker answers, within seconds of its start
+        assert_patched(genuine_call(server, bearer(token)))
+    for index in range(20):  # then a burst of unknown keys
+        refused = genuine_call(server, bearer(mint(KEY, kid=f"unknown-{index}")))
+        assert refused.status_code == 401
+    assert jwks.fetches <= 2 * 2  # per worker: the start-up fetch and one refetch
+
+
+def test_a_known_key_is_answered_while_a_fetch_is_held(jwks: JwksServer, start_server) -> None:
+    """One worker: the call with a known key must not wait behind the fetch in progress."""
+    server = start_server({**BASE_ENV, **oauth_environment(jwks)}, ("--workers", "1"))
+    jwks.hang()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        unknown = pool.submit(
+            requests.post,
+            f"{server.url}/token-hook",
+            data=BODY,
+            timeout=5,
+            headers={**bearer(mint(signing_key("key-x"))), "Content-Type": "application/json"},
+        )
+        jwks.wait_until_holding(1)
+        assert_patched(genuine_call(server, bearer(mint(KEY))))
+        assert jwks.holding == 1  # the fetch was still in progress
+        assert unknown.result().status_code == 401
+    jwks.close()
+
+
+# --- deploys -------------------------------------------------------------------------------
+
+
+class Caller:
+    """Calls one after another on fresh connections until the service stops listening; each
+    call's outcome: its status, or "refused" when the connection itself was refused."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.outcomes: list[int | str] = []
+        self.after_stop: list[int | str] = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        for _ in range(100_000):  # bounded: the service stops listening within seconds
+            outcome = self._call()
+            (self.after_stop if self.stopping.is_set() else self.outcomes).append(outcome)
+            if outcome == "refused":
+                return
+
+    def _call(self) -> int | str:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.connect()
+        except ConnectionRefusedError:
+            return "refused"
+        try:
+            headers = {"Authorization": SECRET, "Content-Type": "application/json"}
+            connection.request("POST", "/token-hook", body=BODY, headers=headers)
+            response = connection.getresponse()
+            return response.status if b"/claims/tid" in response.read() else "no-claims"
+        except OSError as error:  # accepted, then dropped: what a deploy must never do
+            return type(error).__name__
+        finally:
+            connection.close()
+
+
+@pytest.fixture
+def callers() -> Iterator[list[Caller]]:
+    started: list[Caller] = []
+    yield started
+    for caller in started:
+        caller.stopping.set()
+        caller.thread.join(timeout=30)
+
+
+def test_sigterm_lets_every_accepted_call_finish_with_its_200(start_server, callers) -> None:
+    server = start_server(BASE_ENV)
+    port = port_of(server)
+    callers.extend(Caller(port) for _ in range(4))
+    # A call in flight: its headers and half its body are in, the rest comes after SIGTERM.
+    in_flight = socket.create_connection(("127.0.0.1", port), timeout=10)
+    in_flight.sendall(request_head(SECRET) + BODY[: len(BODY) // 2])
+    assert_patched(genuine_call(server))  # the callers are under way too
+
+    server.process.send_signal(signal.SIGTERM)
+    for caller in callers:
+        caller.stopping.set()
+    in_flight.sendall(BODY[len(BODY) // 2 :])
+    response = http.client.HTTPResponse(in_flight, method="POST")
+    response.begin()
+    assert response.status == 200
+    assert b"/claims/tid" in response.read()
+    in_flight.close()
+
+    for caller in callers:
+        caller.thread.join(timeout=30)
+        assert not caller.thread.is_alive()
+        assert set(caller.outcomes) <= {200}
+        assert caller.after_stop[-1] == "refused"  # until the service stopped listening
+        assert set(caller.after_stop[:-1]) <= {200}, caller.after_stop[-5:]
+    assert any(caller.after_stop[:-1] for caller in callers)  # calls arrived after SIGTERM
+    assert server.process.wait(timeout=30) == 0
+    assert '"level":"error"' not in server.log()
