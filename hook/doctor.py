@@ -305,7 +305,8 @@ def answer_findings(
         return
     report.holds.append(f"Okta's test run ({sample}): Okta would apply the hook's answer.")
     for kind, claims in outcome.tokens.items():
-        for check in check_token.assess(claims, settings):
+        checks = check_token.assess(claims, settings)
+        for check in checks:
             if not check.ok:
                 report.add(
                     "token-refused",
@@ -313,6 +314,9 @@ def answer_findings(
                     f" {check.name} is {check.detail}.",
                     check.fix or "",
                 )
+        if all(check.ok for check in checks):
+            verdicts = "; ".join(f"{check.name} {check.detail}" for check in checks)
+            report.holds.append(f"PSC would accept its {TOKEN_NAMES[kind]} token: {verdicts}.")
 
 
 def redirect_findings(
