@@ -125,10 +125,12 @@ def _amr(claims: Mapping[str, Any], kind: str, settings: Settings) -> Check:
     rule = psc_set(labels, settings)
     if rule is not None:
         return Check("amr", True, f"{' '.join(labels)}: PSC's {rule.assurance} set ({rule.name})")
-    shown = " ".join(map(str, labels)) if isinstance(labels, list) else "missing"
+    shown = "missing" if labels is None else f"not a list ({type(labels).__name__})"
+    if isinstance(labels, list):
+        shown = " ".join(map(str, labels))
     if not placed:
         return Check(
-            "amr", True, f"{shown}: Okta's own, not a PSC set (the hook puts amr in other tokens)"
+            "amr", True, f"{shown}: Okta's own labels, not required here (amr is not placed in it)"
         )
     if labels is None:
         return Check("amr", False, "missing", NOT_PATCHED)
