@@ -17,6 +17,16 @@ from hook.doctor import PSC_SANDBOX_ISSUER, broker_endpoint
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
 from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body
+from tests.jwks_server import (
+    CLIENT_ID,
+    FIRST_KID,
+    ISSUER,
+    SCOPE,
+    JwksServer,
+    mint,
+    oauth_environment,
+    signing_key,
+)
 
 PSC_CLIENT = samples.load("password-okta-verify-push")["data"]["context"]["protocol"]["client"][
     "id"
@@ -260,6 +270,29 @@ def test_an_oauth_channel_that_matches_the_settings(capsys, okta, monkeypatch):
     result = doctor(capsys, okta, "--json")
     assert "Okta gets its OAuth token from" in " ".join(result.json()["holds"])
     assert [f["code"] for f in result.json()["findings"]] == ["hook-test-failed"]
+
+
+def test_an_oauth_hook_end_to_end(capsys, okta, start_server, monkeypatch):
+    jwks = JwksServer([signing_key(FIRST_KID)])
+    try:
+        settings = {**BASE_ENV, **oauth_environment(jwks)}
+        del settings["HOOK_SECRETS"]
+        okta.fake.service_url = start_server(settings).url
+        use_env(monkeypatch, {**LOCAL_ENV, **settings})
+        okta.fake.oauth_bearer = lambda: mint(signing_key(FIRST_KID))
+        channel = okta_api.oauth_channel(
+            HOOK_URL,
+            client_id=CLIENT_ID,
+            scope=SCOPE,
+            token_url=f"{ISSUER}/v1/token",
+            hook_key_id="HKYpsc0hook0key0example",
+        )
+        wire(okta.fake, channel=channel)
+        assert codes(capsys, okta) == []
+        okta.fake.oauth_bearer = lambda: mint(signing_key("key-stranger"))
+        assert codes(capsys, okta) == ["hook-test-failed"]
+    finally:
+        jwks.close()
 
 
 @pytest.mark.parametrize(
