@@ -25,6 +25,7 @@ from hook.oauth import download, failure_reason, parse_jwks
 #: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
 OKTA_USER_ID = re.compile(r"00u[0-9A-Za-z]{17}")
 KEYS_BUDGET_S = 5.0
+NOT_OKTA_EXP = "Okta always sets exp to a time: this is not a token Okta issued"
 NOT_PATCHED = (
     "Okta issued the token without the hook's claims: run psc-hook doctor, then read the"
     " System Log event inline_hook.response.processed of this sign-in"
@@ -167,12 +168,23 @@ def assess(claims: Mapping[str, Any], settings: Settings) -> list[Check]:
     return checks
 
 
+def _instant(value: Any) -> datetime | None:
+    """A NumericDate claim as a time, or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def lifetime(claims: Mapping[str, Any], now: datetime) -> Check:
     """Whether the token is still valid at ``now`` (PSC refuses an expired token)."""
     expiry = claims.get("exp")
-    if not isinstance(expiry, int | float) or isinstance(expiry, bool):
-        return Check("exp", False, "missing", "Okta always sets exp: this is not an Okta token")
-    when = datetime.fromtimestamp(expiry, UTC)
+    when = _instant(expiry)
+    if when is None:
+        found = "missing" if expiry is None else "not a time"
+        return Check("exp", False, found, NOT_OKTA_EXP)
     if when <= now:
         return Check(
             "exp",

@@ -194,6 +194,8 @@ def test_json_gives_every_check(capsys):
         ({"amr": None}, "amr", "missing"),
         ({"amr": "swk mfa pwd okta_verify"}, "amr", "not a list (str): none of PSC's sets"),
         ({"exp": None}, "exp", "missing"),
+        ({"exp": 10**20}, "exp", "not a time"),
+        ({"exp": "tomorrow"}, "exp", "not a time"),
     ],
 )
 def test_a_broken_token_is_refused_with_the_reason(capsys, changes, name, detail):
