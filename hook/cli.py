@@ -520,7 +520,8 @@ def _token_input(source: str) -> str:
 
 def _token_text(result: dict[str, Any]) -> str:
     kind = result["kind"]
-    lines = [f"{TOKEN_NAMES[kind]} token from {result['issuer']}:" if kind else "The input:"]
+    issuer = result["issuer"] or "an issuer it does not name (no iss)"
+    lines = [f"{TOKEN_NAMES[kind]} token from {issuer}:" if kind else "The input:"]
     for check in result["checks"]:
         verdict = "ok  " if check["ok"] else "FAIL"
         lines.append(f"  {verdict}  {check['name']:<12} {check['detail']}")
@@ -552,7 +553,7 @@ def _checks(token: str, issuer: str | None, settings: Settings) -> dict[str, Any
     ]
     return {
         "kind": check_token.token_kind(claims),
-        "issuer": str(claims.get("iss")),
+        "issuer": claims.get("iss"),
         "accepted": all(check.ok for check in checks),
         "checks": [check.as_dict() for check in checks],
     }

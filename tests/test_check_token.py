@@ -209,6 +209,12 @@ def test_a_broken_token_is_refused_with_the_reason(capsys, changes, name, detail
     assert_private(result, token)
 
 
+def test_a_token_without_issuer_says_so(capsys):
+    result = check(capsys, sign(minted("cps-smart-card", "access"), iss=None))
+    assert result.out.startswith("access token from an issuer it does not name (no iss):")
+    assert result.code == 0, result.out
+
+
 def test_a_refusal_says_what_to_do(capsys):
     token = sign(minted("password-okta-verify-push", "access"), tid=None)
     result = check(capsys, token)
