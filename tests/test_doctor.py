@@ -106,6 +106,30 @@ def codes(capsys, okta: FakeOktaServer, *extra: str) -> list[str]:
     return [finding["code"] for finding in result.json()["findings"]]
 
 
+# the fake's test run is faithful ----------------------------------------------------------
+
+
+def test_the_fakes_test_run_refuses_a_body_okta_would_not_send(okta):
+    hook = wire(okta.fake)
+    client = okta_api.OktaClient(okta.url, TOKEN)
+    with pytest.raises(okta_api.ApiError, match="E0000001"):
+        client.send(okta_api.execute_call(hook["id"], {"data": {"identity": "not an object"}}))
+    with pytest.raises(okta_api.NotFound, match="E0000007"):
+        client.send(okta_api.execute_call("calNoSuchHook", samples.load("refresh")))
+    answer = client.send(okta_api.execute_call(hook["id"], samples.load("refresh")))
+    assert [command["type"] for command in answer["commands"]] == [
+        "com.okta.identity.patch",
+        "com.okta.access.patch",
+    ]
+
+
+def test_the_fake_lists_token_hooks_only_for_their_type(okta):
+    wire(okta.fake)
+    client = okta_api.OktaClient(okta.url, TOKEN)
+    assert len(client.listing(okta_api.TOKEN_HOOKS_PATH)) == 1
+    assert client.listing("/api/v1/inlineHooks?type=com.okta.import.transform") == []
+
+
 # everything holds -------------------------------------------------------------------------
 
 
