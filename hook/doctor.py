@@ -10,7 +10,6 @@ what holds is kept too, so the operator sees what was covered.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -44,6 +43,8 @@ class Finding:
 
 @dataclass
 class Report:
+    """What the doctor found: the findings to fix, in order, and what holds."""
+
     findings: list[Finding] = field(default_factory=list)
     holds: list[str] = field(default_factory=list)
 
@@ -293,7 +294,7 @@ def answer_findings(
             " PSC_CLIENT_IDS as here, and redeploy.",
         )
         return
-    outcome = apply_answer(copy.deepcopy(dict(request)), 200, answer)
+    outcome = apply_answer(request, 200, answer)
     if outcome.voided:
         report.add(
             "patch-voided",
