@@ -13,10 +13,11 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hook import okta_api, payload, samples
+from hook import check_token, doctor, okta_api, payload, samples
 from hook.claims import ASSURANCE_HELP
 from hook.commands import build_answer
 from hook.config import (
@@ -30,6 +31,7 @@ from hook.config import (
     okta_api_token,
     send_bearer_token,
 )
+from hook.oauth import JwksError
 from hook.okta import COMMAND_TYPES, TOKEN_NAMES, apply_answer
 
 GUNICORN_ARGS = ("-c", "python:hook.gunicorn_conf")
@@ -41,9 +43,11 @@ EXIT_CODES = """\
 exit codes:
   0  done
   1  the service or Okta answered with an error (send, register); Okta would void the
-     patch, or the payload is not a token hook request (preview)
+     patch, or the payload is not a token hook request (preview); findings (doctor);
+     PSC would refuse the token (check-token)
   2  bad configuration or arguments: one line names what is wrong
-  3  the service or the Okta org is unreachable (refused, unknown host, timeout)
+  3  the service or the Okta org is unreachable (refused, unknown host, timeout), or
+     the org's signing keys cannot be fetched (check-token --issuer)
   4  Okta rejected the API token (401) or its permissions (403)
   5  Okta's rate limit is reached (429); the message gives the reset time
 """
@@ -454,6 +458,127 @@ def _register(args: argparse.Namespace) -> int:
     return 0
 
 
+# doctor -----------------------------------------------------------------------------------
+
+
+def _doctor_text(report: doctor.Report, org: str) -> str:
+    lines = [f"Checked {org} against this configuration.", ""]
+    lines += [f"  ok  {line}" for line in report.holds]
+    if not report.findings:
+        lines += ["", "Everything holds: Okta calls the hook and PSC would accept its tokens."]
+        return "\n".join(lines)
+    lines += ["", f"{len(report.findings)} finding(s), in the order to fix them:"]
+    for number, finding in enumerate(report.findings, start=1):
+        lines += [
+            f"{number}. [{finding.code}] {finding.problem}",
+            f"   what to do: {finding.fix}",
+        ]
+    return "\n".join(lines)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    env = environment()
+    settings = load_settings(env)
+    org = https_url("--org", args.org.strip().rstrip("/"))
+    psc_issuer = https_url("--psc-issuer", args.psc_issuer.strip().rstrip("/"))
+    client = okta_api.OktaClient(org, okta_api_token(env), args.timeout)
+    target = doctor.Target(args.hook, args.auth_server, psc_issuer, args.sample)
+    _progress(args, f"Reading {org} (GET only, and one test run of the hook) ...")
+    try:
+        report = doctor.diagnose(client, settings, target)
+    except okta_api.ApiError as error:
+        print(f"psc-hook doctor: {error}", file=sys.stderr)
+        if args.json:
+            _print_json({"error": str(error), "exit_code": error.exit_code})
+        return error.exit_code
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        print(_doctor_text(report, org))
+    return 1 if report.findings else 0
+
+
+# check-token ------------------------------------------------------------------------------
+
+
+def _token_input(source: str) -> str:
+    """The token from ``-`` (stdin), a file, or the argument itself."""
+    if source == "-":
+        return sys.stdin.read().strip()
+    path = Path(source)
+    try:
+        is_file = path.is_file()
+    except OSError:  # a token is longer than a file name may be
+        is_file = False
+    if not is_file:
+        return source.strip()
+    try:
+        return path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"TOKEN: cannot read the file {source!r}") from None
+
+
+def _token_text(result: dict[str, Any]) -> str:
+    kind = result["kind"]
+    issuer = result["issuer"] or "an issuer it does not name (no iss)"
+    lines = [f"{TOKEN_NAMES[kind]} token from {issuer}:" if kind else "The input:"]
+    for check in result["checks"]:
+        verdict = "ok  " if check["ok"] else "FAIL"
+        lines.append(f"  {verdict}  {check['name']:<12} {check['detail']}")
+        if check["fix"] and not check["ok"]:
+            lines.append(f"        what to do: {check['fix']}")
+    verdict = "would accept" if result["accepted"] else "would refuse"
+    lines += ["", f"PSC {verdict} this token."]
+    return "\n".join(lines)
+
+
+def _checks(token: str, issuer: str | None, settings: Settings) -> dict[str, Any]:
+    """Every check of a token, as data; raises JwksError when the org's keys are unavailable."""
+    try:
+        header, claims = check_token.decode(token)
+    except check_token.NotAJwt as error:
+        failed = check_token.Check(
+            "token", False, str(error), "give the whole id_token or access_token (eyJ...)"
+        )
+        return {"kind": None, "issuer": None, "accepted": False, "checks": [failed.as_dict()]}
+    first = (
+        check_token.signature(token, header, check_token.org_keys(issuer), issuer)
+        if issuer
+        else check_token.unverified()
+    )
+    checks = [
+        first,
+        check_token.lifetime(claims, datetime.now(UTC)),
+        *check_token.assess(claims, settings),
+    ]
+    return {
+        "kind": check_token.token_kind(claims),
+        "issuer": claims.get("iss"),
+        "accepted": all(check.ok for check in checks),
+        "checks": [check.as_dict() for check in checks],
+    }
+
+
+def _check_token(args: argparse.Namespace) -> int:
+    settings = load_settings(environment())
+    issuer = https_url("--issuer", args.issuer.strip().rstrip("/")) if args.issuer else None
+    token = _token_input(args.token)
+    try:
+        result = _checks(token, issuer, settings)
+    except JwksError as error:
+        print(
+            f"psc-hook check-token: no signing keys from {check_token.keys_uri(issuer or '')}:"
+            f" {error}",
+            file=sys.stderr,
+        )
+        return 3
+    if args.json:
+        _print_json(result)
+    else:
+        print(_token_text(result))
+    return 0 if result["accepted"] else 1
+
+
 # serve ------------------------------------------------------------------------------------
 
 
@@ -579,6 +704,45 @@ def _parser() -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print the requests (secrets masked), send nothing"
     )
     register.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+
+    doctor_command = add(
+        "doctor",
+        _doctor,
+        "check the Okta org against this configuration: the hook, the rules that call it, a"
+        " test run, PSC's redirect URI (read-only; API token from OKTA_API_TOKEN)",
+        as_json,
+    )
+    doctor_command.add_argument("--org", required=True, help="the org URL, https://<org>.okta.com")
+    doctor_command.add_argument(
+        "--hook", help="the hook's name or id (default: the org's only token inline hook)"
+    )
+    doctor_command.add_argument(
+        "--auth-server", help="the PSC authorization server id (default: search them all)"
+    )
+    doctor_command.add_argument(
+        "--psc-issuer",
+        default=doctor.PSC_SANDBOX_ISSUER,
+        help="PSC's issuer, for its broker redirect URI (default: PSC's sandbox)",
+    )
+    doctor_command.add_argument(
+        "--sample",
+        choices=list(samples.DESCRIPTIONS),
+        default=doctor.DEFAULT_SAMPLE,
+        help=f"the sample sign-in Okta's test run sends (default {doctor.DEFAULT_SAMPLE})",
+    )
+    doctor_command.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
+
+    check = add(
+        "check-token",
+        _check_token,
+        "say whether PSC would accept an ID or access token from a real sign-in (the token is"
+        " never printed)",
+        as_json,
+    )
+    check.add_argument("token", metavar="TOKEN", help="the token, a file holding it, or - (stdin)")
+    check.add_argument(
+        "--issuer", help="verify the signature with <issuer>/v1/keys (the PSC server's issuer)"
+    )
 
     serve = add(
         "serve",

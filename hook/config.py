@@ -273,7 +273,8 @@ def okta_api_token(env: Mapping[str, str]) -> str:
     token = env.get("OKTA_API_TOKEN", "").strip()
     if not token:
         raise ConfigError(
-            "OKTA_API_TOKEN: required by register (Admin Console > Security > API > Tokens)"
+            "OKTA_API_TOKEN: required by register and doctor"
+            " (Admin Console > Security > API > Tokens)"
         )
     return token
 

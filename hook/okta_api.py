@@ -1,4 +1,4 @@
-"""Talking to Okta over HTTP: the Management API calls ``psc-hook register`` makes.
+"""Talking to Okta over HTTP: the Management API calls ``psc-hook register`` and ``doctor`` make.
 
 Standard library only. Redirects are never followed, so the ``SSWS`` token cannot be
 forwarded to another host. Every failure becomes an :class:`ApiError` whose message an
@@ -44,6 +44,10 @@ class Unauthorized(ApiError):
     """401 or 403: the API token is wrong, expired, or its admin lacks the permission."""
 
     exit_code = 4
+
+
+class NotFound(ApiError):
+    """404: nothing in this org has that id (the message is Okta's)."""
 
 
 class RateLimited(ApiError):
@@ -173,10 +177,40 @@ def create_hook(name: str, channel: dict[str, Any]) -> ApiCall:
     return ApiCall("POST", "/api/v1/inlineHooks", body)
 
 
+def _path(template: str, *ids: str) -> str:
+    return template.format(*(quote(part, safe="") for part in ids))
+
+
 def rule_path(auth_server: str, policy: str, rule: str) -> str:
     """Where an authorization server's access-policy rule lives."""
-    ids = [quote(part, safe="") for part in (auth_server, policy, rule)]
-    return "/api/v1/authorizationServers/{}/policies/{}/rules/{}".format(*ids)
+    return _path("/api/v1/authorizationServers/{}/policies/{}/rules/{}", auth_server, policy, rule)
+
+
+#: The read-only listings ``doctor`` walks (Okta returns each as a JSON array).
+TOKEN_HOOKS_PATH = f"/api/v1/inlineHooks?type={HOOK_TYPE}"
+AUTH_SERVERS_PATH = "/api/v1/authorizationServers"
+
+
+def auth_server_path(auth_server: str) -> str:
+    return _path("/api/v1/authorizationServers/{}", auth_server)
+
+
+def policies_path(auth_server: str) -> str:
+    return _path("/api/v1/authorizationServers/{}/policies", auth_server)
+
+
+def rules_path(auth_server: str, policy: str) -> str:
+    return _path("/api/v1/authorizationServers/{}/policies/{}/rules", auth_server, policy)
+
+
+def app_path(client_id: str) -> str:
+    """An OIDC app, by its client id (Okta gives an OIDC app's client the app's own id)."""
+    return _path("/api/v1/apps/{}", client_id)
+
+
+def execute_call(hook_id: str, request: dict[str, Any]) -> ApiCall:
+    """``POST /api/v1/inlineHooks/{id}/execute``: Okta sends ``request`` to the hook, a test run."""
+    return ApiCall("POST", _path("/api/v1/inlineHooks/{}/execute", hook_id), request)
 
 
 def attach(rule: Mapping[str, Any], hook_id: str) -> dict[str, Any]:
@@ -243,6 +277,8 @@ def error_for(reply: Reply) -> ApiError:
             wait = max(0, round((reset - datetime.now(UTC)).total_seconds()))
             when = f"after {reset:%Y-%m-%d %H:%M:%S} UTC (in {wait} s)"
         return RateLimited(f"Okta's rate limit is reached ({detail}). Retry {when}.", reset)
+    if reply.status == 404:
+        return NotFound(f"Okta found nothing there ({detail}).")
     return ApiError(f"Okta refused the request ({detail}).")
 
 
@@ -259,13 +295,24 @@ class OktaClient:
         }
         self.timeout = timeout
 
-    def call(self, call: ApiCall) -> dict[str, Any]:
-        """Send one call; its JSON answer, or the :class:`ApiError` Okta's answer stands for."""
+    def send(self, call: ApiCall) -> Any:
+        """Send one call; its JSON answer (None when empty), or the :class:`ApiError` it means."""
         body = None if call.body is None else json.dumps(call.body).encode()
         reply = exchange(call.method, self.org + call.path, self._headers, body, self.timeout)
         if not 200 <= reply.status < 300:
             raise error_for(reply)
-        answer = reply.json()
+        return reply.json()
+
+    def call(self, call: ApiCall) -> dict[str, Any]:
+        """Send one call whose answer is a JSON object."""
+        answer = self.send(call)
         if not isinstance(answer, dict):
-            raise ApiError(f"Okta answered HTTP {reply.status} without a JSON object.")
+            raise ApiError(f"Okta answered {call.method} {call.path} without a JSON object.")
         return answer
+
+    def listing(self, path: str) -> list[dict[str, Any]]:
+        """GET a listing: the objects of Okta's JSON array."""
+        answer = self.send(ApiCall("GET", path))
+        if not isinstance(answer, list):
+            raise ApiError(f"Okta answered GET {path} without a JSON array.")
+        return [item for item in answer if isinstance(item, dict)]

@@ -1,10 +1,21 @@
 """A local fake of Okta's Management API, over real HTTP on loopback: the only mock allowed.
 
-It answers the calls ``psc-hook register`` makes the way Okta does (``SSWS`` tokens, Okta's
-error shape ``{errorCode, errorSummary, errorLink, errorId, errorCauses}``, 401, 403, 429
-with ``X-Rate-Limit-*``), validates inline hook bodies with Okta's ``InlineHookCreate``
-schema plus the channel shapes of Okta's published examples (the schema's channel
-discriminator points at schemas the copied file does not hold), and records every request.
+It answers the calls ``psc-hook register`` and ``doctor`` make the way Okta does (``SSWS``
+tokens, Okta's error shape ``{errorCode, errorSummary, errorLink, errorId, errorCauses}``,
+401, 403, 404, 429 with ``X-Rate-Limit-*``), validates inline hook bodies with Okta's
+``InlineHookCreate`` schema plus the channel shapes of Okta's published examples (the
+schema's channel discriminator points at schemas the copied file does not hold), and
+records every request.
+
+The read-only objects (inline hooks, authorization servers, their policies and rules, OIDC
+apps) have the shapes of Okta's Management OpenAPI (``okta/okta-sdk-python``,
+``openapi/api.yaml``: ``InlineHook``, ``AuthorizationServer``, ``AuthorizationServerPolicy``,
+``AuthorizationServerPolicyRule``, ``OpenIdConnectApplication``); see okta/README.md.
+``POST /api/v1/inlineHooks/{id}/execute`` checks the body against Okta's ``TokenRequest``
+schema, then calls the hook as Okta would (its header and the secret Okta holds, or a
+bearer) at ``service_url`` (a loopback service standing in for the hook's https:// host)
+and answers the hook's answer if it fits Okta's ``TokenHookResponse``; otherwise, as Okta
+documents, a 400 saying what failed (the wording is the fake's own).
 """
 
 from __future__ import annotations
@@ -14,17 +25,32 @@ import itertools
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import jsonschema
+import requests
 
+from hook.okta_api import HOOK_TYPE
 from tests.okta_schemas import EXAMPLES, validate
 
 TOKEN = "00fakeOktaApiToken-0123456789abcdefABCDEF"
 RULE_PATH = re.compile(r"/api/v1/authorizationServers/([^/]+)/policies/([^/]+)/rules/([^/]+)")
+READ_PATHS = {
+    "hook": re.compile(r"/api/v1/inlineHooks/([^/]+)"),
+    "server": re.compile(r"/api/v1/authorizationServers/([^/]+)"),
+    "policies": re.compile(r"/api/v1/authorizationServers/([^/]+)/policies"),
+    "rules": re.compile(r"/api/v1/authorizationServers/([^/]+)/policies/([^/]+)/rules"),
+    "app": re.compile(r"/api/v1/apps/([^/]+)"),
+}
+EXECUTE_PATH = re.compile(r"/api/v1/inlineHooks/([^/]+)/execute")
+ORG = "https://chu-exemple.okta.com"
+STAMP = "2026-11-20T08:00:00.000Z"
+#: Okta gives a hook 3 s (and the execute call as much).
+HOOK_TIMEOUT_S = 3.0
 OPTIONAL_CONFIG = {"HTTP": {"headers"}, "OAUTH": {"headers", "scope"}}
 SECRET_FIELDS = ("clientSecret",)
 
@@ -42,6 +68,7 @@ ERRORS = {
     "E0000011": "Invalid token provided",
     "E0000047": "API call exceeded rate limit due to too many requests.",
 }
+EXECUTE_FAILED = "Api validation failed: inline hook execution"
 
 
 def error_body(code: str, summary: str, causes: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -128,23 +155,113 @@ class FakeOkta:
 
     token: str = TOKEN
     hooks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    servers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    policies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rules: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    apps: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     canned: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
+    #: Where the hooks really are (a loopback service); the hook URL's path is kept.
+    service_url: str | None = None
+    #: The bearer an OAUTH channel presents (Okta gets one by client credentials).
+    oauth_bearer: Callable[[], str] | None = None
+    _secrets: dict[str, str] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def answer_next(self, status: int, body: Any = None, headers: dict | None = None) -> None:
         """Answer the next request with this, whatever it is (errors, rate limits)."""
         self.canned.append((status, body, headers or {}))
 
-    def add_rule(self, auth_server: str, policy: str, rule: str) -> dict[str, Any]:
-        """An access-policy rule as Okta returns it, without an inline hook."""
+    def add_hook(self, channel: dict[str, Any], name: str = "PSC claims") -> dict[str, Any]:
+        """A token inline hook, created as ``POST /api/v1/inlineHooks`` would (secret kept)."""
+        body = {"name": name, "type": HOOK_TYPE, "version": "1.0.0", "channel": channel}
+        status, hook, _ = self._create_hook(copy.deepcopy(body))
+        assert status == 200, hook
+        return hook
+
+    def add_server(self, server: str, status: str = "ACTIVE") -> dict[str, Any]:
+        """A custom authorization server as Okta returns it."""
+        self.servers[server] = {
+            "id": server,
+            "name": "Pro Santé Connect",
+            "description": "Tokens for Pro Santé Connect",
+            "audiences": ["api://psc"],
+            "issuer": f"{ORG}/oauth2/{server}",
+            "issuerMode": "ORG_URL",
+            "status": status,
+            "created": STAMP,
+            "lastUpdated": STAMP,
+            "credentials": {"signing": {"kid": "sig-key-1", "rotationMode": "AUTO", "use": "sig"}},
+            "_links": {"self": {"href": f"{ORG}/api/v1/authorizationServers/{server}"}},
+        }
+        return self.servers[server]
+
+    def add_policy(
+        self, server: str, policy: str, clients: list[str], status: str = "ACTIVE"
+    ) -> dict[str, Any]:
+        """An access policy of ``server``, assigned to ``clients`` (or ``ALL_CLIENTS``)."""
+        href = f"{ORG}/api/v1/authorizationServers/{server}/policies/{policy}"
+        self.policies[(server, policy)] = {
+            "id": policy,
+            "type": "OAUTH_AUTHORIZATION_POLICY",
+            "status": status,
+            "name": "Pro Santé Connect",
+            "description": "Pro Santé Connect sign-ins",
+            "priority": 1,
+            "system": False,
+            "conditions": {"clients": {"include": list(clients)}},
+            "created": STAMP,
+            "lastUpdated": STAMP,
+            "_links": {"self": {"href": href}},
+        }
+        return self.policies[(server, policy)]
+
+    def add_app(self, client_id: str, redirect_uris: list[str]) -> dict[str, Any]:
+        """An OIDC web app (Okta gives its client the app's id) and its redirect URIs."""
+        self.apps[client_id] = {
+            "id": client_id,
+            "name": "oidc_client",
+            "label": "Pro Santé Connect",
+            "status": "ACTIVE",
+            "signOnMode": "OPENID_CONNECT",
+            "created": STAMP,
+            "lastUpdated": STAMP,
+            "credentials": {
+                "oauthClient": {
+                    "client_id": client_id,
+                    "autoKeyRotation": True,
+                    "token_endpoint_auth_method": "client_secret_basic",
+                }
+            },
+            "settings": {
+                "oauthClient": {
+                    "redirect_uris": list(redirect_uris),
+                    "response_types": ["code"],
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "application_type": "web",
+                    "consent_method": "REQUIRED",
+                }
+            },
+            "_links": {"self": {"href": f"{ORG}/api/v1/apps/{client_id}"}},
+        }
+        return self.apps[client_id]
+
+    def add_rule(
+        self,
+        auth_server: str,
+        policy: str,
+        rule: str,
+        *,
+        hook_id: str | None = None,
+        status: str = "ACTIVE",
+    ) -> dict[str, Any]:
+        """An access-policy rule as Okta returns it, calling ``hook_id`` when given."""
         body = {
             "id": rule,
             "type": "RESOURCE_ACCESS",
             "name": "Pro Santé Connect",
             "priority": 1,
-            "status": "ACTIVE",
+            "status": status,
             "system": False,
             "conditions": {
                 "people": {"groups": {"include": ["EVERYONE"]}},
@@ -160,16 +277,19 @@ class FakeOkta:
             },
             "_links": {"self": {"href": f"/api/v1/authorizationServers/{auth_server}"}},
         }
+        if hook_id is not None:
+            body["actions"]["token"]["inlineHook"] = {"id": hook_id}
         self.rules[(auth_server, policy, rule)] = body
         return copy.deepcopy(body)
 
-    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes):
+    def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes):
         """Okta's answer to one request: (status, body, headers)."""
+        path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = ValueError
-        self.requests.append(Recorded(method, path, headers, body))
+        self.requests.append(Recorded(method, path, headers, body))  # the path without query
         if self.canned:
             return self.canned.pop(0)
         if headers.get("Authorization") != f"SSWS {self.token}":
@@ -178,6 +298,13 @@ class FakeOkta:
             return 400, error_body("E0000003", ERRORS["E0000003"]), {}
         if path == "/api/v1/inlineHooks" and method == "POST":
             return self._create_hook(body)
+        if match := EXECUTE_PATH.fullmatch(path):
+            if method == "POST":
+                return self._execute(unquote(match.group(1)), body)
+        elif method == "GET":
+            found = self._read(path, query)
+            if found is not None:
+                return found
         if match := RULE_PATH.fullmatch(path):
             key = tuple(unquote(part) for part in match.groups())
             if key not in self.rules:
@@ -195,12 +322,81 @@ class FakeOkta:
             return 400, error_body("E0000001", summary, tuple(problems)), {}
         hook = copy.deepcopy(body)
         hook.update(id=f"calfake{next(self._ids):013d}", status="ACTIVE")
+        hook.update(created=STAMP, lastUpdated=STAMP)
         config = hook["channel"]["config"]
         for secret in SECRET_FIELDS:
             config.pop(secret, None)
-        config.get("authScheme", {}).pop("value", None)
+        if "authScheme" in config:
+            self._secrets[hook["id"]] = config["authScheme"].pop("value")
         self.hooks[hook["id"]] = hook
         return 200, hook, {}
+
+    def _read(self, path: str, query: dict[str, list[str]]):
+        """A GET of a listing or an object, or None when the path is not one of them."""
+        kind, ids = next(
+            ((kind, match.groups()) for kind, pattern in READ_PATHS.items()
+             if (match := pattern.fullmatch(path))),
+            (None, ()),
+        )  # fmt: skip
+        ids = tuple(unquote(part) for part in ids)
+        if path == "/api/v1/inlineHooks":
+            wanted = query.get("type", [None])[0]
+            return 200, [h for h in self.hooks.values() if wanted in (None, h["type"])], {}
+        if path == "/api/v1/authorizationServers":
+            return 200, list(self.servers.values()), {}
+        if kind == "policies" and ids[0] in self.servers:
+            found = [body for (server, _), body in self.policies.items() if server == ids[0]]
+            return 200, found, {}
+        if kind == "rules" and ids in self.policies:
+            found = [body for key, body in self.rules.items() if key[:2] == ids]
+            return 200, found, {}
+        tables = {"hook": self.hooks, "server": self.servers, "app": self.apps}
+        if kind in tables and ids[0] in tables[kind]:
+            return 200, tables[kind][ids[0]], {}
+        return None
+
+    def _execute(self, hook_id: str, body: Any):
+        """Okta's test run: the request goes to the hook as Okta would send it."""
+        hook = self.hooks.get(hook_id)
+        if hook is None:
+            return 404, error_body("E0000007", ERRORS["E0000007"].format(hook_id, "InlineHook")), {}
+        try:
+            validate("TokenRequest", body)
+        except jsonschema.ValidationError as error:
+            return (
+                400,
+                error_body("E0000001", ERRORS["E0000001"].format("data"), (error.message,)),
+                {},
+            )
+        headers = {"Content-Type": "application/json"}
+        config = hook["channel"]["config"]
+        if hook["channel"]["type"] == "HTTP":
+            headers[config["authScheme"]["key"]] = self._secrets[hook_id]
+        elif self.oauth_bearer is None:
+            return self._failed(f"could not get an access token from {config['tokenUrl']}")
+        else:
+            headers["Authorization"] = f"Bearer {self.oauth_bearer()}"
+        if self.service_url is None:
+            return self._failed(f"could not connect to {config['uri']}")
+        url = self.service_url + urlsplit(config["uri"]).path
+        try:
+            reply = requests.post(url, json=body, headers=headers, timeout=HOOK_TIMEOUT_S)
+        except requests.RequestException:
+            return self._failed(f"no answer from {config['uri']} within {HOOK_TIMEOUT_S:g} s")
+        if reply.status_code == 204:
+            return 204, None, {}
+        if reply.status_code != 200:
+            return self._failed(f"the external service answered HTTP {reply.status_code}")
+        try:
+            answer = reply.json()
+            validate("TokenHookResponse", answer)
+        except (ValueError, jsonschema.ValidationError):
+            return self._failed("Could not deserialize inline hook response")
+        return 200, answer, {}
+
+    @staticmethod
+    def _failed(reason: str):
+        return 400, error_body("E0000001", EXECUTE_FAILED, (reason,)), {}
 
     def _replace_rule(self, key: tuple[str, str, str], body: Any):
         whole = isinstance(body, dict) and {"name", "type", "conditions", "actions"} <= body.keys()
@@ -221,7 +417,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         headers = {name: value for name, value in self.headers.items()}
-        status, body, extra = self.fake.handle(self.command, urlsplit(self.path).path, headers, raw)
+        status, body, extra = self.fake.handle(self.command, self.path, headers, raw)
         data = b"" if body is None else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

@@ -1,0 +1,250 @@
+"""Would Pro Santé Connect accept this token? Pure checks over a token's claims.
+
+``psc-hook check-token`` decodes a token from a real sign-in (or Okta's Token Preview),
+may verify its signature with the org's published keys, then runs these checks; ``psc-hook
+doctor`` runs the same checks on the tokens of its test run. No check repeats the token
+or says who the user is: details name only the configured values (``tid``,
+``kc_idp_hint``), the ``amr`` labels and the assurance.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+
+from hook.amr import AmrRule, normalise
+from hook.config import OAUTH_DEFAULT_ALGORITHMS, Settings
+from hook.oauth import download, failure_reason, parse_jwks
+
+#: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
+OKTA_USER_ID = re.compile(r"00u[0-9A-Za-z]{17}")
+KEYS_BUDGET_S = 5.0
+NOT_OKTA_EXP = "Okta always sets exp to a time: this is not a token Okta issued"
+NOT_PATCHED = (
+    "Okta issued the token without the hook's claims: run psc-hook doctor, then read the"
+    " System Log event inline_hook.response.processed of this sign-in"
+)
+
+
+class NotAJwt(ValueError):
+    """The input is not a signed JWT; the message says why, never what it was."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verdict: what was checked, whether it holds, what was found, what to do."""
+
+    name: str
+    ok: bool
+    detail: str
+    fix: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The JOSE header and the claims, unverified; :class:`NotAJwt` when it is not a JWT."""
+    if token.count(".") != 2:
+        raise NotAJwt("not a JWT: a signed JWT has three parts separated by dots")
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise NotAJwt("not a JWT: its header or claims are not base64url-encoded JSON") from None
+    return header, claims
+
+
+def token_kind(claims: Mapping[str, Any]) -> str:
+    """``access`` or ``identity``: Okta's access tokens name their client in ``cid``."""
+    return "access" if "cid" in claims or "scp" in claims else "identity"
+
+
+def psc_set(labels: Any, settings: Settings) -> AmrRule | None:
+    """The rule of the amr table whose set ``labels`` is exactly (order aside), if any."""
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        return None
+    present = set(normalise(labels, settings.amr_table.aliases))
+    return next((rule for rule in settings.amr_table.rules if set(rule.amr) == present), None)
+
+
+def _tid(claims: Mapping[str, Any], settings: Settings) -> Check:
+    value = claims.get("tid")
+    if value is None:
+        return Check("tid", False, "missing", NOT_PATCHED)
+    if value != settings.tenant_id:
+        return Check(
+            "tid",
+            False,
+            f"{value!r}, but PSC_TENANT_ID is {settings.tenant_id!r}",
+            "the service that answered Okta runs another PSC_TENANT_ID: PSC accepts only the"
+            " tid ANS registered; set it on the service and redeploy",
+        )
+    return Check("tid", True, f"{value!r}, as PSC_TENANT_ID")
+
+
+def _oid(claims: Mapping[str, Any], kind: str) -> Check:
+    user_claim = "uid" if kind == "access" else "sub"
+    user, value = claims.get(user_claim), claims.get("oid")
+    if user is None:
+        return Check(
+            "oid",
+            False,
+            f"the token has no user ({user_claim}): PSC accepts only a user's sign-in",
+            "check a token from a sign-in of a user, not a client credentials token",
+        )
+    if value is None:
+        return Check("oid", False, "missing", NOT_PATCHED)
+    if not isinstance(value, str) or not OKTA_USER_ID.fullmatch(value):
+        return Check(
+            "oid",
+            False,
+            "not an Okta user id (00u followed by 17 letters or digits)",
+            "oid must be the user's immutable Okta id, never a login or an email: only"
+            " psc-token-hook should write it",
+        )
+    if value != user:
+        return Check(
+            "oid",
+            False,
+            f"an Okta user id, but not the token's {user_claim}",
+            "the hook must read the user from the token's own claims: upgrade psc-token-hook"
+            " on the service, and check no other claim rule writes oid",
+        )
+    return Check("oid", True, f"an Okta user id, equal to {user_claim}")
+
+
+def _amr(claims: Mapping[str, Any], kind: str, settings: Settings) -> Check:
+    labels = claims.get("amr")
+    placed = "amr" in settings.claims[kind]
+    rule = psc_set(labels, settings)
+    if rule is not None:
+        return Check("amr", True, f"{' '.join(labels)}: PSC's {rule.assurance} set ({rule.name})")
+    shown = "missing" if labels is None else f"not a list ({type(labels).__name__})"
+    if isinstance(labels, list):
+        shown = " ".join(map(str, labels))
+    if not placed:
+        return Check(
+            "amr", True, f"{shown}: Okta's own labels, not required here (amr is not placed in it)"
+        )
+    if labels is None:
+        return Check("amr", False, "missing", NOT_PATCHED)
+    rules = settings.amr_table.rules
+    sets = "; ".join(f"{' '.join(known.amr)} ({known.assurance})" for known in rules)
+    return Check(
+        "amr",
+        False,
+        f"{shown}: none of PSC's sets ({sets})",
+        "sign in with one of those methods (password and Okta Verify, or a CPS card); if the"
+        " sign-in used them, compare Okta's labels with the amr rules (psc-hook check-config)",
+    )
+
+
+def _hint(claims: Mapping[str, Any], settings: Settings) -> Check:
+    value = claims.get("kc_idp_hint")
+    if value != settings.kc_idp_hint:
+        found = "missing" if value is None else f"{value!r}"
+        return Check(
+            "kc_idp_hint",
+            False,
+            f"{found}, but PSC_KC_IDP_HINT is {settings.kc_idp_hint!r}",
+            "align PSC_KC_IDP_HINT on the service with this one and with what ANS registered",
+        )
+    return Check("kc_idp_hint", True, f"{value!r}, as PSC_KC_IDP_HINT")
+
+
+def assess(claims: Mapping[str, Any], settings: Settings) -> list[Check]:
+    """PSC's checks on a token's claims: tid, oid, amr, and kc_idp_hint when configured."""
+    kind = token_kind(claims)
+    checks = [_tid(claims, settings), _oid(claims, kind), _amr(claims, kind, settings)]
+    if settings.kc_idp_hint and "kc_idp_hint" in settings.claims[kind]:
+        checks.append(_hint(claims, settings))
+    return checks
+
+
+def _instant(value: Any) -> datetime | None:
+    """A NumericDate claim as a time, or None when it is not one."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def lifetime(claims: Mapping[str, Any], now: datetime) -> Check:
+    """Whether the token is still valid at ``now`` (PSC refuses an expired token)."""
+    expiry = claims.get("exp")
+    when = _instant(expiry)
+    if when is None:
+        found = "missing" if expiry is None else "not a time"
+        return Check("exp", False, found, NOT_OKTA_EXP)
+    if when <= now:
+        return Check(
+            "exp",
+            False,
+            f"expired at {when:%Y-%m-%d %H:%M:%S} UTC",
+            "sign in again (or generate a new token in Okta's Token Preview), then check it",
+        )
+    return Check("exp", True, f"valid until {when:%Y-%m-%d %H:%M:%S} UTC")
+
+
+def keys_uri(issuer: str) -> str:
+    """Where an Okta authorization server publishes its signing keys."""
+    return f"{issuer.rstrip('/')}/v1/keys"
+
+
+def org_keys(issuer: str) -> dict[str, jwt.PyJWK]:
+    """The signing keys the issuer publishes (``hook.oauth.JwksError`` when it cannot say)."""
+    uri = keys_uri(issuer)
+    tls = ssl.create_default_context() if uri.startswith("https") else None
+    return parse_jwks(download(uri, KEYS_BUDGET_S, tls), OAUTH_DEFAULT_ALGORITHMS)
+
+
+def signature(
+    token: str, header: Mapping[str, Any], keys: Mapping[str, jwt.PyJWK], issuer: str
+) -> Check:
+    """Whether the issuer's keys verify the token and ``iss`` names that issuer."""
+    algorithm, kid = header.get("alg"), header.get("kid")
+    if algorithm not in OAUTH_DEFAULT_ALGORITHMS:
+        return Check(
+            "signature",
+            False,
+            f"alg {algorithm!r} is not {', '.join(OAUTH_DEFAULT_ALGORITHMS)}",
+            "Okta signs its tokens with RS256: this token was not minted by Okta",
+        )
+    key = keys.get(kid) if isinstance(kid, str) else None
+    if key is None:
+        return Check(
+            "signature",
+            False,
+            f"signed with a key ({kid!r}) that {keys_uri(issuer)} does not publish",
+            "check --issuer is the authorization server that minted the token",
+        )
+    try:
+        jwt.decode(
+            token,
+            key,
+            algorithms=[algorithm],
+            issuer=issuer.rstrip("/"),
+            options={"verify_aud": False, "verify_exp": False, "verify_iat": False},
+        )
+    except jwt.PyJWTError as error:
+        return Check(
+            "signature",
+            False,
+            f"refused ({failure_reason(error)})",
+            "the token was altered, or --issuer is not the server that minted it",
+        )
+    return Check("signature", True, f"verified with {keys_uri(issuer)} (key {kid})")
+
+
+def unverified() -> Check:
+    """What is said of the signature when no issuer was given."""
+    return Check("signature", True, "not verified: pass --issuer to check it with the org's keys")

@@ -1,0 +1,422 @@
+"""``psc-hook doctor``: is the Okta org wired to this service? Findings as data.
+
+Okta voids a whole patch, or never calls the hook, without a word to the user: tokens
+then come out without ``tid``/``oid``/``amr`` and PSC refuses every login. The doctor
+reads the org with GETs only, plus Okta's documented test run of the hook (``POST
+/api/v1/inlineHooks/{id}/execute``), compares what it finds with the local configuration,
+and returns a :class:`Report`: each :class:`Finding` says what is wrong and what to do;
+what holds is kept too, so the operator sees what was covered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from hook import check_token, okta_api, samples
+from hook.config import Settings
+from hook.okta import TOKEN_NAMES, apply_answer
+
+#: PSC's sandbox issuer (PSC's docs); its Keycloak broker endpoint is the redirect URI.
+PSC_SANDBOX_ISSUER = "https://auth.bas.esw.esante.gouv.fr/auth/realms/esante-wallet"
+HOOK_PATH = "/token-hook"
+DEFAULT_SAMPLE = "password-okta-verify-push"
+ALL_CLIENTS = "ALL_CLIENTS"
+ATTACH_BY_HAND = (
+    "Security > API > Authorization Servers > the PSC server > Access Policies > the rule >"
+    " Edit > Use this inline hook"
+)
+#: Which mode of HOOK_AUTH_MODE serves each of Okta's channel types.
+CHANNEL_MODES = {"HTTP": "header", "OAUTH": "oauth"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something that keeps PSC's claims out of the tokens: what is wrong, what to do."""
+
+    code: str
+    problem: str
+    fix: str
+
+
+@dataclass
+class Report:
+    """What the doctor found: the findings to fix, in order, and what holds."""
+
+    findings: list[Finding] = field(default_factory=list)
+    holds: list[str] = field(default_factory=list)
+
+    def add(self, code: str, problem: str, fix: str) -> None:
+        self.findings.append(Finding(code, problem, fix))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"findings": [asdict(finding) for finding in self.findings], "holds": self.holds}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to look at: the hook (name or id), an authorization server, PSC's issuer."""
+
+    hook: str | None = None
+    auth_server: str | None = None
+    psc_issuer: str = PSC_SANDBOX_ISSUER
+    sample: str = DEFAULT_SAMPLE
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """An access-policy rule that calls the hook, with its policy's clients."""
+
+    server: Mapping[str, Any]
+    policy: Mapping[str, Any]
+    rule: Mapping[str, Any]
+
+    @property
+    def active(self) -> bool:
+        return all(part.get("status") == "ACTIVE" for part in (self.server, self.policy, self.rule))
+
+    @property
+    def clients(self) -> list[str]:
+        conditions = self.policy.get("conditions") or {}
+        return list((conditions.get("clients") or {}).get("include") or [])
+
+    def describe(self) -> str:
+        return (
+            f"rule {self.rule.get('name')!r} ({self.rule.get('id')}) of policy"
+            f" {self.policy.get('name')!r} on authorization server {self.server.get('name')!r}"
+            f" ({self.server.get('id')})"
+        )
+
+
+def broker_endpoint(psc_issuer: str, hint: str) -> str:
+    """PSC's Keycloak broker endpoint for ``hint``: the redirect URI the PSC app must list."""
+    return f"{psc_issuer.rstrip('/')}/broker/{hint}/endpoint"
+
+
+def _label(hook: Mapping[str, Any]) -> str:
+    return f"{hook.get('name')!r} ({hook.get('id')})"
+
+
+def choose_hook(hooks: list[dict[str, Any]], wanted: str | None, report: Report) -> dict | None:
+    """The token inline hook named or id'd ``wanted``, or the only one when none is named."""
+    token_hooks = [hook for hook in hooks if hook.get("type") == okta_api.HOOK_TYPE]
+    matches = [hook for hook in token_hooks if wanted in (None, hook.get("id"), hook.get("name"))]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        known = ", ".join(map(_label, token_hooks)) or "none"
+        report.add(
+            "hook-not-found",
+            f"No token inline hook {'named ' + repr(wanted) if wanted else 'in the org'}"
+            f" (token inline hooks: {known}).",
+            "Register it with psc-hook register (see the README), or name the right one with"
+            " --hook NAME|ID.",
+        )
+    else:
+        report.add(
+            "hook-ambiguous",
+            f"{len(matches)} token inline hooks match: {', '.join(map(_label, matches))}.",
+            "Name the one PSC's rule should call with --hook NAME|ID.",
+        )
+    return None
+
+
+def _channel_findings(channel: Mapping[str, Any], settings: Settings, report: Report) -> None:
+    kind, config = channel.get("type"), channel.get("config") or {}
+    mode = CHANNEL_MODES.get(kind)
+    if mode not in settings.auth_modes:
+        report.add(
+            "channel-mismatch",
+            f"Okta authenticates to the hook with its {kind} channel, but HOOK_AUTH_MODE is"
+            f" {','.join(settings.auth_modes)}: the service answers 401 and Okta skips it.",
+            "Make them agree: change HOOK_AUTH_MODE on the service, or the hook's"
+            " authentication in Workflow > Inline Hooks > the hook > Edit.",
+        )
+        return
+    if kind == "HTTP":
+        key = (config.get("authScheme") or {}).get("key")
+        if not isinstance(key, str) or key.lower() != settings.auth_header.lower():
+            report.add(
+                "header-mismatch",
+                f"Okta sends the secret in header {key!r}, but the service reads"
+                f" HOOK_AUTH_HEADER {settings.auth_header!r}.",
+                "Set HOOK_AUTH_HEADER to Okta's header name, or edit the hook's Authentication"
+                " field in Workflow > Inline Hooks.",
+            )
+        else:
+            report.holds.append(
+                f"Okta sends the secret in header {key!r}, as HOOK_AUTH_HEADER says. Okta never"
+                " returns the secret's value, so only the test run below shows it is one of"
+                " HOOK_SECRETS."
+            )
+        return
+    _oauth_findings(config, settings, report)
+
+
+def _oauth_findings(config: Mapping[str, Any], settings: Settings, report: Report) -> None:
+    oauth = settings.oauth
+    assert oauth is not None  # "oauth" is among the modes, so it was loaded
+    expected_url = f"{oauth.issuer}/v1/token"
+    problems = []
+    if config.get("tokenUrl") != expected_url:
+        problems.append(
+            f"its token URL is {config.get('tokenUrl')!r}, not {expected_url!r}"
+            " (HOOK_OAUTH_ISSUER + /v1/token)"
+        )
+    if oauth.client_ids and config.get("clientId") not in oauth.client_ids:
+        problems.append(f"its client {config.get('clientId')!r} is not in HOOK_OAUTH_CLIENT_IDS")
+    granted = set(str(config.get("scope") or "").split())
+    if missing := [scope for scope in oauth.scopes if scope not in granted]:
+        problems.append(f"it does not ask for {', '.join(missing)} (HOOK_OAUTH_SCOPES)")
+    if problems:
+        report.add(
+            "oauth-mismatch",
+            "Okta's OAuth channel does not match the service's HOOK_OAUTH_* settings: "
+            + "; ".join(problems)
+            + ". The service would refuse Okta's token.",
+            "Make the hook's OAuth settings (Workflow > Inline Hooks > the hook > Edit) and the"
+            " service's HOOK_OAUTH_* variables agree.",
+        )
+    else:
+        report.holds.append(
+            f"Okta gets its OAuth token from {expected_url} as the service expects"
+            f" ({config.get('authType')}, client {config.get('clientId')})."
+        )
+
+
+def hook_findings(hook: Mapping[str, Any], settings: Settings, report: Report) -> None:
+    """The hook's status, URL and channel against the local configuration."""
+    config = (hook.get("channel") or {}).get("config") or {}
+    uri = str(config.get("uri") or "")
+    if hook.get("status") != "ACTIVE":
+        report.add(
+            "hook-inactive",
+            f"The hook {_label(hook)} is {hook.get('status')}: Okta does not call it.",
+            "Activate it: Workflow > Inline Hooks > the hook > Actions > Activate.",
+        )
+    else:
+        report.holds.append(f"The hook {_label(hook)} is ACTIVE.")
+    parts = urlsplit(uri)
+    if parts.scheme != "https" or not parts.path.endswith(HOOK_PATH):
+        report.add(
+            "hook-url",
+            f"The hook calls {uri!r}: it must be the service's https:// URL ending in {HOOK_PATH}.",
+            f"Edit the hook's URL (Workflow > Inline Hooks > the hook > Edit) to"
+            f" https://<your service>{HOOK_PATH}.",
+        )
+    else:
+        report.holds.append(f"The hook calls {uri}.")
+    _channel_findings(hook.get("channel") or {}, settings, report)
+
+
+def coverage_findings(
+    attachments: list[Attachment], settings: Settings, report: Report, searched: str
+) -> None:
+    """Which rules call the hook and which clients they serve, against PSC_CLIENT_IDS."""
+    active = [attachment for attachment in attachments if attachment.active]
+    for attachment in attachments:
+        if not attachment.active:
+            report.add(
+                "rule-inactive",
+                f"The {attachment.describe()} calls the hook but is not ACTIVE (the server, the"
+                " policy or the rule): Okta does not use it.",
+                "Activate it in Security > API > Authorization Servers, or attach the hook to"
+                " the active rule PSC's app uses.",
+            )
+    if not attachments:
+        report.add(
+            "hook-not-attached",
+            f"No access-policy rule on {searched} calls the hook: Okta never calls it, and"
+            " issues tokens without tid, oid and amr.",
+            "Attach it to the rule PSC's app uses: psc-hook register --auth-server ... --policy"
+            f" ... --rule ..., or by hand: {ATTACH_BY_HAND}.",
+        )
+    for attachment in active:
+        clients = ", ".join(attachment.clients) or "no client"
+        report.holds.append(f"The {attachment.describe()} calls the hook, for {clients}.")
+    covered = {client for attachment in active for client in attachment.clients}
+    if not settings.client_ids:
+        report.add(
+            "clients-unset",
+            "PSC_CLIENT_IDS is not set: the service adds PSC's claims to the tokens of every"
+            f" client of these rules ({', '.join(sorted(covered)) or 'none'}), and the doctor"
+            " cannot find PSC's app.",
+            "Set PSC_CLIENT_IDS to the PSC app's client id, here and on the service.",
+        )
+    for client in sorted(settings.client_ids):
+        if active and ALL_CLIENTS not in covered and client not in covered:
+            report.add(
+                "client-not-covered",
+                f"The PSC client {client} (PSC_CLIENT_IDS) is not assigned to any policy whose"
+                " active rule calls the hook: its tokens are issued without PSC's claims.",
+                f"Add {client} to the policy's Assigned clients, or attach the hook to the rule"
+                f" of the policy that serves it ({ATTACH_BY_HAND}).",
+            )
+
+
+def trial_request(settings: Settings, sample: str) -> dict[str, Any]:
+    """A shipped sample whose client is PSC's (the first of PSC_CLIENT_IDS), to execute."""
+    request = samples.load(sample)
+    if not settings.client_ids:
+        return request
+    client = min(settings.client_ids)
+    data = request["data"]
+    protocol = data["context"]["protocol"]
+    protocol["client"]["id"] = protocol["request"]["client_id"] = client
+    if data.get("identity"):
+        data["identity"]["claims"]["aud"] = client
+    if data.get("access"):
+        data["access"]["claims"]["cid"] = client
+    return request
+
+
+def answer_findings(
+    request: Mapping[str, Any], answer: Any, settings: Settings, report: Report, sample: str
+) -> None:
+    """What Okta would do with the hook's answer, then PSC's checks on the tokens."""
+    if isinstance(answer, dict) and "error" in answer:
+        summary = (answer.get("error") or {}).get("errorSummary")
+        report.add(
+            "hook-refused",
+            f"The hook refused the test sign-in ({sample}): {summary}",
+            "The service's PSC_MIN_ASSURANCE is above that sign-in: run the doctor with"
+            " --sample cps-smart-card, or check PSC_MIN_ASSURANCE on the service.",
+        )
+        return
+    if not isinstance(answer, dict) or not answer.get("commands"):
+        report.add(
+            "hook-patched-nothing",
+            f"The hook answered the test run ({sample}) with nothing to patch: Okta would issue"
+            " the tokens without PSC's claims.",
+            "The service skips clients outside its PSC_CLIENT_IDS: give it the same"
+            " PSC_CLIENT_IDS as here, and redeploy.",
+        )
+        return
+    outcome = apply_answer(request, 200, answer)
+    if outcome.voided:
+        report.add(
+            "patch-voided",
+            f"Okta would refuse the hook's answer and issue the tokens without PSC's claims:"
+            f" {outcome.voided}.",
+            "Take that claim out of PSC_CLAIMS_ID_TOKEN / PSC_CLAIMS_ACCESS_TOKEN on the service"
+            " (psc-hook preview shows the same verdict).",
+        )
+        return
+    report.holds.append(f"Okta's test run ({sample}): Okta would apply the hook's answer.")
+    for kind, claims in outcome.tokens.items():
+        checks = check_token.assess(claims, settings)
+        for check in checks:
+            if not check.ok:
+                report.add(
+                    "token-refused",
+                    f"PSC would refuse the {TOKEN_NAMES[kind]} token of the test run:"
+                    f" {check.name} is {check.detail}.",
+                    check.fix or "",
+                )
+        if all(check.ok for check in checks):
+            verdicts = "; ".join(f"{check.name} {check.detail}" for check in checks)
+            report.holds.append(f"PSC would accept its {TOKEN_NAMES[kind]} token: {verdicts}.")
+
+
+def redirect_findings(
+    apps: Mapping[str, Mapping[str, Any] | None],
+    settings: Settings,
+    psc_issuer: str,
+    report: Report,
+) -> None:
+    """Whether each PSC app lists PSC's broker endpoint among its sign-in redirect URIs."""
+    if not settings.kc_idp_hint:
+        report.holds.append("PSC_KC_IDP_HINT is not set: the redirect URI check is skipped.")
+        return
+    expected = broker_endpoint(psc_issuer, settings.kc_idp_hint)
+    for client, app in sorted(apps.items()):
+        if app is None:
+            report.add(
+                "app-not-found",
+                f"No app of the org has the client id {client} (PSC_CLIENT_IDS).",
+                "Set PSC_CLIENT_IDS to the PSC app's Client ID (Applications > the PSC app >"
+                " General).",
+            )
+            continue
+        uris = ((app.get("settings") or {}).get("oauthClient") or {}).get("redirect_uris") or []
+        if expected in uris:
+            report.holds.append(f"The app {app.get('label')!r} redirects to {expected}.")
+        else:
+            report.add(
+                "redirect-uri-missing",
+                f"The app {app.get('label')!r} ({client}) does not list PSC's broker endpoint"
+                f" {expected} among its sign-in redirect URIs: sign-ins from PSC fail.",
+                "Add it in Applications > the PSC app > General > Sign-in redirect URIs (for"
+                " PSC's production, run the doctor with --psc-issuer set to its issuer).",
+            )
+
+
+def _attachments(
+    client: okta_api.OktaClient, hook_id: str, servers: list[dict[str, Any]]
+) -> list[Attachment]:
+    found = []
+    for server in servers:
+        for policy in client.listing(okta_api.policies_path(server["id"])):
+            for rule in client.listing(okta_api.rules_path(server["id"], policy["id"])):
+                token_action = (rule.get("actions") or {}).get("token") or {}
+                if (token_action.get("inlineHook") or {}).get("id") == hook_id:
+                    found.append(Attachment(server, policy, rule))
+    return found
+
+
+def _servers(client: okta_api.OktaClient, auth_server: str | None, report: Report) -> list:
+    if auth_server is None:
+        return client.listing(okta_api.AUTH_SERVERS_PATH)
+    try:
+        return [client.call(okta_api.ApiCall("GET", okta_api.auth_server_path(auth_server)))]
+    except okta_api.NotFound:
+        report.add(
+            "auth-server-not-found",
+            f"No authorization server {auth_server!r} in the org (--auth-server).",
+            "Give the id (aus...) of the PSC authorization server: Security > API >"
+            " Authorization Servers, or leave --auth-server out to search them all.",
+        )
+        return []
+
+
+def _execute(
+    client: okta_api.OktaClient, hook_id: str, settings: Settings, sample: str, report: Report
+) -> None:
+    request = trial_request(settings, sample)
+    try:
+        answer = client.send(okta_api.execute_call(hook_id, request))
+    except (okta_api.Unreachable, okta_api.Unauthorized, okta_api.RateLimited):
+        raise
+    except okta_api.ApiError as error:
+        report.add(
+            "hook-test-failed",
+            f"Okta's test run of the hook failed: {error}",
+            "Okta got no answer it accepts from the service: check that the hook's URL is the"
+            " deployed service, that GET /readyz answers 200, and that the secret Okta holds is"
+            " one of HOOK_SECRETS (the service's log line then shows no auth_failure).",
+        )
+        return
+    answer_findings(request, answer, settings, report, sample)
+
+
+def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) -> Report:
+    """Every check, in the order an operator would fix things; Okta's API errors propagate."""
+    report = Report()
+    hook = choose_hook(client.listing(okta_api.TOKEN_HOOKS_PATH), target.hook, report)
+    if hook is not None:
+        hook_findings(hook, settings, report)
+        servers = _servers(client, target.auth_server, report)
+        if servers:
+            searched = target.auth_server or "any authorization server"
+            coverage_findings(_attachments(client, hook["id"], servers), settings, report, searched)
+        _execute(client, hook["id"], settings, target.sample, report)
+    apps: dict[str, Mapping[str, Any] | None] = {}
+    for client_id in settings.client_ids if settings.kc_idp_hint else ():
+        try:
+            apps[client_id] = client.call(okta_api.ApiCall("GET", okta_api.app_path(client_id)))
+        except okta_api.NotFound:
+            apps[client_id] = None
+    redirect_findings(apps, settings, target.psc_issuer, report)
+    return report

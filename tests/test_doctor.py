@@ -1,0 +1,518 @@
+"""``psc-hook doctor`` against the fake of Okta's Management API, whose test run of the hook
+(``POST /api/v1/inlineHooks/{id}/execute``) calls the real service under gunicorn on loopback.
+
+Every finding the doctor can report is triggered here at least once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from freezegun import freeze_time
+
+from hook import okta_api, samples
+from hook.doctor import PSC_SANDBOX_ISSUER, broker_endpoint
+from tests.cli_runner import run, use_env
+from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
+from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body
+from tests.jwks_server import (
+    CLIENT_ID,
+    FIRST_KID,
+    ISSUER,
+    SCOPE,
+    JwksServer,
+    mint,
+    oauth_environment,
+    signing_key,
+)
+
+PSC_CLIENT = samples.load("password-okta-verify-push")["data"]["context"]["protocol"]["client"][
+    "id"
+]
+HINT = "OKTA_chu-exemple"
+SERVER, POLICY, RULE = "aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7"
+HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
+BROKER = broker_endpoint(PSC_SANDBOX_ISSUER, HINT)
+PRODUCTION_ISSUER = "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet"
+LOCAL_ENV = {**BASE_ENV, "PSC_CLIENT_IDS": PSC_CLIENT, "PSC_KC_IDP_HINT": HINT,
+             "OKTA_API_TOKEN": TOKEN}  # fmt: skip
+OAUTH_ENV = {
+    "HOOK_AUTH_MODE": "oauth",
+    "HOOK_OAUTH_ISSUER": "https://chu-exemple.okta.com/oauth2/aus9hookCaller0example",
+    "HOOK_OAUTH_AUDIENCE": "api://psc-token-hook",
+    "HOOK_OAUTH_SCOPES": "psc.hook",
+    "HOOK_OAUTH_CLIENT_IDS": "0oa9hookCaller0example",
+}
+
+
+@pytest.fixture(autouse=True)
+def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    use_env(monkeypatch, LOCAL_ENV)
+
+
+@pytest.fixture
+def okta(module_server: Server) -> Iterator[FakeOktaServer]:
+    """An empty org whose hooks reach the service with the base settings."""
+    server = FakeOktaServer(FakeOkta(service_url=module_server.url))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def strict_service(tmp_path_factory) -> Iterator[Server]:
+    """A service with another configuration than the doctor's: PSC's client only, a gate at
+    eleve, and amr in the ID token (a reserved claim there)."""
+    env = {**BASE_ENV, "PSC_CLIENT_IDS": PSC_CLIENT, "PSC_MIN_ASSURANCE": "eleve",
+           "PSC_CLAIMS_ID_TOKEN": "tid,oid,amr"}  # fmt: skip
+    server = launch(env, tmp_path_factory.mktemp("strict"))
+    yield server
+    stop(server.process)
+
+
+def header_hook(url: str = HOOK_URL, header: str = "Authorization", secret: str = SECRET):
+    return okta_api.header_channel(url, header, secret)
+
+
+def oauth_hook(**changes: str):
+    values = {
+        "client_id": "0oa9hookCaller0example",
+        "token_url": f"{OAUTH_ENV['HOOK_OAUTH_ISSUER']}/v1/token",
+        "hook_key_id": "HKYpsc0hook0key0example",
+        "scope": "psc.hook",
+        **changes,
+    }
+    return okta_api.oauth_channel(HOOK_URL, **values)
+
+
+def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BROKER,)) -> dict:
+    """An org set up as the README says: the hook on PSC's rule, PSC's app redirecting."""
+    hook = fake.add_hook(channel or header_hook())
+    fake.add_server(SERVER)
+    fake.add_policy(SERVER, POLICY, list(clients))
+    fake.add_rule(SERVER, POLICY, RULE, hook_id=hook["id"])
+    fake.add_app(PSC_CLIENT, list(redirect_uris))
+    return hook
+
+
+def doctor(capsys, okta: FakeOktaServer, *extra: str):
+    return run(capsys, "doctor", "--org", okta.url, *extra)
+
+
+def codes(capsys, okta: FakeOktaServer, *extra: str) -> list[str]:
+    result = doctor(capsys, okta, "--json", *extra)
+    assert result.code == (1 if result.json()["findings"] else 0), result.err
+    return [finding["code"] for finding in result.json()["findings"]]
+
+
+# the fake's test run is faithful ----------------------------------------------------------
+
+
+def test_the_fakes_test_run_refuses_a_body_okta_would_not_send(okta):
+    hook = wire(okta.fake)
+    client = okta_api.OktaClient(okta.url, TOKEN)
+    with pytest.raises(okta_api.ApiError, match="E0000001"):
+        client.send(okta_api.execute_call(hook["id"], {"data": {"identity": "not an object"}}))
+    with pytest.raises(okta_api.NotFound, match="E0000007"):
+        client.send(okta_api.execute_call("calNoSuchHook", samples.load("refresh")))
+    answer = client.send(okta_api.execute_call(hook["id"], samples.load("refresh")))
+    assert [command["type"] for command in answer["commands"]] == [
+        "com.okta.identity.patch",
+        "com.okta.access.patch",
+    ]
+
+
+def test_the_fake_lists_token_hooks_only_for_their_type(okta):
+    wire(okta.fake)
+    client = okta_api.OktaClient(okta.url, TOKEN)
+    assert len(client.listing(okta_api.TOKEN_HOOKS_PATH)) == 1
+    assert client.listing("/api/v1/inlineHooks?type=com.okta.import.transform") == []
+
+
+# everything holds -------------------------------------------------------------------------
+
+
+def test_a_wired_org_holds_and_the_doctor_says_what_it_checked(capsys, okta):
+    hook = wire(okta.fake)
+    result = doctor(capsys, okta)
+    assert result.code == 0, result.out + result.err
+    assert "Everything holds" in result.out
+    assert f"ok  The hook 'PSC claims' ({hook['id']}) is ACTIVE." in result.out
+    assert f"ok  The hook calls {HOOK_URL}." in result.out
+    assert "Okta never returns the secret's value" in result.out
+    assert f"calls the hook, for {PSC_CLIENT}." in result.out
+    assert "Okta's test run (password-okta-verify-push): Okta would apply" in result.out
+    assert "PSC would accept its ID token: tid 'OKTA_chu-exemple'" in result.out
+    assert (
+        "PSC would accept its access token: tid 'OKTA_chu-exemple', as PSC_TENANT_ID; oid an"
+        " Okta user id, equal to uid; amr swk mfa pwd okta_verify: PSC's substantiel set"
+    ) in result.out
+    assert f"redirects to {BROKER}" in result.out
+    assert SECRET not in result.out + result.err
+    assert TOKEN not in result.out + result.err
+    assert "camille" not in result.out.lower()
+
+
+def test_the_doctor_only_reads_and_runs_one_test(capsys, okta):
+    hook = wire(okta.fake)
+    assert codes(capsys, okta) == []
+    writes = [(r.method, r.path) for r in okta.fake.requests if r.method != "GET"]
+    assert writes == [("POST", f"/api/v1/inlineHooks/{hook['id']}/execute")]
+    [execute] = [r for r in okta.fake.requests if r.method == "POST"]
+    assert execute.body["data"]["context"]["protocol"]["client"]["id"] == PSC_CLIENT
+    assert okta.fake.hooks[hook["id"]]["status"] == "ACTIVE"
+    assert okta.fake.rules[(SERVER, POLICY, RULE)]["actions"]["token"]["inlineHook"] == {
+        "id": hook["id"]
+    }
+
+
+def test_the_test_run_uses_the_first_psc_client(capsys, okta, monkeypatch):
+    monkeypatch.setenv("PSC_CLIENT_IDS", f"0oaZZZlast,{PSC_CLIENT}")
+    wire(okta.fake, clients=("ALL_CLIENTS",))
+    okta.fake.add_app("0oaZZZlast", [BROKER])
+    assert codes(capsys, okta) == []
+    [execute] = [r for r in okta.fake.requests if r.method == "POST"]
+    data = execute.body["data"]
+    assert data["context"]["protocol"]["request"]["client_id"] == PSC_CLIENT
+    assert data["access"]["claims"]["cid"] == PSC_CLIENT
+    assert data["identity"]["claims"]["aud"] == PSC_CLIENT
+
+
+def test_a_named_hook_among_several(capsys, okta):
+    wire(okta.fake)
+    okta.fake.add_hook(header_hook("https://other.example/token-hook"), name="Another hook")
+    assert codes(capsys, okta, "--hook", "PSC claims") == []
+    assert codes(capsys, okta, "--hook", next(iter(okta.fake.hooks))) == []
+
+
+def test_the_search_is_limited_to_the_named_authorization_server(capsys, okta):
+    wire(okta.fake)
+    assert codes(capsys, okta, "--auth-server", SERVER) == []
+    paths = [r.path for r in okta.fake.requests]
+    assert "/api/v1/authorizationServers" not in paths
+    assert f"/api/v1/authorizationServers/{SERVER}" in paths
+
+
+def test_a_policy_for_all_clients_covers_psc(capsys, okta):
+    wire(okta.fake, clients=("ALL_CLIENTS",))
+    assert codes(capsys, okta) == []
+
+
+def test_the_production_issuer_gives_its_own_redirect_uri(capsys, okta):
+    wire(okta.fake, redirect_uris=(broker_endpoint(PRODUCTION_ISSUER, HINT),))
+    assert codes(capsys, okta) == ["redirect-uri-missing"]
+    assert codes(capsys, okta, "--psc-issuer", PRODUCTION_ISSUER) == []
+
+
+# the hook ---------------------------------------------------------------------------------
+
+
+def test_no_hook_in_the_org(capsys, okta):
+    okta.fake.add_app(PSC_CLIENT, [BROKER])
+    result = doctor(capsys, okta)
+    assert result.code == 1
+    assert "1. [hook-not-found] No token inline hook in the org (token inline hooks: none)" in (
+        result.out
+    )
+    assert "what to do: Register it with psc-hook register" in result.out
+
+
+def test_a_named_hook_that_does_not_exist(capsys, okta):
+    hook = wire(okta.fake)
+    result = doctor(capsys, okta, "--hook", "nope", "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "hook-not-found"
+    assert "named 'nope'" in finding["problem"]
+    assert hook["id"] in finding["problem"]
+
+
+def test_several_hooks_and_none_named(capsys, okta):
+    wire(okta.fake)
+    okta.fake.add_hook(header_hook(), name="Another hook")
+    assert codes(capsys, okta) == ["hook-ambiguous"]
+
+
+def test_an_inactive_hook(capsys, okta):
+    hook = wire(okta.fake)
+    okta.fake.hooks[hook["id"]]["status"] = "INACTIVE"
+    assert codes(capsys, okta) == ["hook-inactive"]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://psc-hook.chu-exemple.fr/hook", "https://psc-hook.chu-exemple.fr/"]
+)
+def test_a_hook_url_that_is_not_the_services_token_hook(capsys, okta, url):
+    wire(okta.fake, channel=header_hook(url))
+    assert codes(capsys, okta) == ["hook-url", "hook-test-failed"]
+
+
+def test_a_hook_url_that_is_not_https(capsys, okta):
+    hook = wire(okta.fake)
+    okta.fake.hooks[hook["id"]]["channel"]["config"]["uri"] = "http://psc-hook.example/token-hook"
+    assert codes(capsys, okta) == ["hook-url"]
+
+
+def test_an_oauth_channel_when_the_service_expects_the_header(capsys, okta):
+    wire(okta.fake, channel=oauth_hook())
+    found = codes(capsys, okta)
+    assert found == ["channel-mismatch", "hook-test-failed"]
+    problem = doctor(capsys, okta).out
+    assert "its OAUTH channel, but HOOK_AUTH_MODE is header" in problem
+    assert "could not get an access token" in problem
+
+
+def test_a_header_name_okta_uses_and_the_service_does_not_read(capsys, okta):
+    wire(okta.fake, channel=header_hook(header="X-Psc-Hook-Secret"))
+    result = doctor(capsys, okta)
+    assert "[header-mismatch] Okta sends the secret in header 'X-Psc-Hook-Secret'" in result.out
+    assert "[hook-test-failed]" in result.out
+    assert "the external service answered HTTP 401" in result.out
+    assert SECRET not in result.out
+
+
+def test_a_header_name_differing_only_in_case_matches(capsys, okta):
+    wire(okta.fake, channel=header_hook(header="authorization"))
+    assert codes(capsys, okta) == []
+
+
+def test_a_secret_okta_holds_that_the_service_does_not_accept(capsys, okta):
+    wire(okta.fake, channel=header_hook(secret=OTHER_SECRET))
+    result = doctor(capsys, okta)
+    assert result.code == 1
+    assert "[hook-test-failed] Okta's test run of the hook failed" in result.out
+    assert "HTTP 401" in result.out
+    assert "one of HOOK_SECRETS" in result.out
+    assert OTHER_SECRET not in result.out + result.err
+
+
+def test_an_oauth_channel_that_matches_the_settings(capsys, okta, monkeypatch):
+    for name, value in OAUTH_ENV.items():
+        monkeypatch.setenv(name, value)
+    wire(okta.fake, channel=oauth_hook())
+    okta.fake.oauth_bearer = lambda: "not-a-token-the-service-accepts"
+    result = doctor(capsys, okta, "--json")
+    assert "Okta gets its OAuth token from" in " ".join(result.json()["holds"])
+    assert [f["code"] for f in result.json()["findings"]] == ["hook-test-failed"]
+
+
+def test_an_oauth_hook_end_to_end(capsys, okta, start_server, monkeypatch):
+    jwks = JwksServer([signing_key(FIRST_KID)])
+    try:
+        settings = {**BASE_ENV, **oauth_environment(jwks)}
+        del settings["HOOK_SECRETS"]
+        okta.fake.service_url = start_server(settings).url
+        use_env(monkeypatch, {**LOCAL_ENV, **settings})
+        okta.fake.oauth_bearer = lambda: mint(signing_key(FIRST_KID))
+        channel = okta_api.oauth_channel(
+            HOOK_URL,
+            client_id=CLIENT_ID,
+            scope=SCOPE,
+            token_url=f"{ISSUER}/v1/token",
+            hook_key_id="HKYpsc0hook0key0example",
+        )
+        wire(okta.fake, channel=channel)
+        assert codes(capsys, okta) == []
+        okta.fake.oauth_bearer = lambda: mint(signing_key("key-stranger"))
+        assert codes(capsys, okta) == ["hook-test-failed"]
+    finally:
+        jwks.close()
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"token_url": "https://chu-exemple.okta.com/oauth2/default/v1/token"}, "token URL"),
+        ({"client_id": "0oaSomeoneElse"}, "HOOK_OAUTH_CLIENT_IDS"),
+        ({"scope": "okta.other"}, "does not ask for psc.hook"),
+    ],
+)
+def test_an_oauth_channel_that_differs_from_the_settings(capsys, okta, monkeypatch, changes, words):
+    for name, value in OAUTH_ENV.items():
+        monkeypatch.setenv(name, value)
+    wire(okta.fake, channel=oauth_hook(**changes))
+    result = doctor(capsys, okta, "--json")
+    [mismatch] = [f for f in result.json()["findings"] if f["code"] == "oauth-mismatch"]
+    assert words in mismatch["problem"]
+
+
+# the rules that call it -------------------------------------------------------------------
+
+
+def test_a_hook_no_rule_calls(capsys, okta):
+    wire(okta.fake)
+    okta.fake.rules[(SERVER, POLICY, RULE)]["actions"]["token"].pop("inlineHook")
+    result = doctor(capsys, okta)
+    assert "[hook-not-attached] No access-policy rule on any authorization server" in result.out
+    assert "psc-hook register --auth-server" in result.out
+
+
+@pytest.mark.parametrize("inactive", ["rule", "policy", "server"])
+def test_an_inactive_rule_server_or_policy(capsys, okta, inactive):
+    wire(okta.fake)
+    part = {
+        "rule": okta.fake.rules[(SERVER, POLICY, RULE)],
+        "policy": okta.fake.policies[(SERVER, POLICY)],
+        "server": okta.fake.servers[SERVER],
+    }[inactive]
+    part["status"] = "INACTIVE"
+    assert codes(capsys, okta) == ["rule-inactive"]
+
+
+def test_a_psc_client_the_policy_does_not_serve(capsys, okta):
+    wire(okta.fake, clients=("0oaIntranetApp",))
+    result = doctor(capsys, okta, "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "client-not-covered"
+    assert PSC_CLIENT in finding["problem"]
+    assert "Assigned clients" in finding["fix"]
+
+
+def test_psc_client_ids_unset(capsys, okta, monkeypatch):
+    monkeypatch.delenv("PSC_CLIENT_IDS")
+    wire(okta.fake, clients=("0oaIntranetApp", PSC_CLIENT))
+    result = doctor(capsys, okta, "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "clients-unset"
+    assert f"({PSC_CLIENT}, 0oaIntranetApp)" in finding["problem"]
+
+
+def test_an_authorization_server_that_does_not_exist(capsys, okta):
+    wire(okta.fake)
+    assert codes(capsys, okta, "--auth-server", "ausNoSuchServer") == ["auth-server-not-found"]
+
+
+# Okta's test run of the hook --------------------------------------------------------------
+
+
+def test_the_service_skips_the_client(capsys, okta, strict_service, monkeypatch):
+    okta.fake.service_url = strict_service.url
+    monkeypatch.setenv("PSC_CLIENT_IDS", "0oaAnotherApp")
+    wire(okta.fake, clients=("ALL_CLIENTS",))
+    okta.fake.add_app("0oaAnotherApp", [BROKER])
+    result = doctor(capsys, okta, "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "hook-patched-nothing"
+    assert "same PSC_CLIENT_IDS" in finding["fix"]
+
+
+def test_the_service_refuses_the_sample_sign_in(capsys, okta, strict_service):
+    okta.fake.service_url = strict_service.url
+    wire(okta.fake)
+    result = doctor(capsys, okta, "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "hook-refused"
+    assert "requires assurance 'eleve'" in finding["problem"]
+    assert "--sample cps-smart-card" in finding["fix"]
+
+
+def test_okta_would_void_the_services_answer(capsys, okta, strict_service):
+    okta.fake.service_url = strict_service.url
+    wire(okta.fake)
+    result = doctor(capsys, okta, "--sample", "cps-smart-card", "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "patch-voided"
+    assert "'amr' is reserved in the ID token" in finding["problem"]
+
+
+def test_the_service_runs_another_tenant_id(capsys, okta, monkeypatch):
+    monkeypatch.setenv("PSC_TENANT_ID", "OKTA_chu-autre")
+    wire(okta.fake)
+    result = doctor(capsys, okta, "--json")
+    found = result.json()["findings"]
+    assert {finding["code"] for finding in found} == {"token-refused"}
+    assert [f["problem"] for f in found] == [
+        f"PSC would refuse the {kind} token of the test run: tid is 'OKTA_chu-exemple', but"
+        " PSC_TENANT_ID is 'OKTA_chu-autre'."
+        for kind in ("ID", "access")
+    ]
+
+
+def test_the_service_is_down(capsys, okta):
+    okta.fake.service_url = f"http://127.0.0.1:{free_port()}"
+    wire(okta.fake)
+    result = doctor(capsys, okta)
+    assert "[hook-test-failed]" in result.out
+    assert f"no answer from {HOOK_URL}" in result.out
+
+
+# PSC's app --------------------------------------------------------------------------------
+
+
+def test_a_psc_client_id_no_app_has(capsys, okta):
+    wire(okta.fake)
+    del okta.fake.apps[PSC_CLIENT]
+    assert codes(capsys, okta) == ["app-not-found"]
+
+
+def test_an_app_without_pscs_broker_endpoint(capsys, okta):
+    wire(okta.fake, redirect_uris=("https://intranet.chu-exemple.fr/callback",))
+    result = doctor(capsys, okta)
+    assert result.code == 1
+    assert f"does not list PSC's broker endpoint {BROKER}" in result.out
+    assert "Sign-in redirect URIs" in result.out
+
+
+def test_no_hint_means_no_redirect_check(capsys, okta, monkeypatch):
+    monkeypatch.delenv("PSC_KC_IDP_HINT")
+    wire(okta.fake, redirect_uris=())
+    result = doctor(capsys, okta, "--json")
+    assert result.json()["findings"] == []
+    assert (
+        "PSC_KC_IDP_HINT is not set: the redirect URI check is skipped." in (result.json()["holds"])
+    )
+    assert not [r for r in okta.fake.requests if r.path.startswith("/api/v1/apps")]
+
+
+# exit codes -------------------------------------------------------------------------------
+
+
+def test_an_unreachable_org_is_3(capsys):
+    org = f"http://127.0.0.1:{free_port()}"
+    result = run(capsys, "doctor", "--org", org)
+    assert result.code == 3
+    assert f"cannot reach {org}: connection refused" in result.err
+
+
+def test_a_wrong_api_token_is_4(capsys, okta, monkeypatch):
+    monkeypatch.setenv("OKTA_API_TOKEN", "00wrongToken")
+    result = doctor(capsys, okta)
+    assert result.code == 4
+    assert "OKTA_API_TOKEN" in result.err
+    assert "00wrongToken" not in result.out + result.err
+
+
+@freeze_time("2026-11-20 08:00:00")
+def test_a_rate_limit_is_5_with_the_reset_time(capsys, okta):
+    reset = int(datetime(2026, 11, 20, 8, 1, 0, tzinfo=UTC).timestamp())
+    wire(okta.fake)
+    okta.fake.answer_next(429, error_body("E0000047", "API call exceeded rate limit"),
+                          {"X-Rate-Limit-Reset": str(reset)})  # fmt: skip
+    result = doctor(capsys, okta, "--json")
+    assert result.code == 5
+    assert result.json() == {"error": result.err.split("psc-hook doctor: ", 1)[1].strip(),
+                             "exit_code": 5}  # fmt: skip
+    assert "Retry after 2026-11-20 08:01:00 UTC (in 60 s)" in result.err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("--psc-issuer", "http://auth.example/realms/x"), "--psc-issuer: must use https://"),
+        (("--org", "http://chu-exemple.okta.com"), "--org: must use https://"),
+        (("--sample", "no-such-sample"), "invalid choice"),
+    ],
+)
+def test_bad_arguments_are_2(capsys, okta, args, words):
+    argv = ["doctor", "--org", okta.url, *args] if args[0] != "--org" else ["doctor", *args]
+    result = run(capsys, *argv)
+    assert result.code == 2
+    assert words in result.err
+    assert okta.fake.requests == []
+
+
+def test_a_missing_api_token_is_2(capsys, okta, monkeypatch):
+    monkeypatch.delenv("OKTA_API_TOKEN")
+    result = doctor(capsys, okta)
+    assert result.code == 2
+    assert "OKTA_API_TOKEN: required by register and doctor" in result.err
