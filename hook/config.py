@@ -203,8 +203,9 @@ def _metrics_dir(env: Mapping[str, str]) -> Path | None:
     path = Path(raw)
     if not path.is_absolute():
         raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: {raw!r} is not an absolute path")
-    if path.exists() and not path.is_dir():
-        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: {raw!r} is not a directory")
+    existing = next(place for place in (path, *path.parents) if place.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: {raw!r} is not a writable directory")
     return path
 
 
