@@ -128,7 +128,8 @@ class Scrape:
         return self.samples[(name, tuple(sorted(labels.items())))]
 
     def label_values(self) -> set[str]:
-        return {value for _, labels in self.samples for _, value in labels}
+        """Every label's values, the histogram's bucket bounds (``le``) aside."""
+        return {value for _, labels in self.samples for name, value in labels if name != "le"}
 
 
 def stop(process: subprocess.Popen) -> None:
