@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from hook import errors, logs, views
+from hook import errors, logs, metrics, views
 from hook.auth import AnyOf, Authenticator, HeaderAuthenticator
 from hook.config import Settings, settings_from_environment
 from hook.oauth import OAuthAuthenticator
@@ -30,8 +30,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     # One byte over the limit, so that reading a body tells "too large" from "exactly the limit".
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # undocumented methods get 405
+    metrics.start(settings)  # before the authenticator, whose first key fetch is counted
+    recorder = metrics.Recorder(settings)
     authenticator = build_authenticator(settings)
-    app.extensions["psc_token_hook"] = views.Service(settings, authenticator)
+    scraper = None
+    if settings.metrics_token:
+        scraper = HeaderAuthenticator("Authorization", (b"Bearer " + settings.metrics_token,))
+    app.extensions["psc_token_hook"] = views.Service(settings, authenticator, recorder, scraper)
     errors.register(app)
     views.register(app)
     return app

@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 ASSURANCE_RANK = {"none": 0, "substantiel": 1, "eleve": 2}
+#: What the log line and the metrics say for "no rule fired".
+NO_RULE = "none"
 #: What a table remembers, at most: its decisions for so many inputs of so many labels.
 KNOWN_DECISIONS = 1024
 KNOWN_LABELS = 8

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hook.amr import NO_RULE
 from hook.claims import Decision, compute, in_scope
 from hook.config import Settings
 from hook.okta import COMMAND_TYPES, TOKEN_KINDS, claim_path
@@ -25,6 +26,7 @@ class Answer:
     written: dict[str, list[str]] = field(default_factory=dict)
     assurance: str | None = None
     user_mismatch: bool = False
+    amr_rule: str | None = None  # the amr table's rule that fired, "none" if none did
 
 
 def _placed(decision: Decision, request: HookRequest, settings: Settings) -> dict[str, list[str]]:
@@ -54,6 +56,7 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
         return Answer(204, None, "out-of-scope-client")
     decision = compute(request, settings)
     assurance = decision.amr.assurance if decision.amr else None
+    amr_rule = (decision.amr.rule or NO_RULE) if decision.amr else None
     if decision.refusal:
         return Answer(
             200,
@@ -61,6 +64,7 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
             "refused-assurance",
             assurance=assurance,
             user_mismatch=decision.context_mismatch,
+            amr_rule=amr_rule,
         )
     placed = _placed(decision, request, settings)
     commands = [
@@ -76,7 +80,7 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
     ]
     written = {kind: names for kind, names in placed.items() if names}
     if not commands:
-        return Answer(204, None, "nothing-to-patch", assurance=assurance)
+        return Answer(204, None, "nothing-to-patch", assurance=assurance, amr_rule=amr_rule)
     return Answer(
         200,
         {"commands": commands, "debugContext": _debug_context(decision, placed)},
@@ -84,4 +88,5 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
         written,
         assurance,
         decision.context_mismatch,
+        amr_rule,
     )

@@ -83,6 +83,8 @@ class Settings:
     log_level: str = "info"
     log_format: str = "json"
     port: int = 8080
+    metrics_token: bytes | None = None
+    metrics_dir: Path | None = None
     warnings: tuple[str, ...] = ()
 
 
@@ -179,6 +181,34 @@ def _secrets(env: Mapping[str, str]) -> tuple[bytes, ...]:
     return tuple(secret.encode() for secret in secrets)
 
 
+def _metrics_token(env: Mapping[str, str]) -> bytes | None:
+    token = env.get("METRICS_TOKEN", "").strip()
+    if not token:
+        return None
+    if len(token) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"METRICS_TOKEN: {len(token)} characters; at least {MIN_SECRET_LENGTH} are required"
+        )
+    if not token.isascii() or not token.isprintable() or " " in token:
+        raise ConfigError("METRICS_TOKEN: printable ASCII without spaces (it is sent in a header)")
+    return token.encode()
+
+
+def _metrics_dir(env: Mapping[str, str]) -> Path | None:
+    """prometheus_client's own variable, so that one name means one directory; unset, the
+    service makes a private one at start (``hook/metrics.py``)."""
+    raw = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not raw:
+        return None
+    path = Path(raw)
+    if not path.is_absolute():
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: {raw!r} is not an absolute path")
+    existing = next(place for place in (path, *path.parents) if place.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"PROMETHEUS_MULTIPROC_DIR: {raw!r} is not a writable directory")
+    return path
+
+
 def _reserved_warnings(claims: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(
         f"{claim!r} in the {kind} token: {reason}"
@@ -240,6 +270,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             env, "LOG_FORMAT", ("json", "console"), "console" if sys.stderr.isatty() else "json"
         ),
         port=_int(env, "PORT", 8080, 1, 65535),
+        metrics_token=_metrics_token(env),
+        metrics_dir=_metrics_dir(env),
         warnings=tuple(warnings),
     )
 

@@ -8,10 +8,12 @@ the README, "Performance") on 2 cores, the load generator sharing them.
 """
 
 import gc
+from typing import Any
 
 import structlog
 from gunicorn import glogging
 
+import hook.metrics
 from hook import logs
 from hook.config import settings_from_environment
 
@@ -81,3 +83,15 @@ class Logger(glogging.Logger):
 logger_class = Logger
 accesslog = None
 logconfig_dict = logs.stdlib_config(_settings)
+
+
+def on_starting(server: object) -> None:
+    """In the master, before any worker forks: the metrics directory, clean (with
+    ``preload_app`` the app already prepared it, and this does nothing)."""
+    hook.metrics.start(_settings)
+
+
+def child_exit(server: object, worker: Any) -> None:
+    """In the master, once a worker has exited: fold its metrics into the archive, so that a
+    restart neither loses its counts nor leaves its files behind."""
+    hook.metrics.reap(worker.pid)

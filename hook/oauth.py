@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed448 import Ed448PublicKey
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from hook import metrics
 from hook.auth import AuthFailure
 from hook.config import OAuthSettings
 
@@ -301,6 +302,8 @@ class OAuthAuthenticator:
         except JwksError as error:
             self._problem = str(error)
             log.warning("jwks-fetch-failed", reason=self._problem, kept_keys=len(self._keys))
+            metrics.key_fetched("failed")
         else:
             self._keys = keys
             log.info("jwks-loaded", kids=sorted(keys))
+            metrics.key_fetched("loaded")

@@ -12,8 +12,8 @@ from importlib import resources
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected
 
-from hook import jsonio, payload
-from hook.auth import AnyOf, AuthFailure
+from hook import jsonio, metrics, payload
+from hook.auth import AnyOf, AuthFailure, HeaderAuthenticator
 from hook.canonical_log import CanonicalLog, facts
 from hook.commands import build_answer
 from hook.config import Settings
@@ -28,6 +28,9 @@ class Service:
 
     settings: Settings
     authenticator: AnyOf
+    recorder: metrics.Recorder
+    #: ``Authorization: Bearer <METRICS_TOKEN>`` when a token is set; None: /metrics is open.
+    scraper: HeaderAuthenticator | None = None
 
 
 def _service() -> Service:
@@ -96,7 +99,12 @@ def token_hook() -> Response:
     )
 
     answer = build_answer(hook_request, settings)
-    recorded.update(outcome=answer.outcome, claims=answer.written, assurance=answer.assurance)
+    recorded.update(
+        outcome=answer.outcome,
+        claims=answer.written,
+        assurance=answer.assurance,
+        amr_rule=answer.amr_rule,
+    )
     if answer.user_mismatch:
         recorded["context_user_mismatch"] = True
     if answer.body is None:
@@ -117,6 +125,23 @@ def readyz() -> Response:
     return Response('{"status": "ready"}', mimetype="application/json")
 
 
+@bp.get("/metrics")
+def metrics_text() -> Response:
+    service = _service()
+    if service.scraper is not None:
+        try:
+            service.scraper.authenticate(request.headers)
+        except AuthFailure as failure:
+            facts(request.environ).update(auth="failed", auth_failure=failure.reason)
+            return problem(
+                401,
+                "Unauthorized",
+                "Send the metrics token as Authorization: Bearer <token>.",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    return Response(service.recorder.exposition(), content_type=metrics.CONTENT_TYPE)
+
+
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
     document = resources.files("hook").joinpath("openapi.yaml").read_bytes()
@@ -125,4 +150,5 @@ def openapi() -> Response:
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.wsgi_app = CanonicalLog(app.wsgi_app, app.url_map)  # type: ignore[method-assign]
+    observers = {metrics.HOOK_PATH: app.extensions["psc_token_hook"].recorder.observe}
+    app.wsgi_app = CanonicalLog(app.wsgi_app, app.url_map, observers)  # type: ignore[method-assign]

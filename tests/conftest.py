@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from hook import create_app
 from hook.config import Settings, load_settings
@@ -105,6 +106,30 @@ class Server:
             if line.startswith("{") and json.loads(line).get("request_id") == request_id:
                 return json.loads(line)
         raise AssertionError(f"no log line for {request_id}: {self.log()}")
+
+
+@dataclass(frozen=True)
+class Scrape:
+    """The samples of a ``/metrics`` answer; ``scrape(name, label=value)`` is one value."""
+
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+    @classmethod
+    def parse(cls, text: str) -> Scrape:
+        return cls(
+            {
+                (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+                for family in text_string_to_metric_families(text)
+                for sample in family.samples
+            }
+        )
+
+    def __call__(self, name: str, **labels: str) -> float:
+        return self.samples[(name, tuple(sorted(labels.items())))]
+
+    def label_values(self) -> set[str]:
+        """Every label's values, the histogram's bucket bounds (``le``) aside."""
+        return {value for _, labels in self.samples for name, value in labels if name != "le"}
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -55,6 +55,9 @@ def test_no_warning_for_the_access_token_defaults(env) -> None:
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL", "not one of"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT", "not one of"),
         ({"PORT": "0"}, "PORT", "outside"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN", "at least 32"),
+        ({"METRICS_TOKEN": "a" * 20 + " " + "b" * 20}, "METRICS_TOKEN", "without spaces"),
+        ({"PROMETHEUS_MULTIPROC_DIR": "metrics"}, "PROMETHEUS_MULTIPROC_DIR", "not an absolute"),
     ],
 )
 def test_bad_settings_name_the_variable(env, changes, variable, message) -> None:
@@ -70,3 +73,18 @@ def test_bad_settings_name_the_variable(env, changes, variable, message) -> None
     assert message in text
     assert "\n" not in text
     assert "a" * 32 not in text and "b" * 31 not in text  # never echo a secret
+
+
+def test_metrics_settings(env, tmp_path) -> None:
+    assert (load_settings(env).metrics_token, load_settings(env).metrics_dir) == (None, None)
+    env.update(METRICS_TOKEN=" " + "t" * 40 + " ", PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "a/b"))
+    settings = load_settings(env)
+    assert settings.metrics_token == b"t" * 40
+    assert settings.metrics_dir == tmp_path / "a/b"  # made at start
+
+
+def test_a_metrics_directory_under_a_file_is_refused(env, tmp_path) -> None:
+    (tmp_path / "file").write_text("")
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "file" / "metrics")
+    with pytest.raises(ConfigError, match=r"PROMETHEUS_MULTIPROC_DIR: .* not a writable directory"):
+        load_settings(env)

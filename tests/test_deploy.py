@@ -39,6 +39,7 @@ SPEC_VARIABLES = (
     "HOOK_MAX_BODY_BYTES",
     "LOG_LEVEL",
     "LOG_FORMAT",
+    "METRICS_TOKEN",
 )
 REQUIRED = {"PSC_TENANT_ID", "HOOK_AUTH_MODE", "HOOK_SECRETS"}
 HEROKU_SECRET = "0123456789abcdef" * 4  # Heroku's generator: 64 hex characters

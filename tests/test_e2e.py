@@ -185,6 +185,7 @@ def test_canonical_log_line(module_server) -> None:
     assert line["status"] == 200
     assert line["claims"] == {"identity": ["tid", "oid"], "access": ["tid", "oid", "amr"]}
     assert line["assurance"] == "substantiel"
+    assert line["amr_rule"] == "password-okta-verify"
     assert line["context_user_mismatch"] is True
     assert isinstance(line["duration_ms"], float)
     text = json.dumps(line)
@@ -234,6 +235,8 @@ def test_rotation_custom_header_scope_and_gate(start_server) -> None:
         ({"PSC_TENANT_ID": ""}, "PSC_TENANT_ID"),
         ({"HOOK_SECRETS": "short"}, "HOOK_SECRETS"),
         ({"HOOK_AUTH_MODE": "magic"}, "HOOK_AUTH_MODE"),
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN"),
+        ({"PROMETHEUS_MULTIPROC_DIR": "relative/metrics"}, "PROMETHEUS_MULTIPROC_DIR"),
     ],
 )
 def test_bad_config_stops_gunicorn_with_one_line_and_exit_2(tmp_path, changes, variable) -> None:

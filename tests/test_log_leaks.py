@@ -5,7 +5,8 @@ every path it has: success, the assurance refusal, a client out of scope, each 4
 configuration (exit 2), and in OAuth mode the key source failing at start or going
 away after it. Then neither the
 process's output nor any answer may hold a secret, a bearer token, or a name, email or
-login of the samples, and no answer may carry a traceback.
+login of the samples, and no answer may carry a traceback. The metrics, scraped after,
+carry only the label values of their closed sets: no user or client id either.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from typing import Any
 import pytest
 import requests
 
-from hook import samples
+from hook import metrics, samples
+from hook.config import ASSURANCE_LEVELS, load_settings
 from tests.conftest import (
     BASE_ENV,
     OTHER_SECRET,
     ROOT,
     SECRET,
+    Scrape,
     Server,
     free_port,
     gunicorn_command,
@@ -52,6 +55,9 @@ PERSONAL_KEYS = {
     "family_name",
 }
 WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
+METRICS_TOKEN = "metrics-token-0123456789-abcdefghijklmnopq"
+#: Where the samples name a user, a client or an event: no metric label may carry one.
+ID_KEYS = {"id", "sub", "uid", "userId", "eventId"}
 LOOKS_LIKE_A_TOKEN = (
     "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJjYW1pbGxlIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 )
@@ -63,6 +69,7 @@ HEADER_ENV = {
     "PSC_CLIENT_IDS": "0oa1pscClient0Example7",
     "PSC_MIN_ASSURANCE": "substantiel",
     "PSC_KC_IDP_HINT": "OKTA_chu-exemple",
+    "METRICS_TOKEN": METRICS_TOKEN,
 }
 
 
@@ -83,6 +90,40 @@ def personal_values(node: Any, key: str | None = None) -> Iterator[str]:
 PERSONAL = sorted(
     {value for name in samples.DESCRIPTIONS for value in personal_values(samples.load(name))}
 )
+
+
+def identifiers(node: Any) -> Iterator[str]:
+    """Every id of a user, a client or an event in a sample."""
+    if isinstance(node, dict):
+        for key, child in node.items():
+            if key in ID_KEYS and isinstance(child, str):
+                yield child
+            yield from identifiers(child)
+    elif isinstance(node, list):
+        for child in node:
+            yield from identifiers(child)
+
+
+IDENTIFIERS = sorted(
+    {value for name in samples.DESCRIPTIONS for value in identifiers(samples.load(name))}
+)
+#: Every value a metric label may take with HEADER_ENV's amr table.
+LABEL_VALUES = {
+    *metrics.OUTCOMES,
+    metrics.OTHER,
+    metrics.NO_RULE,
+    *ASSURANCE_LEVELS,
+    *metrics.AUTH_FAILURE_REASONS,
+    *(reason for reasons in metrics.AUTH_FAILURE_REASONS.values() for reason in reasons),
+    *metrics.KEY_FETCH_RESULTS,
+    *(rule.name for rule in load_settings(HEADER_ENV).amr_table.rules),
+}
+
+
+def assert_labels_closed(text: str) -> None:
+    """The metrics' labels hold only values of their closed sets, and no identifier."""
+    assert Scrape.parse(text).label_values() <= LABEL_VALUES
+    assert not [value for value in IDENTIFIERS if value in text]
 
 
 def windows(secret: str, size: int = 12) -> set[str]:
@@ -131,6 +172,7 @@ def test_the_search_would_find_a_leak() -> None:
     assert leaks(f"x {SECRET[5:20]} y", [SECRET])
     assert leaks('{"login": "camille.martin@chu-exemple.fr"}', [])
     assert not leaks('{"oid": "00u1abcd2EFGH3ijk4l5", "tid": "OKTA_chu-exemple"}', [SECRET])
+    assert {"0oa1pscClient0Example7", "00u1abcd2EFGH3ijk4l5"} <= set(IDENTIFIERS)
 
 
 def drive_header_mode(server: Server) -> list[Exchange]:
@@ -176,8 +218,17 @@ def drive_header_mode(server: Server) -> list[Exchange]:
     assert unknown.status_code == 404
     probes = [requests.get(f"{server.url}{path}", timeout=10) for path in ("/healthz", "/readyz")]
     assert [probe.status_code for probe in probes] == [200, 200]
+    scrapes = {
+        "metrics without the token": ({}, 401),
+        "metrics with a wrong token": ({"Authorization": f"Bearer {WRONG_SECRET}"}, 401),
+        "metrics": ({"Authorization": f"Bearer {METRICS_TOKEN}"}, 200),
+    }
     extra = [("415", form), ("405", wrong_method), ("404", unknown)]
     extra += [("healthz", probes[0]), ("readyz", probes[1])]
+    for path, (headers, status) in scrapes.items():
+        extra.append((path, requests.get(f"{server.url}/metrics", headers=headers, timeout=10)))
+        assert extra[-1][1].status_code == status, path
+    assert_labels_closed(extra[-1][1].text)
     return exchanges + [exchange(path, response) for path, response in extra]
 
 
@@ -188,7 +239,7 @@ def test_header_mode_leaks_nothing(start_server) -> None:
     for answer in exchanges:  # every path was logged
         assert server.log_line(answer.request_id), answer.path
     assert_nothing_leaked(
-        exchanges, output, [SECRET, OTHER_SECRET, WRONG_SECRET, LOOKS_LIKE_A_TOKEN]
+        exchanges, output, [SECRET, OTHER_SECRET, WRONG_SECRET, LOOKS_LIKE_A_TOKEN, METRICS_TOKEN]
     )
 
 
@@ -199,8 +250,13 @@ def test_header_mode_leaks_nothing(start_server) -> None:
         ({"HOOK_SECRETS": f"{SECRET},short-second-9876"}, "HOOK_SECRETS", "short-second-9876"),
         ({"PSC_AMR_RULES": "rules.json"}, "PSC_AMR_RULES", SECRET),
         ({"PSC_TENANT_ID": ""}, "PSC_TENANT_ID", SECRET),
+        (
+            {"METRICS_TOKEN": "short-metrics-token-1234"},
+            "METRICS_TOKEN",
+            "short-metrics-token-1234",
+        ),
     ],
-    ids=["short-secret", "second-secret-short", "amr-rules-not-json", "no-tenant"],
+    ids=["short-secret", "second-secret-short", "amr-rules-not-json", "no-tenant", "metrics-token"],
 )
 def test_bad_configuration_exits_2_without_leaking(
     tmp_path: Path, changes: dict[str, str], variable: str, secret: str
@@ -215,7 +271,7 @@ def test_bad_configuration_exits_2_without_leaking(
         written = result.stdout + result.stderr
         assert result.returncode == 2, written
         assert variable in written and "Traceback" not in written
-        assert not leaks(written, [SECRET, OTHER_SECRET, secret]), written
+        assert not leaks(written, [SECRET, OTHER_SECRET, METRICS_TOKEN, secret]), written
 
 
 def test_check_config_shows_the_plan_without_the_secrets(tmp_path: Path) -> None:
@@ -288,6 +344,10 @@ def key_source_down_after_warm_up(
         response = post(server, samples.load("fastpass"), bearer(token))
         assert response.status_code == 401, failure
         exchanges.append(exchange(f"oauth {failure}", response))
+    scraped = requests.get(f"{server.url}/metrics", timeout=10)
+    assert_labels_closed(scraped.text)
+    assert Scrape.parse(scraped.text)("psc_hook_jwks_fetches_total", result="loaded") >= 1
+    exchanges.append(exchange("oauth metrics", scraped))
     return exchanges, server
 
 

@@ -1,0 +1,152 @@
+"""Metrics under the real gunicorn (the Procfile's command, two workers): the counts of
+both workers add up whichever worker answers the scrape, and a worker that restarts or is
+killed neither loses nor doubles a count, nor leaves its files behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from hook import metrics, samples
+from tests.conftest import BASE_ENV, SECRET, Scrape, Server
+
+TOKEN = "metrics-token-0123456789-abcdefghijklmnop"
+ENV = {
+    **BASE_ENV,
+    "PSC_MIN_ASSURANCE": "substantiel",
+    "PSC_CLIENT_IDS": "0oa1pscClient0Example7",
+    "METRICS_TOKEN": TOKEN,
+}
+CALLS = "psc_hook_calls_total"
+FAILURES = "psc_hook_auth_failures_total"
+DECISIONS = "psc_hook_amr_decisions_total"
+DURATION = "psc_hook_call_duration_seconds"
+AUTH = {"Authorization": SECRET}
+
+
+def other_client() -> dict[str, Any]:
+    body = samples.load("password-only")
+    body["data"]["context"]["protocol"]["client"]["id"] = "0oaSomeOtherApp"
+    return body
+
+
+#: (outcome, body, headers, status, how many): the calls of one round.
+ROUND: list[tuple[str, Any, dict[str, str], int, int]] = [
+    ("patched", samples.load("cps-smart-card"), AUTH, 200, 4),
+    ("patched", samples.load("password-okta-verify-push"), AUTH, 200, 2),
+    ("refused-assurance", samples.load("password-only"), AUTH, 200, 2),
+    ("unauthenticated", samples.load("fastpass"), {}, 401, 2),
+    ("unauthenticated", samples.load("fastpass"), {"Authorization": "wrong"}, 401, 3),
+    ("invalid-payload", {"eventType": "com.okta.oauth2.tokens.transform"}, AUTH, 400, 2),
+    ("out-of-scope-client", other_client(), AUTH, 204, 1),
+]
+ROUNDS = 3
+
+
+def send(server: Server, calls: list[tuple[Any, dict[str, str], int]]) -> None:
+    """The calls from eight connections at once, so that both workers take some."""
+
+    def call(body: Any, headers: dict[str, str]) -> int:
+        url = f"{server.url}/token-hook"
+        return requests.post(url, json=body, headers=headers, timeout=10).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda one: call(one[0], one[1]), calls))
+    assert statuses == [status for _, _, status in calls]
+
+
+def fetch(server: Server) -> Scrape:
+    bearer = {"Authorization": f"Bearer {TOKEN}"}
+    answer = requests.get(f"{server.url}/metrics", headers=bearer, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"] == metrics.CONTENT_TYPE
+    return Scrape.parse(answer.text)
+
+
+def file_pids(directory: Path) -> set[int]:
+    """The processes whose own files are in the directory (the archive is not one)."""
+    return {
+        int(path.stem.rpartition("_")[2])
+        for path in directory.glob("*.db")
+        if not path.stem.endswith("_archive")
+    }
+
+
+def workers(server: Server) -> set[int]:
+    """The master's children, as the kernel lists them."""
+    master = server.process.pid
+    return {int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()}
+
+
+def eventually(condition: Callable[[], bool], what: str, deadline_s: float = 20) -> None:
+    """Wait for the master to do what it does asynchronously (reap, respawn, fold)."""
+    deadline = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)  # not a timing assertion: waiting for the master's loop
+
+
+def test_both_workers_counts_add_up_in_every_scrape(start_server, tmp_path) -> None:
+    directory = tmp_path / "metrics"
+    server = start_server({**ENV, "PROMETHEUS_MULTIPROC_DIR": str(directory)})
+    calls = [(body, headers, status) for *_, body, headers, status, n in ROUND for _ in range(n)]
+    for _ in range(ROUNDS):
+        send(server, calls)
+        assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
+
+    served = file_pids(directory) - {server.process.pid}
+    assert len(served) == 2, "both workers counted calls"
+    scrapes = [fetch(server) for _ in range(6)]  # each on a new connection, either worker
+    assert all(scrape.samples == scrapes[0].samples for scrape in scrapes)
+    scrape = scrapes[0]
+
+    expected: dict[str, int] = {}
+    for outcome, *_, n in ROUND:
+        expected[outcome] = expected.get(outcome, 0) + n * ROUNDS
+    for outcome in (*metrics.OUTCOMES, metrics.OTHER):
+        assert scrape(CALLS, outcome=outcome) == expected.get(outcome, 0), outcome
+    total = len(calls) * ROUNDS
+    assert scrape(f"{DURATION}_count") == scrape(f"{DURATION}_bucket", le="+Inf") == total
+    assert (f"{DURATION}_bucket", (("le", "3.0"),)) in scrape.samples
+    assert scrape(DECISIONS, rule="cps-smart-card", assurance="eleve") == 4 * ROUNDS
+    assert scrape(DECISIONS, rule="password-okta-verify", assurance="substantiel") == 2 * ROUNDS
+    assert scrape(DECISIONS, rule="none", assurance="none") == 2 * ROUNDS
+    assert scrape(FAILURES, mode="header", reason="header-missing") == 2 * ROUNDS
+    assert scrape(FAILURES, mode="header", reason="header-mismatch") == 3 * ROUNDS
+
+
+def test_restarts_and_a_killed_worker_neither_lose_nor_double_a_count(
+    start_server, tmp_path
+) -> None:
+    directory = tmp_path / "metrics"
+    restarts = ("--max-requests", "5", "--max-requests-jitter", "0")
+    server = start_server({**ENV, "PROMETHEUS_MULTIPROC_DIR": str(directory)}, restarts)
+    master = server.process.pid
+    call = (samples.load("cps-smart-card"), AUTH, 200)
+    send(server, [call] * 12)
+
+    victim = min(workers(server))
+    os.kill(victim, signal.SIGKILL)  # no chance to flush anything: the counts are in the file
+    eventually(
+        lambda: victim not in workers(server) and len(workers(server)) == 2,
+        "the master replaced the killed worker",
+    )
+    send(server, [call] * 12)
+
+    eventually(
+        lambda: file_pids(directory) <= workers(server) | {master},
+        "every exited worker's files were folded into the archive",
+    )
+    assert "Autorestarting worker" in server.log()  # max_requests restarted some
+    assert {"counter_archive.db", "histogram_archive.db"} <= {p.name for p in directory.iterdir()}
+    scrape = fetch(server)
+    assert scrape(CALLS, outcome="patched") == 24
+    assert scrape(f"{DURATION}_count") == 24
+    assert scrape(DECISIONS, rule="cps-smart-card", assurance="eleve") == 24
