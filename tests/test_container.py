@@ -31,7 +31,8 @@ def instructions(text: str) -> list[tuple[str, str]]:
             continue
         logical.append(current + line)
         current = ""
-    return [(keyword.upper(), rest.strip()) for keyword, rest in (x.split(None, 1) for x in logical)]
+    pairs = (instruction.split(None, 1) for instruction in logical)
+    return [(keyword.upper(), rest.strip()) for keyword, rest in pairs]
 
 
 DOCKERFILE = instructions((ROOT / "Dockerfile").read_text())
