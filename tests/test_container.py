@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from tests import checkov
 from tests.conftest import BASE_ENV, ROOT, Server, free_port, stop, wait_until_up
 
 VENV_BIN = Path(sys.executable).parent
@@ -143,3 +144,11 @@ def test_the_image_command_serves_on_port_and_its_health_check_passes(tmp_path):
         stop(process)
     stopped = subprocess.run(probe, env=env, capture_output=True, timeout=10, check=False)
     assert stopped.returncode != 0
+
+
+def test_checkov_passes_the_dockerfile():
+    results = checkov.scan("dockerfile", "--file", "Dockerfile")
+    assert checkov.unexplained(results) == []
+    assert results["skipped_checks"] == []
+    passed = {check["check_id"] for check in results["passed_checks"]}
+    assert {"CKV_DOCKER_2", "CKV_DOCKER_3"} <= passed  # a HEALTHCHECK, a non-root USER
