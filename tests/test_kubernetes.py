@@ -12,7 +12,7 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes
 
-from hook.config import load_settings
+from hook.config import ConfigError, load_settings
 from tests import checkov
 from tests.conftest import ROOT, SECRET
 from tests.test_container import FINAL, only
@@ -164,7 +164,10 @@ def test_settings_and_secret_name_every_variable_and_make_a_valid_configuration(
     }
     assert secret_refs == {"HOOK_SECRETS": {"name": "psc-token-hook", "key": "HOOK_SECRETS"}}
     assert set(settings) | set(secret_refs) == set(SPEC_VARIABLES)
-    loaded = load_settings({**settings, "HOOK_SECRETS": SECRET})
+    with pytest.raises(ConfigError, match=r"^PSC_TENANT_ID: required"):
+        load_settings({**settings, "HOOK_SECRETS": SECRET})  # no example tenant goes live
+    settings.update(PSC_TENANT_ID="OKTA_chu-exemple", HOOK_SECRETS=SECRET)
+    loaded = load_settings(settings)
     assert loaded.auth_modes == ("header",)
     assert loaded.log_format == "json"
 
