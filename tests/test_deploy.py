@@ -79,6 +79,8 @@ REQUIRED = required_in(COMPLETE["header"])
 REQUIRED_IN_ANY_MODE = set().union(*(required_in(env) for env in COMPLETE.values()))
 HEROKU_SECRET = "0123456789abcdef" * 4  # Heroku's generator: 64 hex characters
 RENDER_SECRET = "q4J0w3Yc1mZ2gXz7pN8vR5tL6bK9hD0sF2aE4cU1yWo="  # Render's: 256 bits, base64
+#: Clever Cloud's zones certified to host health data (HDS); its default, par, is not.
+CLEVER_HDS_ZONES = {"parhds", "grahds", "rbxhds"}
 OPENSSL_SECRET = "fedcba9876543210" * 4  # the README's openssl rand -hex 32
 SCALINGO_SECRET = "90ffea2d3071e8d86cafb89ff5060883"  # Scalingo's documented example: 32 hex
 PROCFILE = (ROOT / "Procfile").read_text().strip()
@@ -246,21 +248,24 @@ def test_scalingo_defaults_are_a_valid_configuration():
 # Clever Cloud (the README's commands) -----------------------------------------------------
 
 
+def clever_commands() -> list[list[str]]:
+    """The README's Clever Cloud commands, as the shell splits them."""
+    lines = readme_section("Deploy on Clever Cloud").splitlines()
+    return [shlex.split(line) for line in lines if line.startswith("clever ")]
+
+
 def clever_env() -> dict[str, str]:
     """The variables the README's Clever Cloud commands set."""
-    commands = [
-        shlex.split(line)
-        for line in readme_section("Deploy on Clever Cloud").splitlines()
-        if line.startswith("clever env set ")
-    ]
-    return {command[3]: command[4] for command in commands}
+    return {cmd[3]: cmd[4] for cmd in clever_commands() if cmd[1:3] == ["env", "set"]}
 
 
-def test_clever_cloud_runs_the_procfile_command_and_checks_readyz():
+def test_clever_cloud_runs_the_procfile_command_checks_readyz_in_an_hds_zone():
     env = clever_env()
     assert env["CC_RUN_COMMAND"] == PROCFILE.removeprefix("web: ")
     assert env["CC_PYTHON_VERSION"] == (ROOT / ".python-version").read_text().strip()
     assert env["CC_HEALTH_CHECK_PATH"] == "/readyz"
+    [create] = [command for command in clever_commands() if command[1] == "create"]
+    assert create[create.index("--region") + 1] in CLEVER_HDS_ZONES
 
 
 def test_clever_cloud_settings_are_a_valid_configuration():
