@@ -79,6 +79,8 @@ REQUIRED = required_in(COMPLETE["header"])
 REQUIRED_IN_ANY_MODE = set().union(*(required_in(env) for env in COMPLETE.values()))
 HEROKU_SECRET = "0123456789abcdef" * 4  # Heroku's generator: 64 hex characters
 RENDER_SECRET = "q4J0w3Yc1mZ2gXz7pN8vR5tL6bK9hD0sF2aE4cU1yWo="  # Render's: 256 bits, base64
+#: Scalingo's region certified to host health data (HDS).
+SCALINGO_HDS_REGION = "osc-secnum-fr1"
 #: Clever Cloud's zones certified to host health data (HDS); its default, par, is not.
 CLEVER_HDS_ZONES = {"parhds", "grahds", "rbxhds"}
 OPENSSL_SECRET = "fedcba9876543210" * 4  # the README's openssl rand -hex 32
@@ -233,8 +235,11 @@ def test_scalingo_json_describes_every_variable_and_generates_the_secret():
     assert env["PSC_TENANT_ID"]["value"] == ""  # nothing to keep: the form asks for it
 
 
-def test_scalingo_runs_two_web_containers():
+def test_scalingo_runs_two_web_containers_in_its_hds_region():
     assert SCALINGO["formation"] == {"web": {"amount": 2, "size": "S"}}
+    lines = readme_section("Deploy on Scalingo").splitlines()
+    [create] = [shlex.split(line) for line in lines if line.startswith("scalingo --region")]
+    assert create[1:4] == ["--region", SCALINGO_HDS_REGION, "create"]
 
 
 def test_scalingo_defaults_are_a_valid_configuration():
