@@ -278,6 +278,7 @@ def test_clever_cloud_settings_are_a_valid_configuration():
     assert env["HOOK_SECRETS"] == "$(openssl rand -hex 32)"
     settings = load_settings({**env, "HOOK_SECRETS": OPENSSL_SECRET})
     assert (settings.tenant_id, settings.log_format) == ("OKTA_chu-exemple", "json")
+    assert settings.port == 9000  # where the Python runtime's proxy sends the calls
 
 
 # psc-hook serve ---------------------------------------------------------------------------
