@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,17 @@ import requests
 import yaml
 
 from hook.cli import GUNICORN_ARGS
-from hook.config import load_settings
+from hook.config import ConfigError, load_settings
 from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, ROOT, Server, free_port, stop, wait_until_up
+from tests.conftest import (
+    BASE_ENV,
+    ROOT,
+    Server,
+    free_port,
+    gunicorn_command,
+    stop,
+    wait_until_up,
+)
 
 #: The variables of the service's spec; the platforms set PORT themselves.
 SPEC_VARIABLES = (
@@ -41,12 +50,46 @@ SPEC_VARIABLES = (
     "LOG_FORMAT",
     "METRICS_TOKEN",
 )
-REQUIRED = {"PSC_TENANT_ID", "HOOK_AUTH_MODE", "HOOK_SECRETS"}
+#: A complete configuration of each auth mode; what each one cannot do without is derived below.
+COMPLETE = {
+    "header": BASE_ENV,
+    "oauth": {
+        **BASE_ENV,
+        "HOOK_AUTH_MODE": "oauth",
+        "HOOK_OAUTH_ISSUER": "https://chu-exemple.okta.com/oauth2/aus9hookCaller0example",
+        "HOOK_OAUTH_AUDIENCE": "api://psc-token-hook",
+    },
+}
+
+
+def required_in(env: dict[str, str]) -> set[str]:
+    """The variables without which this configuration stops the service, naming them."""
+    required = set()
+    for name in env:
+        try:
+            load_settings({key: value for key, value in env.items() if key != name})
+        except ConfigError as error:
+            assert str(error).startswith(f"{name}:"), error
+            required.add(name)
+    return required
+
+
+#: What the default mode (header) requires: what the platforms' forms mark as required.
+REQUIRED = required_in(COMPLETE["header"])
+#: What any mode requires: what every deploy file must name.
+REQUIRED_IN_ANY_MODE = set().union(*(required_in(env) for env in COMPLETE.values()))
 HEROKU_SECRET = "0123456789abcdef" * 4  # Heroku's generator: 64 hex characters
 RENDER_SECRET = "q4J0w3Yc1mZ2gXz7pN8vR5tL6bK9hD0sF2aE4cU1yWo="  # Render's: 256 bits, base64
+#: Scalingo's region certified to host health data (HDS).
+SCALINGO_HDS_REGION = "osc-secnum-fr1"
+#: Clever Cloud's zones certified to host health data (HDS); its default, par, is not.
+CLEVER_HDS_ZONES = {"parhds", "grahds", "rbxhds"}
+OPENSSL_SECRET = "fedcba9876543210" * 4  # the README's openssl rand -hex 32
+SCALINGO_SECRET = "90ffea2d3071e8d86cafb89ff5060883"  # Scalingo's documented example: 32 hex
 PROCFILE = (ROOT / "Procfile").read_text().strip()
 RENDER = yaml.safe_load((ROOT / "deploy" / "render.yaml").read_text())
 APP_JSON = json.loads((ROOT / "app.json").read_text())
+SCALINGO = json.loads((ROOT / "scalingo.json").read_text())
 [SERVICE] = RENDER["services"]
 RENDER_VARS = {entry["key"]: entry for entry in SERVICE["envVars"]}
 
@@ -55,6 +98,56 @@ def test_the_spec_variables_are_the_ones_the_service_reads():
     source = (ROOT / "hook" / "config.py").read_text()
     for name in SPEC_VARIABLES:
         assert f'"{name}"' in source
+
+
+def test_the_required_variables_are_derived_from_the_code():
+    assert sorted(REQUIRED) == ["HOOK_AUTH_MODE", "HOOK_SECRETS", "PSC_TENANT_ID"]
+    oauth_only = sorted(REQUIRED_IN_ANY_MODE - REQUIRED)
+    assert oauth_only == ["HOOK_OAUTH_AUDIENCE", "HOOK_OAUTH_ISSUER"]
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"### {title}\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+
+
+#: Every place an operator sets the service's variables, as text.
+DEPLOY_FILES = {
+    "app.json": (ROOT / "app.json").read_text(),
+    "deploy/render.yaml": (ROOT / "deploy" / "render.yaml").read_text(),
+    "scalingo.json": (ROOT / "scalingo.json").read_text(),
+    "deploy/kubernetes": "\n".join(
+        path.read_text() for path in sorted((ROOT / "deploy" / "kubernetes").iterdir())
+    ),
+    "README: Deploy on Clever Cloud": readme_section("Deploy on Clever Cloud"),
+}
+
+
+@pytest.mark.parametrize("where", DEPLOY_FILES)
+def test_every_deploy_file_names_every_required_variable(where):
+    missing = [
+        name
+        for name in sorted(REQUIRED_IN_ANY_MODE)
+        if not re.search(rf"\b{name}\b", DEPLOY_FILES[where])
+    ]
+    assert missing == [], f"{where} does not name {missing}"
+
+
+@pytest.mark.parametrize("name", sorted(REQUIRED))
+def test_the_procfile_command_names_a_missing_required_variable_and_stops(tmp_path, name):
+    """The Procfile names no variable: the process it starts names each one it needs."""
+    environment = {key: value for key, value in BASE_ENV.items() if key != name}
+    done = subprocess.run(
+        gunicorn_command(free_port()), cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        env={"PATH": os.environ["PATH"], **environment}, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert re.fullmatch(rf"psc-token-hook: configuration error: {name}: [^\n]+\n", done.stderr)
+
+
+def test_the_buildpacks_install_the_project_itself():
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    assert [line for line in lines if line and not line.startswith("#")] == ["."]
 
 
 def test_one_start_command_everywhere():
@@ -125,6 +218,68 @@ def test_app_json_defaults_are_a_valid_configuration():
     settings = load_settings(env)
     assert settings.secrets == (HEROKU_SECRET.encode(),)
     assert settings.claims["access"] == ("tid", "oid", "amr")
+
+
+# Scalingo ---------------------------------------------------------------------------------
+
+
+def test_scalingo_json_describes_every_variable_and_generates_the_secret():
+    assert SCALINGO["name"] == "psc-token-hook"
+    env = SCALINGO["env"]
+    assert set(env) == set(SPEC_VARIABLES)
+    for name, entry in env.items():
+        assert entry["description"], name
+        assert entry["required"] is (name in REQUIRED), name
+        assert ("value" in entry) != ("generator" in entry), name  # Scalingo takes one
+    assert env["HOOK_SECRETS"]["generator"] == "secret"
+    assert [name for name, entry in env.items() if "generator" in entry] == ["HOOK_SECRETS"]
+    assert env["PSC_TENANT_ID"]["value"] == ""  # nothing to keep: the form asks for it
+
+
+def test_scalingo_runs_two_web_containers_in_its_hds_region():
+    assert SCALINGO["formation"] == {"web": {"amount": 2, "size": "S"}}
+    lines = readme_section("Deploy on Scalingo").splitlines()
+    [create] = [shlex.split(line) for line in lines if line.startswith("scalingo --region")]
+    assert create[1:4] == ["--region", SCALINGO_HDS_REGION, "create"]
+
+
+def test_scalingo_defaults_are_a_valid_configuration():
+    env = {name: entry["value"] for name, entry in SCALINGO["env"].items() if "value" in entry}
+    env.update(PSC_TENANT_ID="OKTA_chu-exemple", HOOK_SECRETS=SCALINGO_SECRET)
+    settings = load_settings(env)
+    assert settings.secrets == (SCALINGO_SECRET.encode(),)
+    assert (settings.auth_modes, settings.log_format) == (("header",), "json")
+
+
+# Clever Cloud (the README's commands) -----------------------------------------------------
+
+
+def clever_commands() -> list[list[str]]:
+    """The README's Clever Cloud commands, as the shell splits them."""
+    lines = readme_section("Deploy on Clever Cloud").splitlines()
+    return [shlex.split(line) for line in lines if line.startswith("clever ")]
+
+
+def clever_env() -> dict[str, str]:
+    """The variables the README's Clever Cloud commands set."""
+    return {cmd[3]: cmd[4] for cmd in clever_commands() if cmd[1:3] == ["env", "set"]}
+
+
+def test_clever_cloud_runs_the_procfile_command_checks_readyz_in_an_hds_zone():
+    env = clever_env()
+    assert env["CC_RUN_COMMAND"] == PROCFILE.removeprefix("web: ")
+    assert env["CC_PYTHON_VERSION"] == (ROOT / ".python-version").read_text().strip()
+    assert env["CC_HEALTH_CHECK_PATH"] == "/readyz"
+    [create] = [command for command in clever_commands() if command[1] == "create"]
+    assert create[create.index("--region") + 1] in CLEVER_HDS_ZONES
+
+
+def test_clever_cloud_settings_are_a_valid_configuration():
+    env = {name: value for name, value in clever_env().items() if not name.startswith("CC_")}
+    assert env["HOOK_SECRETS"] == "$(openssl rand -hex 32)"
+    settings = load_settings({**env, "HOOK_SECRETS": OPENSSL_SECRET})
+    assert (settings.tenant_id, settings.log_format) == ("OKTA_chu-exemple", "json")
+    assert settings.port == 9000  # where the Python runtime's proxy sends the calls
 
 
 # psc-hook serve ---------------------------------------------------------------------------
