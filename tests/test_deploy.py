@@ -232,7 +232,8 @@ def test_scalingo_json_describes_every_variable_and_generates_the_secret():
         assert entry["required"] is (name in REQUIRED), name
         assert ("value" in entry) != ("generator" in entry), name  # Scalingo takes one
     assert env["HOOK_SECRETS"]["generator"] == "secret"
-    assert [name for name, entry in env.items() if "generator" in entry] == ["HOOK_SECRETS"]
+    generated = [name for name, entry in env.items() if "generator" in entry]
+    assert generated == ["HOOK_SECRETS", "METRICS_TOKEN"]
     assert env["PSC_TENANT_ID"]["value"] == ""  # nothing to keep: the form asks for it
 
 

@@ -162,7 +162,10 @@ def test_settings_and_secret_name_every_variable_and_make_a_valid_configuration(
         for entry in CONTAINER["env"]
         if "secretKeyRef" in entry.get("valueFrom", {})
     }
-    assert secret_refs == {"HOOK_SECRETS": {"name": "psc-token-hook", "key": "HOOK_SECRETS"}}
+    assert secret_refs == {
+        "HOOK_SECRETS": {"name": "psc-token-hook", "key": "HOOK_SECRETS"},
+        "METRICS_TOKEN": {"name": "psc-token-hook", "key": "METRICS_TOKEN", "optional": True},
+    }
     assert set(settings) | set(secret_refs) == set(SPEC_VARIABLES)
     with pytest.raises(ConfigError, match=r"^PSC_TENANT_ID: required"):
         load_settings({**settings, "HOOK_SECRETS": SECRET})  # no example tenant goes live
