@@ -1,6 +1,6 @@
 """The benchmark: every figure the spec's targets name, from one run (README, "Performance").
 
-    bash bench/run.sh                # the full run (about 3 minutes); installs wrk if missing
+    bash bench/run.sh                # the full run (about 6 minutes); installs wrk if missing
     bash bench/run.sh --quick        # a few seconds: every figure printed, none meaningful
 
 1. in-process: the Flask app's WSGI callable, header auth and OAuth (RS256) auth;
@@ -10,7 +10,13 @@
    service, bare...), with each worker's share of the CPU, which exposes a worker that
    holds every keep-alive connection;
 4. memory: the workers' resident memory after a warm-up, and again once at least
-   ``--memory-requests`` more calls were served (the HTTP runs count, topped up if short).
+   ``--memory-requests`` more calls were served (the HTTP runs count, topped up if short);
+5. OAuth mode: the service checking Okta's bearer token (RS256, a real JWKS server on
+   loopback; Okta reuses its token until it expires, and so do these calls) against the
+   same service in header mode, at 8 and 32 connections;
+6. slow clients: genuine calls at 8 connections while 50 connections send their headers a
+   byte every half second (each replaced as soon as the service drops it), against the
+   same calls with none.
 
 Everything is on loopback; every loop is bounded. The summary goes to stdout, the figures
 as JSON to ``bench/results/`` (git-ignored). Exit 1 when a call failed; the targets are
@@ -34,7 +40,9 @@ from pathlib import Path
 
 from bench import inprocess, servers, wrk
 from hook import samples
+from tests import jwks_server
 from tests.conftest import BASE_ENV, ROOT, SECRET, stop
+from tests.slow_clients import SlowClients, raise_open_files_limit
 
 SAMPLE = "password-okta-verify-push"
 RESULTS = ROOT / "bench" / "results"
@@ -42,6 +50,8 @@ CONNECTIONS = (8, 32)
 TARGETS = ("service", "bare")
 TOP_UP_CHUNKS = 10
 UNEVEN_SHARE = 0.75  # a worker doing more than this share of the work (with 2 workers)
+SLOW_CONNECTIONS = 50
+SLOW_LOAD_CONNECTIONS = 8
 
 
 def machine() -> dict:
@@ -129,6 +139,49 @@ def print_run(name: str, run: dict) -> None:
         f"  {run['others_cpu_share']:>5.0%}{flag}",
         flush=True,
     )
+
+
+def oauth_rounds(oauth: wrk.Target, header: dict, args: argparse.Namespace) -> dict:
+    """The OAuth-mode service at each level, beside the header-mode figures of this run."""
+    report: dict = {}
+    for connections in CONNECTIONS:
+        runs = []
+        for _round in range(args.rounds):
+            runs.append(wrk.run(oauth, connections, args.duration))
+            print_run("oauth", runs[-1])
+        measured = summarise(runs)
+        in_header_mode = header[str(connections)]["service"]
+        report[str(connections)] = {
+            "oauth": {**measured, "each": runs},
+            "throughput_ratio": round(
+                measured["requests_per_s"] / in_header_mode["requests_per_s"], 3
+            ),
+            "p99_ratio": round(measured["p99_ms"] / in_header_mode["p99_ms"], 3),
+        }
+    return report
+
+
+def slow_client_run(target: wrk.Target, header: dict, args: argparse.Namespace) -> dict:
+    """Genuine calls while SLOW_CONNECTIONS slowloris connections are held open."""
+    raise_open_files_limit(SLOW_CONNECTIONS * 2)
+    request_head = (
+        "POST /token-hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {target.body_file.stat().st_size}\r\n{target.header}: {target.value}"
+        "\r\n\r\n"
+    ).encode()
+    with SlowClients(target.server.port, SLOW_CONNECTIONS, b"", request_head, reopen=True) as slow:
+        run = wrk.run(target, SLOW_LOAD_CONNECTIONS, args.duration)
+        held = slow.open
+    print_run("slow", run)
+    without = header[str(SLOW_LOAD_CONNECTIONS)]["service"]
+    return {
+        "slow_connections": SLOW_CONNECTIONS,
+        "held_at_the_end": held,
+        "dropped": len(slow.dropped_after),
+        "with_slow": run,
+        "p99_ratio": round(run["p99_ms"] / without["p99_ms"], 3),
+        "throughput_ratio": round(run["requests_per_s"] / without["requests_per_s"], 3),
+    }
 
 
 def memory_phase(target: wrk.Target, before: dict, served: int, wanted: int) -> dict:
@@ -223,6 +276,20 @@ def print_summary(report: dict, quick: bool) -> None:
         uneven = service["uneven_runs"] + bare["uneven_runs"]
         if uneven:
             print(f"     {uneven} run(s) where one worker did most of the work")
+    for connections, level in report["oauth_http"].items():
+        oauth = level["oauth"]
+        print(
+            f"OAuth mode, {connections:>2} connections: {oauth['requests_per_s']:.0f} req/s,"
+            f" p99 {oauth['p99_ms']:.2f} ms, {oauth['errors']} errors | vs header mode:"
+            f" ratio {level['throughput_ratio']:.2f}, p99 ratio {level['p99_ratio']:.2f}"
+        )
+    slow = report["slow_clients"]
+    print(
+        f"Slow clients: {slow['slow_connections']} held open ({slow['dropped']} dropped and"
+        f" replaced), {SLOW_LOAD_CONNECTIONS} genuine connections:"
+        f" {slow['with_slow']['requests_per_s']:.0f} req/s, p99 {slow['with_slow']['p99_ms']:.2f}"
+        f" ms, {slow['with_slow']['errors']} errors | vs none: p99 ratio {slow['p99_ratio']:.2f}"
+    )
     memory = report["memory"]
     growth = "workers replaced" if memory["growth"] is None else f"{memory['growth']:+.1%}"
     print(
@@ -241,7 +308,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench/run.sh", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds, for smoke tests")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="service/bare pairs per level")
+    parser.add_argument("--rounds", type=int, default=5, help="service/bare pairs per level")
     parser.add_argument("--calls", type=int, default=20_000, help="in-process calls per case")
     parser.add_argument("--starts", type=int, default=3, help="start-up measurements")
     parser.add_argument("--memory-requests", type=int, default=100_000)
@@ -313,6 +380,8 @@ def run(args: argparse.Namespace, logs: Path) -> dict:
         served = sum(
             run["requests"] for level in report["http"].values() for run in level["service"]["each"]
         )
+        report["slow_clients"] = slow_client_run(targets["service"], report["http"], args)
+        report["oauth_http"] = oauth_phase(body_file, report["http"], logs, extra, args)
         report["memory"] = {
             "cold_kib": cold,
             **memory_phase(targets["service"], before, served, args.memory_requests),
@@ -322,6 +391,25 @@ def run(args: argparse.Namespace, logs: Path) -> dict:
         if bare is not None:
             stop(bare.process)
     return report
+
+
+def oauth_phase(
+    body_file: Path, header: dict, logs: Path, extra: tuple[str, ...], args: argparse.Namespace
+) -> dict:
+    """Start the service in OAuth mode, its keys from a JWKS server on loopback, and load it."""
+    keys = jwks_server.JwksServer([jwks_server.signing_key(jwks_server.FIRST_KID)])
+    oauth = None
+    try:
+        environment = {**BASE_ENV, **jwks_server.oauth_environment(keys)}
+        oauth = servers.start("oauth", environment, logs, extra_args=extra)
+        token = jwks_server.mint(keys.keys[0])
+        target = wrk.Target(oauth, body_file, "Authorization", f"Bearer {token}")
+        wrk.run(target, 8, 1)  # warm-up, not reported
+        return oauth_rounds(target, header, args)
+    finally:
+        if oauth is not None:
+            stop(oauth.process)
+        keys.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -341,6 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     destination.write_text(json.dumps(report, indent=2) + "\n")
     print(f"Figures written to {destination}")
     errors = sum(level[app]["errors"] for level in report["http"].values() for app in TARGETS)
+    errors += sum(level["oauth"]["errors"] for level in report["oauth_http"].values())
+    errors += report["slow_clients"]["with_slow"]["errors"]
     return 1 if errors else 0
 
 

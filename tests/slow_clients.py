@@ -29,10 +29,13 @@ def raise_open_files_limit(needed: int) -> None:
 
 class SlowClients:
     """``count`` connections to ``port`` that each send ``prefix`` at once, then ``trickle``
-    one byte per pause, until the server answers or closes (they are then *dropped*)."""
+    one byte per pause, until the server answers or closes (they are then *dropped*).
+    With ``reopen``, a dropped connection is replaced at once, as an attacker would."""
 
-    def __init__(self, port: int, count: int, prefix: bytes, trickle: bytes) -> None:
-        self.trickle = trickle
+    def __init__(
+        self, port: int, count: int, prefix: bytes, trickle: bytes, reopen: bool = False
+    ) -> None:
+        self.port, self.prefix, self.trickle, self.reopen = port, prefix, trickle, reopen
         self.opened_at = time.monotonic()
         self._selector = selectors.DefaultSelector()
         self._sent: dict[socket.socket, int] = {}
@@ -40,11 +43,7 @@ class SlowClients:
         self._changed = threading.Condition()
         self._stop = threading.Event()
         for _ in range(count):
-            connection = socket.create_connection(("127.0.0.1", port), timeout=5)
-            connection.sendall(prefix)
-            connection.setblocking(False)
-            self._sent[connection] = 0
-            self._selector.register(connection, selectors.EVENT_READ)
+            self._open()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -79,6 +78,13 @@ class SlowClients:
     ) -> None:
         self.close()
 
+    def _open(self) -> None:
+        connection = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        connection.sendall(self.prefix)
+        connection.setblocking(False)
+        self._sent[connection] = 0
+        self._selector.register(connection, selectors.EVENT_READ)
+
     def _run(self) -> None:
         give_up = self.opened_at + GIVE_UP_S
         while not self._stop.is_set() and time.monotonic() < give_up:
@@ -107,3 +113,6 @@ class SlowClients:
         with contextlib.suppress(KeyError, ValueError):
             self._selector.unregister(connection)
         connection.close()
+        if counted and self.reopen and not self._stop.is_set():
+            with contextlib.suppress(OSError):  # the server stopped listening: nothing to hold
+                self._open()

@@ -17,6 +17,9 @@ LABELS = (
     "Start-up to the first 200 on /healthz",
     " 8 connections: service",
     "32 connections: service",
+    "OAuth mode,  8 connections",
+    "OAuth mode, 32 connections",
+    "Slow clients: 50 held open",
     "Worker memory (RSS)",
     "Targets:",
 )
@@ -51,6 +54,13 @@ def test_a_quick_run_completes_and_reports_every_figure(tmp_path) -> None:
                 assert run["connections"] == int(connections)
                 assert abs(sum(run["worker_cpu_share"]) - 1) < 0.05
         assert level["throughput_ratio"] > 0 and level["p99_ratio"] > 0
+    for connections in ("8", "32"):
+        level = report["oauth_http"][connections]
+        assert level["oauth"]["requests_per_s"] > 0 and level["oauth"]["errors"] == 0
+        assert level["throughput_ratio"] > 0 and level["p99_ratio"] > 0
+    slow = report["slow_clients"]
+    assert slow["slow_connections"] == 50 and slow["held_at_the_end"] > 0
+    assert slow["with_slow"]["requests_per_s"] > 0 and slow["with_slow"]["errors"] == 0
     memory = report["memory"]
     assert memory["requests"] >= 2_000 and sum(memory["cold_kib"].values()) > 0
     assert memory["same_workers"] and isinstance(memory["growth"], float)
