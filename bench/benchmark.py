@@ -50,6 +50,10 @@ CONNECTIONS = (8, 32)
 TARGETS = ("service", "bare")
 TOP_UP_CHUNKS = 10
 UNEVEN_SHARE = 0.75  # a worker doing more than this share of the work (with 2 workers)
+#: A full run serves more calls than ``max_requests`` lets a worker serve: a worker replaced
+#: mid-run would spoil its CPU and memory readings, so both apps run without restarts here
+#: (bench/soak.py shows that restarts drop no call).
+NO_RESTARTS = ("--max-requests", "0")
 SLOW_CONNECTIONS = 50
 SLOW_LOAD_CONNECTIONS = 8
 
@@ -78,7 +82,7 @@ def post(server: servers.Server, body: bytes) -> tuple[int, bytes]:
 
 
 def worker_class(server: servers.Server) -> str:
-    found = re.search(r"Using worker: (\w+)", server.log_path.read_text())
+    found = re.search(r"Using worker: ([\w.]+)", server.log_path.read_text())
     return found.group(1) if found else "unknown"
 
 
@@ -331,7 +335,7 @@ def run(args: argparse.Namespace, logs: Path) -> dict:
     body = json.dumps(samples.load(SAMPLE)).encode()
     body_file = logs / "body.json"
     body_file.write_bytes(body)
-    extra = tuple(args.gunicorn_arg)
+    extra = (*NO_RESTARTS, *args.gunicorn_arg)
     report: dict = {"machine": machine(), "sample": SAMPLE, "gunicorn_args": list(extra)}
     print(
         f"{report['machine']['cpus']} x {report['machine']['cpu_model']},"

@@ -27,16 +27,19 @@ bind = [f"0.0.0.0:{_settings.port}"]
 
 # A gevent worker of the hook's own (hook/worker.py): each connection is a greenlet, so a
 # client that sends its request a byte at a time holds no worker, and a request must
-# arrive whole within 2 s. Measured on 2 cores (bench/run.sh, 2026-12-02): with `sync`,
-# 4 such connections held both workers and 0 of 4 genuine calls were answered within 3 s;
-# with this worker, FIGURES_SLOW. At 32 connections it serves FIGURES_GEVENT.
+# arrive whole within 2 s. Measured on 2 cores (2026-12-02): with `sync`, 4 such
+# connections held both workers and 0 of 4 genuine calls were answered within 3 s; with
+# this worker 4 of 4 were, and with 50 held open (bench/run.sh's slow-client row) genuine
+# calls at 8 connections kept their p99 (6.13 ms against 5.97 ms with none). The price is
+# gevent's own work per call, which the bare app pays too: at 32 connections 2,934 calls/s
+# against its 3,705 (0.79; `sync`: 3,521 against 4,524, 0.78, with no slow client).
 worker_class = "hook.worker.HookWorker"
 # One worker per core: the hook is CPU-bound (0.11 ms of Python per call in-process), so
 # more workers only share the same two cores (sync: 3 or 4 workers gave the same calls/s
 # with a higher p99).
 workers = 2
-# Connections one worker holds at once, slow ones included: 1,000 slow connections cost
-# FIGURES_MEMORY of memory. Past this the worker stops accepting until one ends.
+# Connections one worker holds at once, slow ones included (1,000 slow connections cost the
+# two workers 12 MiB in all). Past this the worker stops accepting until one ends.
 worker_connections = 1000
 # One call per connection ("Connection: close"), as with `sync`: the kernel's accept queue
 # then spreads calls evenly over the workers, and the 2 s deadline covers each request
@@ -86,8 +89,8 @@ logconfig_dict = logs.stdlib_config(_settings)
 
 
 def on_starting(server: object) -> None:
-    """In the master, before any worker forks: the metrics directory, clean (with
-    ``preload_app`` the app already prepared it, and this does nothing)."""
+    """In the master, before any worker forks: the metrics directory, clean. The workers
+    inherit it, and each one's ``create_app`` finds it prepared."""
     hook.metrics.start(_settings)
 
 

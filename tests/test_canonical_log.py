@@ -95,7 +95,7 @@ def _child_ids(queue: multiprocessing.Queue) -> None:
 
 
 def test_forked_workers_do_not_repeat_each_others_ids() -> None:
-    """gunicorn forks its workers from one preloaded master: their ids must still differ."""
+    """gunicorn forks its workers from one master: their ids must still differ."""
     fork = multiprocessing.get_context("fork")
     queue = fork.Queue()
     children = [fork.Process(target=_child_ids, args=(queue,)) for _ in range(2)]
