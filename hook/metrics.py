@@ -54,6 +54,7 @@ OUTCOMES = (
     "unauthenticated",
     "invalid-payload",
     "too-large",
+    "incomplete-body",
     "unsupported-media-type",
     "error",
 )

@@ -65,6 +65,13 @@ def post(client: Any, body: Any, headers: dict[str, str] = AUTH, **options: Any)
     return client.post("/token-hook", json=body, headers=headers, **options)
 
 
+#: A body that ends before the length it announced (the client went away, or was too slow).
+SHORT_BODY = {
+    "data": b"{",
+    "content_type": "application/json",
+    "environ_overrides": {"CONTENT_LENGTH": "100"},
+}
+
 #: One call per outcome label: how to make it, and what the service answers.
 CASES: dict[str, tuple[Callable[[Any], Any], int]] = {
     "patched": (lambda c: post(c, samples.load("cps-smart-card")), 200),
@@ -74,6 +81,7 @@ CASES: dict[str, tuple[Callable[[Any], Any], int]] = {
     "unauthenticated": (lambda c: post(c, samples.load("fastpass"), {}), 401),
     "invalid-payload": (lambda c: post(c, {}), 400),
     "too-large": (lambda c: post(c, None, data=b"x" * 300_000), 413),
+    "incomplete-body": (lambda c: post(c, None, **SHORT_BODY), 400),
     "unsupported-media-type": (lambda c: post(c, None, data="a=b"), 415),
     "error": (lambda c: post(c, samples.load("fastpass")), 500),
     "other": (lambda c: c.get("/token-hook"), 405),

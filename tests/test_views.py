@@ -61,3 +61,35 @@ def test_unexpected_error_is_a_problem_without_trace(
     assert response.status_code == 500
     assert response.mimetype == "application/problem+json"
     assert "secret internals" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+def test_a_body_that_ends_early_is_a_400_not_a_500(client, auth_headers, framing) -> None:
+    """What a client that went away, or was cut off by hook/worker.py's deadline, sent."""
+    body = json.dumps(samples.load("password-only")).encode()[:100]
+    if framing == "length":
+        headers, overrides = auth_headers, {"CONTENT_LENGTH": "4000"}
+    else:
+        headers = {**auth_headers, "Transfer-Encoding": "chunked"}
+        overrides = {"wsgi.input": Truncated(body), "wsgi.input_terminated": True}
+    response = client.post(
+        "/token-hook",
+        data=body,
+        headers=headers,
+        content_type="application/json",
+        environ_overrides=overrides,
+    )
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert "ended before" in response.get_json()["detail"]
+
+
+class Truncated(io.BytesIO):
+    """A chunked body whose connection ended mid-chunk: gunicorn's reader raises OSError
+    once what arrived is read."""
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # werkzeug reads this way
+        read = super().readinto(buffer)
+        if not read:
+            raise OSError("No more data")
+        return read
