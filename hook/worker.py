@@ -5,7 +5,8 @@ platform router that streams request bodies), so anyone can open connections and
 their request a byte at a time. A ``sync`` worker is held by each such connection; here
 each connection is a greenlet, and a request must arrive whole, headers and body, within
 ``REQUEST_DEADLINE_S`` of its connection being accepted. Past that the connection stops
-being read: a request cut short is refused (400) and its connection closed.
+being read: a body cut short is refused (400), headers that never ended close the
+connection.
 
 On a stop (a deploy, a scale-down, ``max_requests``), the worker answers the calls in
 flight and the connections the kernel already queued for it before it closes its
@@ -23,9 +24,10 @@ from functools import partial
 from typing import Any
 
 import gevent
-from gevent.monkey import MonkeyPatchWarning
+from gevent.monkey import MonkeyPatchWarning, get_original
 from gevent.pool import Pool
 from gevent.server import StreamServer
+from gunicorn.sock import ssl_context
 from gunicorn.workers.ggevent import GeventWorker
 
 #: Okta waits 3 s for the whole exchange and sends its request at once: a request still
@@ -33,10 +35,20 @@ from gunicorn.workers.ggevent import GeventWorker
 REQUEST_DEADLINE_S = 2.0
 
 
+#: The standard library's socket class: gevent's own ``shutdown`` would throw an error into
+#: the greenlet reading the socket (which gunicorn logs with a traceback) instead of letting
+#: it read the end of the stream.
+PLAIN_SOCKET = get_original("socket", "socket")
+
+
 def stop_reading(client: socket.socket) -> None:
     """Make every further read of ``client`` see the end of the stream; answers still go out."""
     with contextlib.suppress(OSError):  # the connection has already gone: nothing to stop
-        client.shutdown(socket.SHUT_RD)
+        plain = PLAIN_SOCKET(fileno=client.fileno())
+        try:
+            plain.shutdown(socket.SHUT_RD)
+        finally:
+            plain.detach()  # the file descriptor stays the connection's
 
 
 class HookWorker(GeventWorker):
@@ -47,8 +59,16 @@ class HookWorker(GeventWorker):
         has patched the standard library (a tenth of a second), and a SIGTERM before that
         reached the master's handler, inherited through the fork, and was lost: the worker
         then served on until the master killed it, and its calls with it."""
+        self.stop_asked_at: float | None = None
         signal.signal(signal.SIGTERM, self.handle_exit)
         super().init_process()
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """SIGTERM: the master waits ``graceful_timeout`` from now, so the worker counts from
+        now too."""
+        if self.stop_asked_at is None:
+            self.stop_asked_at = time.monotonic()
+        super().handle_exit(sig, frame)
 
     def patch(self) -> None:
         """Patch the standard library as gunicorn's gevent worker does, without its warning
@@ -68,10 +88,16 @@ class HookWorker(GeventWorker):
             deadline.close()
 
     def run(self) -> None:
+        # TLS when gunicorn is given a certificate (a self-hosted server with nothing in front).
+        self.tls = ssl_context(self.cfg) if self.cfg.is_ssl else None
+        tls = {"ssl_context": self.tls} if self.tls else {}
         servers = []
         for listener in self.sockets:
             server = StreamServer(
-                listener, handle=partial(self.handle, listener), spawn=Pool(self.worker_connections)
+                listener,
+                handle=partial(self.handle, listener),
+                spawn=Pool(self.worker_connections),
+                **tls,
             )
             server.max_accept = 1  # take one connection per wake-up: the workers share them
             server.start()
@@ -85,9 +111,12 @@ class HookWorker(GeventWorker):
             server.stop_accepting()
             self.answer_queued(listener, server.pool)
             server.close()
-        deadline = time.monotonic() + self.cfg.graceful_timeout
+        deadline = (self.stop_asked_at or time.monotonic()) + self.cfg.graceful_timeout
         for _, server in servers:  # the calls in flight, within gunicorn's graceful_timeout
             server.pool.join(timeout=max(deadline - time.monotonic(), 0.0))
+        unfinished = sum(server.pool.size - server.pool.free_count() for _, server in servers)
+        if unfinished:
+            self.log.warning("Worker stopping with %d calls unfinished", unfinished)
 
     def answer_queued(self, listener: Any, pool: Pool) -> None:
         """Accept the connections the kernel completed but nobody accepted yet, which closing
@@ -99,7 +128,12 @@ class HookWorker(GeventWorker):
                 client, addr = listener.accept()
             except OSError:  # nothing left in the queue
                 return
-            pool.spawn(self.handle, closed, client, addr)
+            pool.spawn(self.serve_queued, closed, client, addr)
+
+    def serve_queued(self, listener: Any, client: socket.socket, addr: Any) -> None:
+        if self.tls is not None:  # as StreamServer does for the connections it accepts
+            client = self.tls.wrap_socket(client, server_side=True)
+        self.handle(listener, client, addr)
 
 
 class ClosedListener:

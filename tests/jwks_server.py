@@ -156,7 +156,7 @@ class JwksServer:
         self._httpd.jwks = self
         scheme = "http"
         if tls is not None:
-            self.ca_file = _self_signed(tls)
+            self.ca_file = self_signed(tls)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
             context.load_cert_chain(tls / "cert.pem", tls / "key.pem")
             self._httpd.socket = context.wrap_socket(self._httpd.socket, server_side=True)
@@ -239,7 +239,7 @@ class JwksServer:
             handler.close_connection = True
 
 
-def _self_signed(directory: Path) -> Path:
+def self_signed(directory: Path) -> Path:
     """A certificate for 127.0.0.1 in ``directory``; its path doubles as the trusted CA file."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwks test server")])
