@@ -3,8 +3,9 @@
 ``psc-hook check-token`` decodes a token from a real sign-in (or Okta's Token Preview),
 may verify its signature with the org's published keys, then runs these checks; ``psc-hook
 doctor`` runs the same checks on the tokens of its test run. No check repeats the token
-or says who the user is: details name only the configured values (``tid``,
-``kc_idp_hint``), the ``amr`` labels and the assurance.
+or says who the user is (never ``sub``, ``oid``, a name or an email): details name the
+``tid`` and ``kc_idp_hint`` values (found and configured: tenant constants, which an
+operator needs to see to fix a mismatch), the ``amr`` labels and the assurance.
 """
 
 from __future__ import annotations

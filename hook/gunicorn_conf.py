@@ -64,7 +64,8 @@ max_requests_jitter = 20_000
 control_socket_disable = True
 
 # A call takes milliseconds, a key fetch at most 1 s: 10 s lets every call in flight
-# finish on a deploy or a scale-down, well inside the platforms' 30 s before SIGKILL.
+# finish on a deploy or a scale-down, inside the platforms' 30 s before SIGKILL and the
+# Kubernetes manifest's 20 s (after its 5 s preStop pause).
 graceful_timeout = 10
 timeout = 30
 

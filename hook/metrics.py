@@ -91,7 +91,7 @@ METRICS: dict[str, tuple[type, str, str, tuple[str, ...], dict[str, Any]]] = {
     "calls": (
         Counter,
         "psc_hook_calls",
-        "Calls of POST /token-hook, by outcome.",
+        "Calls of /token-hook, by outcome (other: a method other than POST).",
         ("outcome",),
         {},
     ),

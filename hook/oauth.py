@@ -256,7 +256,8 @@ class OAuthAuthenticator:
             isinstance(client_id, str) and client_id in self.settings.client_ids
         ):
             raise AuthFailure("foreign-cid")
-        return Verified(kid, claims["exp"])  # PyJWT checked both: a str kid, a numeric exp
+        # PyJWT checked both: a str kid, and an exp that int() reads (it may be a string).
+        return Verified(kid, int(claims["exp"]))
 
     def _remember(self, digest: bytes, verified: Verified) -> None:
         if len(self._verified) >= MAX_REMEMBERED_TOKENS:

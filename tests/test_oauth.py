@@ -315,6 +315,17 @@ def test_a_remembered_token_whose_key_was_withdrawn_is_verified_again(
     assert rejection(authenticator, bearer(token)) == "unknown-kid"
 
 
+def test_an_exp_written_as_a_string_is_remembered_as_a_number(
+    authenticator: OAuthAuthenticator, clock: Any
+):
+    """PyJWT reads ``exp`` with int(), so a signed "exp": "<digits>" passes its check."""
+    token = mint(KEY, exp=str(int(time.time()) + 60))
+    assert authenticator.authenticate(bearer(token)) is None
+    assert authenticator.authenticate(bearer(token)) is None  # remembered, compared as a number
+    clock.tick(60 + 30)
+    assert rejection(authenticator, bearer(token)) == "expired"
+
+
 def test_only_the_exact_token_is_remembered(authenticator: OAuthAuthenticator):
     token = mint(KEY)
     assert authenticator.authenticate(bearer(token)) is None
