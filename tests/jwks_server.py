@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+from freezegun import freeze_time
 
 from hook.config import OAuthSettings
 
@@ -240,7 +241,16 @@ class JwksServer:
 
 
 def self_signed(directory: Path) -> Path:
-    """A certificate for 127.0.0.1 in ``directory``; its path doubles as the trusted CA file."""
+    """A certificate for 127.0.0.1 in ``directory``; its path doubles as the trusted CA file.
+
+    Built under a frozen clock: cryptography keeps the datetime type it first sees, which is
+    freezegun's when a frozen test came first, and freezegun's type is a subclass of the real
+    one, so its dates are accepted whichever type cryptography kept."""
+    with freeze_time("2026-01-01"):
+        return _self_signed(directory)
+
+
+def _self_signed(directory: Path) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwks test server")])
     born = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)  # valid whatever a test freezes
