@@ -211,6 +211,13 @@ def test_a_known_key_is_answered_while_a_fetch_is_held(jwks: JwksServer, start_s
 # --- deploys -------------------------------------------------------------------------------
 
 
+#: What a connection the kernel completed in the very instant the last listening socket
+#: closed gets: the service never accepted it (no server can), and the caller's next try is
+#: refused. It can only be a caller's last call before the refusals; a platform stops
+#: routing before it stops the service (Kubernetes: the manifest's preStop pause).
+RESET_AT_CLOSE = {"ConnectionResetError", "RemoteDisconnected", "BrokenPipeError"}
+
+
 class Caller:
     """Calls one after another on fresh connections until the service stops listening; each
     call's outcome: its status, or "refused" when the connection itself was refused."""
@@ -280,7 +287,12 @@ def test_sigterm_lets_every_accepted_call_finish_with_its_200(start_server, call
         assert not caller.thread.is_alive()
         assert set(caller.outcomes) <= {200}
         assert caller.after_stop[-1] == "refused"  # until the service stopped listening
-        assert set(caller.after_stop[:-1]) <= {200}, caller.after_stop[-5:]
+        served = caller.after_stop[:-1]
+        if served and served[-1] in RESET_AT_CLOSE:
+            served.pop()
+        assert set(served) <= {200}, caller.after_stop[-5:]
     assert any(caller.after_stop[:-1] for caller in callers)  # calls arrived after SIGTERM
     assert server.process.wait(timeout=30) == 0
-    assert '"level":"error"' not in server.log()
+    log = server.log()
+    assert '"level":"error"' not in log  # no worker killed, no call failed in the service
+    assert "unfinished" not in log  # every call a worker accepted was answered
