@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -263,3 +264,20 @@ def test_an_unusable_directory_is_a_configuration_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(ConfigError, match=r"^PROMETHEUS_MULTIPROC_DIR: cannot use"):
         metrics.open_directory(tmp_path / "file" / "metrics")
+
+
+def _report_pids(queue: multiprocessing.Queue) -> None:
+    queue.put((metrics.current_pid(), os.getpid()))
+
+
+def test_the_process_id_counts_are_filed_under_follows_a_fork() -> None:
+    """prometheus_client files each process's counts under ``current_pid()``: a forked
+    worker that kept its parent's id would write into its parent's file."""
+    assert metrics.current_pid() == os.getpid()
+    fork = multiprocessing.get_context("fork")
+    queue = fork.Queue()
+    child = fork.Process(target=_report_pids, args=(queue,))
+    child.start()
+    remembered, actual = queue.get(timeout=10)
+    child.join(timeout=10)
+    assert remembered == actual != os.getpid()
