@@ -32,7 +32,8 @@ bind = [f"0.0.0.0:{_settings.port}"]
 # this worker 4 of 4 were, and with 50 held open (bench/run.sh's slow-client row) genuine
 # calls at 8 connections kept their p99 (6.13 ms against 5.97 ms with none). The price is
 # gevent's own work per call, which the bare app pays too: at 32 connections 2,934 calls/s
-# against its 3,705 (0.79; `sync`: 3,521 against 4,524, 0.78, with no slow client).
+# against its 3,705 (0.79; 0.73 to 0.79 over five full runs; `sync`: 3,521 against 4,524,
+# 0.78, in one shorter run).
 worker_class = "hook.worker.HookWorker"
 # One worker per core: the hook is CPU-bound (0.11 ms of Python per call in-process), so
 # more workers only share the same two cores (sync: 3 or 4 workers gave the same calls/s
