@@ -149,8 +149,14 @@ def gunicorn_command(port: int) -> list[str]:
     return [sys.executable, "-m", "gunicorn", *procfile[1:], "--bind", f"127.0.0.1:{port}"]
 
 
-def launch(environment: dict[str, str], workdir: Path, extra_args: tuple[str, ...] = ()) -> Server:
-    """Start gunicorn as the Procfile does, its output in a file, and wait until it answers."""
+def launch(
+    environment: dict[str, str],
+    workdir: Path,
+    extra_args: tuple[str, ...] = (),
+    scheme: str = "http",
+) -> Server:
+    """Start gunicorn as the Procfile does, its output in a file, and wait until it answers
+    (``scheme="https"`` when the extra arguments give it a certificate)."""
     port = free_port()
     output = workdir / f"gunicorn-{port}.log"
     with output.open("w") as sink:
@@ -162,7 +168,7 @@ def launch(environment: dict[str, str], workdir: Path, extra_args: tuple[str, ..
             stderr=subprocess.STDOUT,
             text=True,
         )
-    server = Server(f"http://127.0.0.1:{port}", process, output)
+    server = Server(f"{scheme}://127.0.0.1:{port}", process, output)
     try:
         wait_until_up(server)
     except AssertionError:

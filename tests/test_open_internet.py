@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
 import socket
-import subprocess
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,15 +22,7 @@ import requests
 from bench.servers import children, rss_kib
 from hook import samples
 from hook.worker import REQUEST_DEADLINE_S
-from tests.conftest import (
-    BASE_ENV,
-    SECRET,
-    Server,
-    free_port,
-    gunicorn_command,
-    stop,
-    wait_until_up,
-)
+from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
 from tests.jwks_server import (
     FIRST_KID,
     JwksServer,
@@ -150,26 +140,16 @@ def test_a_thousand_slow_connections_cost_bounded_memory(start_server) -> None:
 def test_tls_when_gunicorn_is_given_a_certificate(tmp_path, monkeypatch) -> None:
     """A self-hosted server with nothing in front: gunicorn's --certfile/--keyfile."""
     certificate = self_signed(tmp_path)
-    port = free_port()
-    output = tmp_path / "gunicorn.log"
-    tls = ("--certfile", str(certificate), "--keyfile", str(tmp_path / "key.pem"))
-    with output.open("w") as sink:
-        process = subprocess.Popen(
-            [*gunicorn_command(port), *tls],
-            cwd=tmp_path,
-            env={"PATH": os.environ["PATH"], **BASE_ENV},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
-    server = Server(f"https://127.0.0.1:{port}", process, output)
+    tls = ("--certfile", str(certificate), "--keyfile", str(tmp_path / "key.pem"))
+    server = launch(BASE_ENV, tmp_path, tls, scheme="https")
     try:
-        wait_until_up(server)
         assert_patched(genuine_call(server))
+        plain = server.url.replace("https://", "http://")
         with pytest.raises(requests.ConnectionError):  # no plain HTTP on that port
-            requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+            requests.get(f"{plain}/healthz", timeout=5)
     finally:
-        stop(process)
+        stop(server.process)
 
 
 # --- key rotation --------------------------------------------------------------------------
