@@ -20,7 +20,7 @@ from typing import Any
 import jwt
 
 from hook.amr import AmrRule, normalise
-from hook.config import OAUTH_DEFAULT_ALGORITHMS, Settings
+from hook.config import OAUTH_DEFAULT_ALGORITHMS, Settings, okta_keys_uri
 from hook.oauth import download, failure_reason, parse_jwks
 
 #: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
@@ -196,14 +196,9 @@ def lifetime(claims: Mapping[str, Any], now: datetime) -> Check:
     return Check("exp", True, f"valid until {when:%Y-%m-%d %H:%M:%S} UTC")
 
 
-def keys_uri(issuer: str) -> str:
-    """Where an Okta authorization server publishes its signing keys."""
-    return f"{issuer.rstrip('/')}/v1/keys"
-
-
 def org_keys(issuer: str) -> dict[str, jwt.PyJWK]:
     """The signing keys the issuer publishes (``hook.oauth.JwksError`` when it cannot say)."""
-    uri = keys_uri(issuer)
+    uri = okta_keys_uri(issuer)
     tls = ssl.create_default_context() if uri.startswith("https") else None
     return parse_jwks(download(uri, KEYS_BUDGET_S, tls), OAUTH_DEFAULT_ALGORITHMS)
 
@@ -225,7 +220,7 @@ def signature(
         return Check(
             "signature",
             False,
-            f"signed with a key ({kid!r}) that {keys_uri(issuer)} does not publish",
+            f"signed with a key ({kid!r}) that {okta_keys_uri(issuer)} does not publish",
             "check --issuer is the authorization server that minted the token",
         )
     try:
@@ -243,7 +238,7 @@ def signature(
             f"refused ({failure_reason(error)})",
             "the token was altered, or --issuer is not the server that minted it",
         )
-    return Check("signature", True, f"verified with {keys_uri(issuer)} (key {kid})")
+    return Check("signature", True, f"verified with {okta_keys_uri(issuer)} (key {kid})")
 
 
 def unverified() -> Check:

@@ -29,6 +29,7 @@ from hook.config import (
     https_url,
     load_settings,
     okta_api_token,
+    okta_keys_uri,
     send_bearer_token,
 )
 from hook.oauth import JwksError
@@ -567,8 +568,7 @@ def _check_token(args: argparse.Namespace) -> int:
         result = _checks(token, issuer, settings)
     except JwksError as error:
         print(
-            f"psc-hook check-token: no signing keys from {check_token.keys_uri(issuer or '')}:"
-            f" {error}",
+            f"psc-hook check-token: no signing keys from {okta_keys_uri(issuer or '')}: {error}",
             file=sys.stderr,
         )
         return 3

@@ -142,6 +142,11 @@ def _https_url(name: str, value: str) -> str:
     return value
 
 
+def okta_keys_uri(issuer: str) -> str:
+    """Where an Okta authorization server publishes its signing keys."""
+    return f"{issuer.rstrip('/')}/v1/keys"
+
+
 def _oauth(env: Mapping[str, str]) -> OAuthSettings:
     issuer = env.get("HOOK_OAUTH_ISSUER", "").strip().rstrip("/")
     if not issuer:
@@ -150,7 +155,7 @@ def _oauth(env: Mapping[str, str]) -> OAuthSettings:
     audience = env.get("HOOK_OAUTH_AUDIENCE", "").strip()
     if not audience:
         raise ConfigError("HOOK_OAUTH_AUDIENCE: required when HOOK_AUTH_MODE includes oauth")
-    jwks_uri = env.get("HOOK_OAUTH_JWKS_URI", "").strip() or f"{issuer}/v1/keys"
+    jwks_uri = env.get("HOOK_OAUTH_JWKS_URI", "").strip() or okta_keys_uri(issuer)
     scopes = _csv(env.get("HOOK_OAUTH_SCOPES"))
     for scope in scopes:
         if not SCOPE_TOKEN.fullmatch(scope):
