@@ -4,7 +4,7 @@
 # The Python minor version follows .python-version. For reproducible builds, pin the base
 # image by digest in your registry (python:3.11-slim-trixie@sha256:...).
 
-# Build stage: install the package and its dependencies into a virtual environment. Every
+# Build stage: install the lock and the package into a virtual environment. Every
 # dependency ships wheels for linux/amd64 and linux/arm64, so no compiler is needed here
 # either; the final stage gets only the virtual environment.
 FROM python:3.11-slim-trixie AS build
@@ -12,11 +12,15 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
 RUN python -m venv /opt/venv
+# The lock first (exact versions, every file's hash checked), in a layer of its own that
+# a change of code does not rebuild; then the package itself, with no dependency of its own.
+COPY requirements.txt ./
+RUN /opt/venv/bin/pip install --no-cache-dir --require-hashes --requirement requirements.txt
 COPY pyproject.toml README.md ./
 COPY hook ./hook
 # pip installs the bytecode with the package, so nothing is written to the image at run
 # time; pip itself is then removed: the final stage installs nothing.
-RUN /opt/venv/bin/pip install --no-cache-dir . \
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps . \
     && /opt/venv/bin/pip uninstall --yes pip
 
 FROM python:3.11-slim-trixie

@@ -1,81 +1,19 @@
-"""The container image, without a container engine: hadolint on the Dockerfile, its stages
-and .dockerignore read statically, and the image's own start and health-check commands run
-here with the image's environment."""
+"""The container image, read statically: hadolint and checkov on the Dockerfile, its stages
+and .dockerignore. tests/test_platforms.py builds it and runs its command as the image would."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
 
-import requests
-
 from tests import checkov
-from tests.conftest import BASE_ENV, ROOT, Server, free_port, stop, wait_until_up
+from tests.conftest import ROOT
+from tests.dockerfile import BUILD, FINAL, IMAGE_VENV, exec_form, image_env, only, runs
 
 VENV_BIN = Path(sys.executable).parent
-IMAGE_VENV = "/opt/venv"
-
-
-def instructions(text: str) -> list[tuple[str, str]]:
-    """The Dockerfile's instructions as (KEYWORD, arguments), continuations joined."""
-    logical, current = [], ""
-    for line in text.splitlines():
-        if not current and (not line.strip() or line.lstrip().startswith("#")):
-            continue
-        if line.rstrip().endswith("\\"):
-            current += line.rstrip()[:-1] + " "
-            continue
-        logical.append(current + line)
-        current = ""
-    pairs = (instruction.split(None, 1) for instruction in logical)
-    return [(keyword.upper(), rest.strip()) for keyword, rest in pairs]
-
-
-DOCKERFILE = instructions((ROOT / "Dockerfile").read_text())
-
-
-def stages() -> list[list[tuple[str, str]]]:
-    """The instructions of each stage, its FROM first."""
-    found: list[list[tuple[str, str]]] = []
-    for keyword, args in DOCKERFILE:
-        if keyword == "FROM":
-            found.append([])
-        found[-1].append((keyword, args))
-    return found
-
-
-BUILD, FINAL = stages()
-
-
-def only(stage: list[tuple[str, str]], keyword: str) -> str:
-    [args] = [args for found, args in stage if found == keyword]
-    return args
-
-
-def runs(stage: list[tuple[str, str]]) -> str:
-    return " ; ".join(args for keyword, args in stage if keyword == "RUN")
-
-
-def image_environment() -> dict[str, str]:
-    """The final stage's ENV, its virtual environment mapped onto the test's."""
-    env: dict[str, str] = {}
-    for keyword, args in FINAL:
-        if keyword == "ENV":
-            env.update(pair.split("=", 1) for pair in shlex.split(args))
-    path = env["PATH"].replace(f"{IMAGE_VENV}/bin", str(VENV_BIN))
-    env["PATH"] = path.replace("$PATH", os.environ["PATH"])
-    return env
-
-
-def exec_form(args: str) -> list[str]:
-    command = json.loads(args)
-    assert isinstance(command, list), "use the exec form, so that signals reach gunicorn"
-    return command
 
 
 def test_hadolint_finds_nothing():
@@ -107,7 +45,7 @@ def test_the_final_stage_runs_as_a_numeric_non_root_user_without_build_tools():
 def test_the_start_command_is_the_procfiles():
     procfile = (ROOT / "Procfile").read_text().strip().removeprefix("web: ")
     assert exec_form(only(FINAL, "CMD")) == procfile.split()
-    assert image_environment()["PORT"] == only(FINAL, "EXPOSE")
+    assert image_env()["PORT"] == only(FINAL, "EXPOSE")
 
 
 def test_the_build_context_holds_exactly_what_the_build_copies():
@@ -121,29 +59,6 @@ def test_the_build_context_holds_exactly_what_the_build_copies():
     allowed = {rule[1:].rstrip("/") for rule in rules if rule.startswith("!")}
     assert allowed == sources
     assert {"**/__pycache__", "**/*.pyc"} <= set(rules)
-
-
-def test_the_image_command_serves_on_port_and_its_health_check_passes(tmp_path):
-    port = free_port()
-    env = {**image_environment(), **BASE_ENV, "PORT": str(port)}
-    healthcheck = only(FINAL, "HEALTHCHECK")
-    assert "/healthz" in healthcheck
-    probe = exec_form(healthcheck.split(" CMD ", 1)[1])
-    output = tmp_path / "image.log"
-    with output.open("w") as sink:
-        process = subprocess.Popen(
-            exec_form(only(FINAL, "CMD")), cwd=tmp_path, env=env, stdout=sink,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    server = Server(f"http://127.0.0.1:{port}", process, output)
-    try:
-        wait_until_up(server)
-        assert requests.get(f"{server.url}/readyz", timeout=5).status_code == 200
-        assert subprocess.run(probe, env=env, timeout=10, check=False).returncode == 0
-    finally:
-        stop(process)
-    stopped = subprocess.run(probe, env=env, capture_output=True, timeout=10, check=False)
-    assert stopped.returncode != 0
 
 
 def test_checkov_passes_the_dockerfile():
