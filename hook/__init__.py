@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+#: The release (semver; CHANGELOG.md): pyproject.toml reads it, `psc-hook --version`, the
+#: Management API's User-Agent and the psc_hook_build_info metric report it.
+__version__ = "0.2.0"
+
 from flask import Flask
 
 from hook import errors, logs, metrics, views

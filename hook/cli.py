@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hook import check_token, doctor, okta_api, payload, samples
+from hook import __version__, check_token, doctor, okta_api, payload, samples
 from hook.claims import ASSURANCE_HELP
 from hook.commands import build_answer
 from hook.config import (
@@ -616,6 +616,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"psc-hook {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     as_json = argparse.ArgumentParser(add_help=False)
     as_json.add_argument("--json", action="store_true", help="print JSON for a machine")

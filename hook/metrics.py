@@ -19,6 +19,7 @@ import atexit
 import contextlib
 import fcntl
 import os
+import platform
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -34,10 +35,11 @@ from prometheus_client import (
     generate_latest,
     values,
 )
-from prometheus_client.metrics_core import Metric
+from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
+from hook import __version__
 from hook.amr import NO_RULE
 from hook.config import ConfigError, Settings, exit_on_error
 
@@ -221,6 +223,20 @@ def _locked(directory: Path, operation: int) -> Iterator[None]:
         yield  # closing the file releases the lock
 
 
+class BuildInfo:
+    """``psc_hook_build_info{version, python} 1``: which release each instance runs (while a
+    deploy rolls, say). A constant of the process: it needs no file."""
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily(
+            "psc_hook_build_info",
+            "The running release of psc-token-hook (always 1).",
+            labels=("version", "python"),
+        )
+        info.add_metric((__version__, platform.python_version()), 1)
+        yield info
+
+
 class Recorder:
     """Counts each hook call from its facts, and writes the exposition of all the workers."""
 
@@ -229,6 +245,7 @@ class Recorder:
         metrics = _objects()
         self.registry = CollectorRegistry()
         MultiProcessCollector(self.registry, path=str(self.directory))
+        self.registry.register(BuildInfo())
         # Every label value known now, so that each series exists (at 0) before its first
         # count, and a call finds its counter with one dictionary look-up.
         self.calls = {outcome: metrics["calls"].labels(outcome) for outcome in (*OUTCOMES, OTHER)}

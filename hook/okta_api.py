@@ -21,11 +21,13 @@ from email.message import Message
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from hook import __version__
+
 HOOK_TYPE = "com.okta.oauth2.tokens.transform"
 HOOK_VERSION = "1.0.0"
 MAX_HOOK_URI = 1024
 MASK = "****"
-USER_AGENT = "psc-token-hook"
+USER_AGENT = f"psc-token-hook/{__version__}"
 
 
 class ApiError(Exception):
