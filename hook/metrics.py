@@ -83,6 +83,8 @@ AUTH_FAILURE_REASONS = {
     ),
 }
 KEY_FETCH_RESULTS = ("loaded", "failed")
+#: The labels of psc_hook_build_info: constants of the release and the process.
+BUILD = {"version": __version__, "python": platform.python_version()}
 #: Okta waits 3 s. The fine buckets are where the service answers (a tenth of a millisecond
 #: of work, milliseconds under load), the coarse ones where a key fetch (1 s at most) lands.
 DURATION_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0)
@@ -229,11 +231,9 @@ class BuildInfo:
 
     def collect(self) -> Iterator[Metric]:
         info = GaugeMetricFamily(
-            "psc_hook_build_info",
-            "The running release of psc-token-hook (always 1).",
-            labels=("version", "python"),
+            "psc_hook_build_info", "The running release of psc-token-hook (always 1).", labels=BUILD
         )
-        info.add_metric((__version__, platform.python_version()), 1)
+        info.add_metric(tuple(BUILD.values()), 1)
         yield info
 
 

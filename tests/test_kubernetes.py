@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import ast
 import re
-import tomllib
 from typing import Any
 
 import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes
 
+from hook import __version__
 from hook.config import ConfigError, load_settings
 from tests import checkov
 from tests.conftest import ROOT, SECRET
@@ -79,10 +79,9 @@ def test_every_manifest_fits_the_kubernetes_schema(version):
 
 
 def test_the_image_is_the_projects_release_on_the_images_port_and_user():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     repository, tag = CONTAINER["image"].rsplit(":", 1)
-    assert KUSTOMIZATION["images"] == [{"name": repository, "newTag": project["version"]}]
-    assert tag == project["version"]
+    assert KUSTOMIZATION["images"] == [{"name": repository, "newTag": __version__}]
+    assert tag == __version__
     [port] = CONTAINER["ports"]
     assert str(port["containerPort"]) == only(FINAL, "EXPOSE")
     assert {"name": "PORT", "value": only(FINAL, "EXPOSE")} in CONTAINER["env"]

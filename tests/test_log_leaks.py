@@ -116,6 +116,7 @@ LABEL_VALUES = {
     *metrics.AUTH_FAILURE_REASONS,
     *(reason for reasons in metrics.AUTH_FAILURE_REASONS.values() for reason in reasons),
     *metrics.KEY_FETCH_RESULTS,
+    *metrics.BUILD.values(),
     *(rule.name for rule in load_settings(HEADER_ENV).amr_table.rules),
 }
 
