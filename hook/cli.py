@@ -8,6 +8,7 @@ applier (:func:`hook.okta.apply_answer`). Secrets are never printed.
 from __future__ import annotations
 
 import argparse
+import getpass
 import hashlib
 import json
 import os
@@ -364,7 +365,9 @@ def _client_secret(args: argparse.Namespace, env: dict[str, str]) -> tuple[str, 
             "--client-secret: a value on the command line is visible in ps; give - to read it"
             f" from standard input, or set {REGISTER_CLIENT_SECRET}"
         )
-    secret = sys.stdin.readline().strip()
+    # On a terminal, ask without echo; otherwise the first line of what is piped in.
+    secret = getpass.getpass("Client secret: ") if sys.stdin.isatty() else sys.stdin.readline()
+    secret = secret.strip()
     if not secret:
         raise ConfigError("--client-secret -: standard input holds no secret")
     return secret, "standard input"
@@ -392,7 +395,7 @@ def _channel(
         url,
         client_id=args.client_id,
         token_url=https_url("--token-url", args.token_url),
-        client_secret=secret and secret[0],
+        client_secret=secret[0] if secret else None,
         hook_key_id=args.hook_key_id,
         scope=args.scope,
     )
@@ -544,7 +547,7 @@ def _register(args: argparse.Namespace) -> int:
         plan = _hook_plan(client, args.name, channel)
         if args.dry_run:
             return _dry_run(args, org, plan, rule, secret)
-        _progress(args, f"The inline hook {args.name!r} is {plan.done} ...")
+        _progress(args, f"Sending the {plan.action} of the inline hook {args.name!r} ...")
         hook = client.call(plan.call)
         result["hook"] = {key: hook.get(key) for key in ("id", "name", "status")} | {
             "uri": url,

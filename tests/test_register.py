@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import getpass
 import hashlib
 import io
 import socket
@@ -378,6 +379,22 @@ def test_the_client_secret_is_read_from_standard_input(capsys, okta, monkeypatch
     assert request.body["channel"]["config"]["clientSecret"] == CLIENT_SECRET
     assert "the client secret from standard input" in result.out
     assert_no_secret(result.out, result.err)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_client_secret_is_asked_without_echo(capsys, okta, monkeypatch):
+    prompts = []
+    monkeypatch.setattr(sys, "stdin", Terminal("typed where everyone sees it\n"))
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: prompts.append(prompt) or CLIENT_SECRET)
+    result = register(capsys, okta, *oauth_args("--client-secret", "-"))
+    assert result.code == 0, result.err
+    assert prompts == ["Client secret: "]
+    [request] = sent(okta)
+    assert request.body["channel"]["config"]["clientSecret"] == CLIENT_SECRET
 
 
 def test_an_empty_standard_input_is_refused(capsys, okta, monkeypatch):
