@@ -136,8 +136,10 @@ def _auth_lines(auth: dict[str, Any]) -> list[str]:
     if header := auth.get("header"):
         lines.append(
             f"header: Okta sends the secret in {header['name']!r}"
-            f" ({header['secrets']} accepted; values not shown). HOOK_SECRETS lists the newest"
-            f" first: register gives Okta the first ({header['first']}), send sends it"
+            f" ({header['secrets']} accepted; values not shown)"
+        )
+        lines.append(
+            f"  newest first: register gives Okta the first ({header['first']}), send sends it"
         )
     if oauth := auth.get("oauth"):
         lines.append(
@@ -336,6 +338,9 @@ def _send(args: argparse.Namespace) -> int:
 
 # register ---------------------------------------------------------------------------------
 
+#: What register does to the hook, as its progress and its result say it.
+HOOK_ACTIONS = {"create": ("Creating", "created"), "update": ("Updating", "updated")}
+
 
 @dataclass(frozen=True)
 class _HookPlan:
@@ -350,8 +355,12 @@ class _HookPlan:
         return "create" if self.current is None else "update"
 
     @property
+    def doing(self) -> str:
+        return HOOK_ACTIONS[self.action][0]
+
+    @property
     def done(self) -> str:
-        return self.action + "d"
+        return HOOK_ACTIONS[self.action][1]
 
 
 def _client_secret(args: argparse.Namespace, env: dict[str, str]) -> tuple[str, str] | None:
@@ -547,7 +556,7 @@ def _register(args: argparse.Namespace) -> int:
         plan = _hook_plan(client, args.name, channel)
         if args.dry_run:
             return _dry_run(args, org, plan, rule, secret)
-        _progress(args, f"Sending the {plan.action} of the inline hook {args.name!r} ...")
+        _progress(args, f"{plan.doing} the inline hook {args.name!r} ...")
         hook = client.call(plan.call)
         result["hook"] = {key: hook.get(key) for key in ("id", "name", "status")} | {
             "uri": url,
