@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 HOOK_TYPE = "com.okta.oauth2.tokens.transform"
 HOOK_VERSION = "1.0.0"
@@ -371,16 +371,17 @@ class OktaClient:
         rel="next"``), on this org only (the API token goes nowhere else), at most
         :data:`MAX_PAGES` pages."""
         items: list[dict[str, Any]] = []
-        url: str | None = self.org + path
+        url = self.org + path
         for _ in range(MAX_PAGES):
             reply = self._reply("GET", url)
             answer = reply.json()
             if not isinstance(answer, list):
                 raise ApiError(f"Okta answered GET {path} without a JSON array.")
             items += [item for item in answer if isinstance(item, dict)]
-            url = next_page(reply.headers)
-            if url is None:
+            link = next_page(reply.headers)
+            if link is None:
                 return items
+            url = urljoin(url, link)
             if _origin(url) != _origin(self.org):
                 raise ApiError(
                     f"Okta's next page of GET {path} is on {_origin(url)}, not {self.org}:"

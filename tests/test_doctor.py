@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.message import Message
 
 import pytest
 from freezegun import freeze_time
@@ -163,6 +164,26 @@ def test_a_next_page_on_another_host_is_not_followed(capsys, okta):
     assert "is on https://elsewhere.example" in result.err
     assert "not followed" in result.err
     assert len(okta.fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        ['<https://o.okta.com/api/v1/x?limit=2>; rel="self"',
+         '<https://o.okta.com/api/v1/x?after=b&limit=2>; rel="next"'],
+        ['<https://o.okta.com/api/v1/x?limit=2>; rel="self", '
+         '<https://o.okta.com/api/v1/x?after=b&limit=2>; type="a"; rel=next'],
+    ],
+    ids=["two headers, as Okta sends them", "one header"],
+)  # fmt: skip
+def test_the_next_page_is_read_from_oktas_link_headers(links):
+    headers = Message()
+    for link in links:
+        headers["Link"] = link
+    assert okta_api.next_page(headers) == "https://o.okta.com/api/v1/x?after=b&limit=2"
+    del headers["Link"]
+    headers["Link"] = '<https://o.okta.com/api/v1/x?limit=2>; rel="self"'
+    assert okta_api.next_page(headers) is None
 
 
 def test_a_listing_is_read_for_a_bounded_number_of_pages(okta, monkeypatch):
