@@ -426,7 +426,7 @@ def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) 
         return _HookPlan(okta_api.create_hook(name, channel), None, [])
     [current] = same
     call = okta_api.replace_hook(str(current.get("id")), name, channel)
-    return _HookPlan(call, current, okta_api.hook_changes(current, name, channel))
+    return _HookPlan(call, current, okta_api.hook_changes(current, channel))
 
 
 def _rule_target(args: argparse.Namespace) -> str | None:
@@ -455,7 +455,7 @@ def _plan_lines(plan: _HookPlan, name: str, secret: str | None) -> list[str]:
     lines = [f"The inline hook {name!r} exists (id {hook_id}): it is replaced whole."]
     lines += [f"  {c.field}: {c.before!r} -> {c.after!r}" for c in plan.changes]
     if not plan.changes:
-        lines.append("  name, URL, channel and client: unchanged")
+        lines.append("  URL, channel and client: unchanged")
     if secret is not None:
         lines.append(
             f"  secret: set to {secret}; Okta never returns the one it holds, so whether it"

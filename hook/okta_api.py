@@ -218,12 +218,11 @@ def _at(data: Any, keys: tuple[str, ...]) -> Any:
     return data
 
 
-def hook_changes(current: Mapping[str, Any], name: str, channel: Mapping[str, Any]) -> list[Change]:
-    """What replacing ``current`` (as Okta lists it) with ``name`` and ``channel`` changes,
+def hook_changes(current: Mapping[str, Any], channel: Mapping[str, Any]) -> list[Change]:
+    """What replacing the channel of ``current`` (as Okta lists it) with ``channel`` changes,
     secrets aside: Okta never returns them, so they cannot be compared."""
-    changes = [Change("name", current.get("name"), name)] if current.get("name") != name else []
     old, new = current.get("channel"), dict(channel)
-    return changes + [
+    return [
         Change(label, _at(old, keys), _at(new, keys))
         for label, keys in CHANNEL_FIELDS.items()
         if _at(old, keys) != _at(new, keys)

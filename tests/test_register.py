@@ -292,7 +292,7 @@ def test_an_unchanged_hook_is_said_so_and_its_secret_set_again(capsys, okta):
     assert register(capsys, okta).code == 0
     result = register(capsys, okta)
     assert result.code == 0, result.err
-    assert "name, URL, channel and client: unchanged" in result.out
+    assert "URL, channel and client: unchanged" in result.out
     assert "secret: set to the first of HOOK_SECRETS" in result.out
     assert len(okta.fake.hooks) == 1
 
