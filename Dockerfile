@@ -38,8 +38,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PORT=8080
 USER 10001:10001
 EXPOSE 8080
-# /healthz says the process answers; the orchestrator's readiness check should use /readyz.
+# /readyz: the configuration is valid and, with OAuth, the keys are loaded; a container whose
+# keys never load is unhealthy (Kubernetes uses /readyz for readiness, /healthz for liveness).
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['PORT'] + '/healthz', timeout=2)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['PORT'] + '/readyz', timeout=2)"]
 # The Procfile's command, unchanged.
 CMD ["gunicorn", "-c", "python:hook.gunicorn_conf"]

@@ -8,11 +8,14 @@ applier (:func:`hook.okta.apply_answer`). Secrets are never printed.
 from __future__ import annotations
 
 import argparse
+import getpass
+import hashlib
 import json
 import os
 import sys
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,7 @@ from hook.claims import ASSURANCE_HELP
 from hook.commands import build_answer
 from hook.config import (
     CLAIM_NAMES,
+    REGISTER_CLIENT_SECRET,
     ConfigError,
     Settings,
     environment,
@@ -30,6 +34,7 @@ from hook.config import (
     load_settings,
     okta_api_token,
     okta_keys_uri,
+    register_client_secret,
     send_bearer_token,
 )
 from hook.oauth import JwksError
@@ -39,6 +44,8 @@ GUNICORN_ARGS = ("-c", "python:hook.gunicorn_conf")
 DEFAULT_HOOK_NAME = "Pro Santé Connect claims (psc-token-hook)"
 DEMO_SAMPLE = "password-okta-verify-push"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+#: The argument that stands for standard input.
+STDIN = "-"
 
 EXIT_CODES = """\
 exit codes:
@@ -68,6 +75,11 @@ def _indented(data: Any, prefix: str = "  ") -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
+def fingerprint(secret: bytes) -> str:
+    """A short sha256 of a secret: enough to tell two apart, nothing to guess it from."""
+    return "sha256 " + hashlib.sha256(secret).hexdigest()[:12]
+
+
 def _progress(args: argparse.Namespace, message: str) -> None:
     if not args.json:
         print(message, file=sys.stderr)
@@ -80,7 +92,11 @@ def _plan(settings: Settings) -> dict[str, Any]:
     """What the service will do, as data: the claims' places, auth, gate, amr table."""
     auth: dict[str, Any] = {"modes": list(settings.auth_modes)}
     if "header" in settings.auth_modes:
-        auth["header"] = {"name": settings.auth_header, "secrets": len(settings.secrets)}
+        auth["header"] = {
+            "name": settings.auth_header,
+            "secrets": len(settings.secrets),
+            "first": fingerprint(settings.secrets[0]),
+        }
     if settings.oauth is not None:
         oauth = settings.oauth
         auth["oauth"] = {
@@ -121,6 +137,9 @@ def _auth_lines(auth: dict[str, Any]) -> list[str]:
         lines.append(
             f"header: Okta sends the secret in {header['name']!r}"
             f" ({header['secrets']} accepted; values not shown)"
+        )
+        lines.append(
+            f"  newest first: register gives Okta the first ({header['first']}), send sends it"
         )
     if oauth := auth.get("oauth"):
         lines.append(
@@ -319,27 +338,95 @@ def _send(args: argparse.Namespace) -> int:
 
 # register ---------------------------------------------------------------------------------
 
+#: What register does to the hook, as its progress and its result say it.
+HOOK_ACTIONS = {"create": ("Creating", "created"), "update": ("Updating", "updated")}
 
-def _channel(args: argparse.Namespace, url: str, env: dict[str, str]) -> dict[str, Any]:
+
+@dataclass(frozen=True)
+class _HookPlan:
+    """What register does to the org's hook of that name: create it, or replace it whole."""
+
+    call: okta_api.ApiCall
+    current: dict[str, Any] | None
+    changes: list[okta_api.Change]
+
+    @property
+    def action(self) -> str:
+        return "create" if self.current is None else "update"
+
+    @property
+    def doing(self) -> str:
+        return HOOK_ACTIONS[self.action][0]
+
+    @property
+    def done(self) -> str:
+        return HOOK_ACTIONS[self.action][1]
+
+
+def _client_secret(args: argparse.Namespace, env: dict[str, str]) -> tuple[str, str] | None:
+    """The OAuth client's secret and where it came from: stdin (``-``) or the environment,
+    never the command line, which ``ps`` shows every user."""
+    if args.client_secret is None:
+        secret = register_client_secret(env)
+        return (secret, REGISTER_CLIENT_SECRET) if secret else None
+    if args.client_secret != STDIN:
+        raise ConfigError(
+            "--client-secret: a value on the command line is visible in ps; give - to read it"
+            f" from standard input, or set {REGISTER_CLIENT_SECRET}"
+        )
+    # On a terminal, ask without echo; otherwise the first line of what is piped in.
+    secret = getpass.getpass("Client secret: ") if sys.stdin.isatty() else sys.stdin.readline()
+    secret = secret.strip()
+    if not secret:
+        raise ConfigError("--client-secret -: standard input holds no secret")
+    return secret, "standard input"
+
+
+def _channel(
+    args: argparse.Namespace, url: str, env: dict[str, str]
+) -> tuple[dict[str, Any], str | None]:
+    """Okta's channel, and which secret it carries (a fingerprint, never the value)."""
     if args.auth == "header":
         settings = load_settings(env)
         if "header" not in settings.auth_modes:
             raise ConfigError("HOOK_AUTH_MODE: register --auth header needs header among the modes")
-        return okta_api.header_channel(url, settings.auth_header, settings.secrets[0].decode())
+        channel = okta_api.header_channel(url, settings.auth_header, settings.secrets[0].decode())
+        return channel, f"the first of HOOK_SECRETS ({fingerprint(settings.secrets[0])})"
     if not args.client_id or not args.token_url:
         raise ConfigError("--client-id and --token-url: required by register --auth oauth")
-    if (args.client_secret is None) == (args.hook_key_id is None):
+    secret = _client_secret(args, env)
+    if (secret is None) == (args.hook_key_id is None):
         raise ConfigError(
-            "--client-secret (client_secret_post) or --hook-key-id (private_key_jwt): give one"
+            f"--client-secret - or {REGISTER_CLIENT_SECRET} (client_secret_post), or"
+            " --hook-key-id (private_key_jwt): give one"
         )
-    return okta_api.oauth_channel(
+    channel = okta_api.oauth_channel(
         url,
         client_id=args.client_id,
         token_url=https_url("--token-url", args.token_url),
-        client_secret=args.client_secret,
+        client_secret=secret[0] if secret else None,
         hook_key_id=args.hook_key_id,
         scope=args.scope,
     )
+    if secret is None:
+        return channel, None
+    return channel, f"the client secret from {secret[1]} ({fingerprint(secret[0].encode())})"
+
+
+def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) -> _HookPlan:
+    """Find the token hook of that name (one at most), so that a second run updates it."""
+    same = [hook for hook in client.listing(okta_api.TOKEN_HOOKS_PATH) if hook.get("name") == name]
+    if len(same) > 1:
+        raise okta_api.ApiError(
+            f"{len(same)} token inline hooks are named {name!r}"
+            f" ({', '.join(str(hook.get('id')) for hook in same)}): delete all but one"
+            " (Workflow > Inline Hooks), or give another --name."
+        )
+    if not same:
+        return _HookPlan(okta_api.create_hook(name, channel), None, [])
+    [current] = same
+    call = okta_api.replace_hook(str(current.get("id")), name, channel)
+    return _HookPlan(call, current, okta_api.hook_changes(current, channel))
 
 
 def _rule_target(args: argparse.Namespace) -> str | None:
@@ -351,7 +438,40 @@ def _rule_target(args: argparse.Namespace) -> str | None:
     return okta_api.rule_path(*parts)
 
 
-def _dry_run(args: argparse.Namespace, org: str, calls: list[okta_api.ApiCall]) -> int:
+def _plan_data(plan: _HookPlan, secret: str | None) -> dict[str, Any]:
+    return {
+        "action": plan.action,
+        "id": None if plan.current is None else plan.current.get("id"),
+        "changes": [asdict(change) for change in plan.changes],
+        "secret": secret,
+    }
+
+
+def _plan_lines(plan: _HookPlan, name: str, secret: str | None) -> list[str]:
+    """The difference, field by field; a secret is never shown, and Okta never returns it."""
+    if plan.current is None:
+        return [f"No token inline hook is named {name!r}: it is created."]
+    hook_id = plan.current.get("id")
+    lines = [f"The inline hook {name!r} exists (id {hook_id}): it is replaced whole."]
+    lines += [f"  {c.field}: {c.before!r} -> {c.after!r}" for c in plan.changes]
+    if not plan.changes:
+        lines.append("  URL, channel and client: unchanged")
+    if secret is not None:
+        lines.append(
+            f"  secret: set to {secret}; Okta never returns the one it holds, so whether it"
+            " changes cannot be told"
+        )
+    return lines
+
+
+def _dry_run(
+    args: argparse.Namespace,
+    org: str,
+    plan: _HookPlan,
+    rule: str | None,
+    secret: str | None,
+) -> int:
+    attaching = [okta_api.ApiCall("GET", rule), okta_api.ApiCall("PUT", rule)] if rule else []
     shown = [
         {
             "method": call.method,
@@ -359,12 +479,14 @@ def _dry_run(args: argparse.Namespace, org: str, calls: list[okta_api.ApiCall]) 
             "headers": {"Authorization": f"SSWS {okta_api.MASK}"},
             "body": okta_api.masked(call.body),
         }
-        for call in calls
+        for call in [plan.call, *attaching]
     ]
     if args.json:
-        _print_json({"dry_run": True, "requests": shown})
+        _print_json({"dry_run": True, "hook": _plan_data(plan, secret), "requests": shown})
         return 0
-    print(f"Dry run: nothing is sent to {org}. The requests, secrets masked:")
+    print(f"Dry run: {org} was only read.")
+    print("\n".join(_plan_lines(plan, args.name, secret)))
+    print("\nThe requests it would send, secrets masked:")
     for request in shown:
         print(f"\n{request['method']} {request['url']}")
         print(f"Authorization: {request['headers']['Authorization']}")
@@ -375,14 +497,15 @@ def _dry_run(args: argparse.Namespace, org: str, calls: list[okta_api.ApiCall]) 
     return 0
 
 
-def _channel_text(channel: dict[str, Any]) -> str:
+def _channel_text(channel: dict[str, Any], secret: str | None) -> str:
     config = channel["config"]
     if channel["type"] == "HTTP":
-        return f"authenticated by header {config['authScheme']['key']!r} (value not shown)"
-    return (
+        return f"authenticated by header {config['authScheme']['key']!r} with {secret}"
+    text = (
         f"authenticated by OAuth 2.0 {config['authType']}, client {config['clientId']},"
         f" token URL {config['tokenUrl']}"
     )
+    return text + (f", with {secret}" if secret else "")
 
 
 def _attach(
@@ -401,12 +524,12 @@ def _attach(
     }
 
 
-def _register_text(result: dict[str, Any], channel: dict[str, Any]) -> str:
+def _register_text(result: dict[str, Any], channel: dict[str, Any], plan: _HookPlan) -> str:
     hook, rule = result["hook"], result["rule"]
-    lines = [
-        f"Created the inline hook {hook['name']!r} (id {hook['id']}).",
-        f"  Okta calls {hook['uri']}, {_channel_text(channel)}.",
-    ]
+    lines = [f"{plan.done.capitalize()} the inline hook {hook['name']!r} (id {hook['id']})."]
+    if plan.current is not None:
+        lines += _plan_lines(plan, hook["name"], hook["secret"])[1:]
+    lines.append(f"  Okta calls {hook['uri']}, {_channel_text(channel, hook['secret'])}.")
     if rule is not None:
         lines.append(
             f"Attached it to rule {rule['name']!r} ({rule['id']}) of policy {rule['policy']}"
@@ -425,18 +548,21 @@ def _register(args: argparse.Namespace) -> int:
     except ValueError as error:
         raise ConfigError(f"--url: {error}") from None
     rule = _rule_target(args)
-    channel = _channel(args, url, env)
-    create = okta_api.create_hook(args.name, channel)
-    if args.dry_run:
-        attaching = [okta_api.ApiCall("GET", rule), okta_api.ApiCall("PUT", rule)] if rule else []
-        return _dry_run(args, org, [create, *attaching])
-
+    channel, secret = _channel(args, url, env)
     client = okta_api.OktaClient(org, okta_api_token(env), args.timeout)
     result: dict[str, Any] = {"hook": None, "rule": None}
     try:
-        _progress(args, f"Creating the inline hook {args.name!r} in {org} ...")
-        hook = client.call(create)
-        result["hook"] = {key: hook.get(key) for key in ("id", "name", "status")} | {"uri": url}
+        _progress(args, f"Looking for the inline hook {args.name!r} in {org} ...")
+        plan = _hook_plan(client, args.name, channel)
+        if args.dry_run:
+            return _dry_run(args, org, plan, rule, secret)
+        _progress(args, f"{plan.doing} the inline hook {args.name!r} ...")
+        hook = client.call(plan.call)
+        result["hook"] = {key: hook.get(key) for key in ("id", "name", "status")} | {
+            "uri": url,
+            **_plan_data(plan, secret),
+            "id": hook.get("id"),
+        }
         if rule is not None:
             _progress(args, f"Attaching it to rule {args.rule} ...")
             result["rule"] = _attach(client, rule, hook["id"], args)
@@ -444,9 +570,9 @@ def _register(args: argparse.Namespace) -> int:
         print(f"psc-hook register: {error}", file=sys.stderr)
         if result["hook"] is not None:
             print(
-                f"The hook was created (id {result['hook']['id']}) but not attached: attach it"
-                " in the Admin Console (Security > API > Authorization Servers > Access"
-                " Policies > rule > Use this inline hook).",
+                f"The hook was {plan.done} (id {result['hook']['id']}) but not"
+                " attached: attach it in the Admin Console (Security > API > Authorization"
+                " Servers > Access Policies > rule > Use this inline hook).",
                 file=sys.stderr,
             )
         if args.json:
@@ -455,7 +581,7 @@ def _register(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
     else:
-        print(_register_text(result, channel))
+        print(_register_text(result, channel, plan))
     return 0
 
 
@@ -680,8 +806,8 @@ def _parser() -> argparse.ArgumentParser:
     register = add(
         "register",
         _register,
-        "create the token inline hook in an Okta org (SSWS token from OKTA_API_TOKEN) and"
-        " optionally attach it to an access-policy rule",
+        "create the token inline hook in an Okta org (SSWS token from OKTA_API_TOKEN), or update"
+        " the one of that name, and optionally attach it to an access-policy rule",
         as_json,
     )
     register.add_argument("--org", required=True, help="the org URL, https://<org>.okta.com")
@@ -691,10 +817,16 @@ def _parser() -> argparse.ArgumentParser:
         "--auth",
         choices=("header", "oauth"),
         default="header",
-        help="header: HOOK_AUTH_HEADER with the first of HOOK_SECRETS; oauth: the flags below",
+        help="header: HOOK_AUTH_HEADER with the first of HOOK_SECRETS (the newest: new,old"
+        " during a rotation); oauth: the flags below",
     )
     register.add_argument("--client-id", help="oauth: the client Okta gets its token with")
-    register.add_argument("--client-secret", help="oauth: client_secret_post with this secret")
+    register.add_argument(
+        "--client-secret",
+        metavar="-",
+        help=f"oauth: client_secret_post with the secret read from standard input (-); or set"
+        f" {REGISTER_CLIENT_SECRET}. Never the value itself: ps shows it to every user",
+    )
     register.add_argument("--hook-key-id", help="oauth: private_key_jwt with this hook key id")
     register.add_argument("--token-url", help="oauth: the token endpoint, https://")
     register.add_argument("--scope", help="oauth: the scope(s) Okta asks for")
@@ -702,7 +834,9 @@ def _parser() -> argparse.ArgumentParser:
     register.add_argument("--policy", help="attach: the access policy id (00p...)")
     register.add_argument("--rule", help="attach: the policy rule id (0pr...)")
     register.add_argument(
-        "--dry-run", action="store_true", help="print the requests (secrets masked), send nothing"
+        "--dry-run",
+        action="store_true",
+        help="read the org, print the difference and the requests (secrets masked); change nothing",
     )
     register.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
 

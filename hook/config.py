@@ -316,6 +316,15 @@ def okta_api_token(env: Mapping[str, str]) -> str:
     return token
 
 
+#: Where ``psc-hook register --auth oauth`` reads the OAuth client's secret (not the service).
+REGISTER_CLIENT_SECRET = "HOOK_REGISTER_CLIENT_SECRET"  # noqa: S105 - a variable's name
+
+
+def register_client_secret(env: Mapping[str, str]) -> str | None:
+    """The client_secret_post secret register gives Okta, when not read from stdin."""
+    return env.get(REGISTER_CLIENT_SECRET, "").strip() or None
+
+
 def send_bearer_token(env: Mapping[str, str]) -> str | None:
     """The bearer ``psc-hook send`` presents in OAuth mode, when not given with --bearer."""
     return env.get("HOOK_SEND_BEARER_TOKEN", "").strip() or None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import socket
 import time
 import urllib.error
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from hook import __version__
 
@@ -28,6 +29,10 @@ HOOK_VERSION = "1.0.0"
 MAX_HOOK_URI = 1024
 MASK = "****"
 USER_AGENT = f"psc-token-hook/{__version__}"
+#: How many pages of one listing are read before giving up (Okta's are 20 to 200 long).
+MAX_PAGES = 100
+#: One link of an RFC 8288 ``Link`` header whose relation is ``next``.
+NEXT_LINK = re.compile(r'<([^>]*)>\s*;(?:[^,]*;)?\s*rel="?next"?', re.IGNORECASE)
 
 
 class ApiError(Exception):
@@ -179,6 +184,53 @@ def create_hook(name: str, channel: dict[str, Any]) -> ApiCall:
     return ApiCall("POST", "/api/v1/inlineHooks", body)
 
 
+def replace_hook(hook_id: str, name: str, channel: dict[str, Any]) -> ApiCall:
+    """``PUT /api/v1/inlineHooks/{id}``: Okta replaces the hook with this whole body
+    (``InlineHookReplace``: its type cannot change)."""
+    body = {"name": name, "version": HOOK_VERSION, "channel": channel}
+    return ApiCall("PUT", _path("/api/v1/inlineHooks/{}", hook_id), body)
+
+
+#: The fields of a channel an operator compares, by where they are; secrets are left out.
+CHANNEL_FIELDS = {
+    "channel": ("type",),
+    "uri": ("config", "uri"),
+    "method": ("config", "method"),
+    "header": ("config", "authScheme", "key"),
+    "auth type": ("config", "authType"),
+    "client id": ("config", "clientId"),
+    "token URL": ("config", "tokenUrl"),
+    "scope": ("config", "scope"),
+    "hook key id": ("config", "hookKeyId"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of the hook whose value the update changes."""
+
+    field: str
+    before: Any
+    after: Any
+
+
+def _at(data: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def hook_changes(current: Mapping[str, Any], channel: Mapping[str, Any]) -> list[Change]:
+    """What replacing the channel of ``current`` (as Okta lists it) with ``channel`` changes,
+    secrets aside: Okta never returns them, so they cannot be compared."""
+    old, new = current.get("channel"), dict(channel)
+    return [
+        Change(label, _at(old, keys), _at(new, keys))
+        for label, keys in CHANNEL_FIELDS.items()
+        if _at(old, keys) != _at(new, keys)
+    ]
+
+
 def _path(template: str, *ids: str) -> str:
     return template.format(*(quote(part, safe="") for part in ids))
 
@@ -297,13 +349,16 @@ class OktaClient:
         }
         self.timeout = timeout
 
-    def send(self, call: ApiCall) -> Any:
-        """Send one call; its JSON answer (None when empty), or the :class:`ApiError` it means."""
-        body = None if call.body is None else json.dumps(call.body).encode()
-        reply = exchange(call.method, self.org + call.path, self._headers, body, self.timeout)
+    def _reply(self, method: str, url: str, body: Any = None) -> Reply:
+        data = None if body is None else json.dumps(body).encode()
+        reply = exchange(method, url, self._headers, data, self.timeout)
         if not 200 <= reply.status < 300:
             raise error_for(reply)
-        return reply.json()
+        return reply
+
+    def send(self, call: ApiCall) -> Any:
+        """Send one call; its JSON answer (None when empty), or the :class:`ApiError` it means."""
+        return self._reply(call.method, self.org + call.path, call.body).json()
 
     def call(self, call: ApiCall) -> dict[str, Any]:
         """Send one call whose answer is a JSON object."""
@@ -313,8 +368,32 @@ class OktaClient:
         return answer
 
     def listing(self, path: str) -> list[dict[str, Any]]:
-        """GET a listing: the objects of Okta's JSON array."""
-        answer = self.send(ApiCall("GET", path))
-        if not isinstance(answer, list):
-            raise ApiError(f"Okta answered GET {path} without a JSON array.")
-        return [item for item in answer if isinstance(item, dict)]
+        """GET a listing: the objects of Okta's JSON arrays, page after page (``Link:
+        rel="next"``), on this org only (the API token goes nowhere else), at most
+        :data:`MAX_PAGES` pages."""
+        items: list[dict[str, Any]] = []
+        url = self.org + path
+        for _ in range(MAX_PAGES):
+            reply = self._reply("GET", url)
+            answer = reply.json()
+            if not isinstance(answer, list):
+                raise ApiError(f"Okta answered GET {path} without a JSON array.")
+            items += [item for item in answer if isinstance(item, dict)]
+            link = next_page(reply.headers)
+            if link is None:
+                return items
+            url = urljoin(url, link)
+            if _origin(url) != _origin(self.org):
+                raise ApiError(
+                    f"Okta's next page of GET {path} is on {_origin(url)}, not {self.org}:"
+                    " not followed, so that the API token is sent to this org only."
+                )
+        raise ApiError(f"GET {path}: more than {MAX_PAGES} pages; not read to the end.")
+
+
+def next_page(headers: Message) -> str | None:
+    """The URL of the next page, from Okta's ``Link: <url>; rel="next"`` headers."""
+    for value in headers.get_all("Link") or ():
+        if match := NEXT_LINK.search(value):
+            return match.group(1)
+    return None

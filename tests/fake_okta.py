@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import jsonschema
 import requests
@@ -129,6 +129,20 @@ def channel_problems(channel: Any) -> list[str]:
     return problems
 
 
+def replace_problems(body: Any, hook_type: str) -> list[str]:
+    """Why Okta would refuse this ``InlineHookReplace`` body for a hook of ``hook_type``."""
+    try:
+        validate("InlineHookReplace", body)
+    except jsonschema.ValidationError as error:
+        where = ".".join(str(part) for part in error.absolute_path) or "body"
+        return [f"{where}: {error.message}"]
+    missing = [f"{key}: required (the hook is replaced whole)"
+               for key in ("name", "version", "channel") if key not in body]  # fmt: skip
+    if body.get("type", hook_type) != hook_type:
+        missing.append(f"type: {body['type']!r} cannot replace {hook_type!r}")
+    return missing or channel_problems(body["channel"])
+
+
 def hook_problems(body: Any) -> list[str]:
     """Why Okta would refuse this ``InlineHookCreate`` body; empty when it is accepted."""
     try:
@@ -147,6 +161,7 @@ class Recorded:
     path: str
     headers: dict[str, str]
     body: Any
+    query: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -165,6 +180,10 @@ class FakeOkta:
     service_url: str | None = None
     #: The bearer an OAUTH channel presents (Okta gets one by client credentials).
     oauth_bearer: Callable[[], str] | None = None
+    #: Listings answer this many objects a page, with Okta's ``Link: rel="next"``.
+    page_size: int | None = None
+    #: Where the next-page links point (the fake's own address when None).
+    next_origin: str | None = None
     _secrets: dict[str, str] = field(default_factory=dict)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -289,7 +308,7 @@ class FakeOkta:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = ValueError
-        self.requests.append(Recorded(method, path, headers, body))  # the path without query
+        self.requests.append(Recorded(method, path, headers, body, query))
         if self.canned:
             return self.canned.pop(0)
         if headers.get("Authorization") != f"SSWS {self.token}":
@@ -304,7 +323,9 @@ class FakeOkta:
         elif method == "GET":
             found = self._read(path, query)
             if found is not None:
-                return found
+                return self._page(found, path, query, headers)
+        elif (match := READ_PATHS["hook"].fullmatch(path)) and method == "PUT":
+            return self._replace_hook(unquote(match.group(1)), body)
         if match := RULE_PATH.fullmatch(path):
             key = tuple(unquote(part) for part in match.groups())
             if key not in self.rules:
@@ -323,13 +344,47 @@ class FakeOkta:
         hook = copy.deepcopy(body)
         hook.update(id=f"calfake{next(self._ids):013d}", status="ACTIVE")
         hook.update(created=STAMP, lastUpdated=STAMP)
+        return 200, self._store(hook), {}
+
+    def _store(self, hook: dict[str, Any]) -> dict[str, Any]:
+        """Keep the hook as Okta lists it: the secrets apart, never returned."""
         config = hook["channel"]["config"]
         for secret in SECRET_FIELDS:
             config.pop(secret, None)
+        self._secrets.pop(hook["id"], None)
         if "authScheme" in config:
             self._secrets[hook["id"]] = config["authScheme"].pop("value")
         self.hooks[hook["id"]] = hook
-        return 200, hook, {}
+        return hook
+
+    def _replace_hook(self, hook_id: str, body: Any):
+        """``PUT /api/v1/inlineHooks/{id}``: the whole ``InlineHookReplace`` body, its type kept."""
+        current = self.hooks.get(hook_id)
+        if current is None:
+            return 404, error_body("E0000007", ERRORS["E0000007"].format(hook_id, "InlineHook")), {}
+        problems = replace_problems(body, current["type"])
+        if problems:
+            summary = ERRORS["E0000001"].format("inlineHook")
+            return 400, error_body("E0000001", summary, tuple(problems)), {}
+        hook = {**copy.deepcopy(body), "type": current["type"], "lastUpdated": STAMP}
+        hook.update({key: current[key] for key in ("id", "status", "created")})
+        return 200, self._store(hook), {}
+
+    def _page(self, found, path: str, query: dict[str, list[str]], headers: dict[str, str]):
+        """One page of a listing and, when more follow, Okta's ``Link: rel="next"``."""
+        status, items, extra = found
+        if self.page_size is None or not isinstance(items, list):
+            return found
+        start = int(query.get("after", ["0"])[0])
+        page = items[start : start + self.page_size]
+        others = {key: values for key, values in query.items() if key != "after"}
+        origin = self.next_origin or f"http://{headers.get('Host')}"
+        self_link = f'<{origin}{path}?{urlencode(query, doseq=True)}>; rel="self"'
+        links = [self_link]
+        if start + self.page_size < len(items):
+            after = urlencode({**others, "after": start + self.page_size}, doseq=True)
+            links.append(f'<{origin}{path}?{after}>; rel="next"')
+        return status, page, {**extra, "Link": links}
 
     def _read(self, path: str, query: dict[str, list[str]]):
         """A GET of a listing or an object, or None when the path is not one of them."""
@@ -423,7 +478,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         for name, value in extra.items():
-            self.send_header(name, value)
+            for one in value if isinstance(value, list) else [value]:
+                self.send_header(name, one)
         self.end_headers()
         self.wfile.write(data)
 

@@ -22,6 +22,9 @@ def _document() -> dict[str, Any]:
         "value"
     ]["items"]["properties"]["value"]
     op_value["oneOf"].append({"type": "array", "items": {"type": "string"}})  # see okta/README.md
+    replace = copy.deepcopy(schemas["InlineHookCreate"])  # InlineHookCreate less its type
+    del replace["properties"]["type"]
+    schemas["InlineHookReplace"] = replace
     return {"components": {"schemas": schemas}}
 
 

@@ -6,6 +6,7 @@ in header mode and in OAuth mode with a real JWKS server; ``preview`` runs on ev
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -74,7 +75,11 @@ def test_check_config_json_is_the_plan_as_data(capsys, monkeypatch, tmp_path):
     assert plan["claims"] == {"identity": ["tid", "kc_idp_hint"], "access": ["tid", "oid", "amr"]}
     assert plan["clients"] == ["0oa1pscClient0Example7"]
     assert plan["min_assurance"] == "substantiel"
-    assert plan["auth"] == {"modes": ["header"], "header": {"name": "Authorization", "secrets": 2}}
+    first = "sha256 " + hashlib.sha256(SECRET.encode()).hexdigest()[:12]  # the newest
+    assert plan["auth"] == {
+        "modes": ["header"],
+        "header": {"name": "Authorization", "secrets": 2, "first": first},
+    }
     assert plan["amr_aliases"]["smartcard"] == "sc"
     assert plan["warnings"] == []
     assert [rule["name"] for rule in plan["amr_rules"]] == [

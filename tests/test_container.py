@@ -1,19 +1,32 @@
 """The container image, read statically: hadolint and checkov on the Dockerfile, its stages
-and .dockerignore. tests/test_platforms.py builds it and runs its command as the image would."""
+and .dockerignore; its health check against a service whose keys never load. The image built
+and run as it runs: tests/test_platforms.py."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import requests
+
 from tests import checkov
-from tests.conftest import ROOT
+from tests.conftest import BASE_ENV, ROOT, Server, free_port, stop, wait_until_up
 from tests.dockerfile import BUILD, FINAL, IMAGE_VENV, exec_form, image_env, only, runs
+from tests.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
 
 VENV_BIN = Path(sys.executable).parent
+
+
+def image_environment() -> dict[str, str]:
+    """The final stage's ENV with this suite's virtual environment in the image's place."""
+    env = image_env()
+    path = env["PATH"].replace(f"{IMAGE_VENV}/bin", str(VENV_BIN))
+    env["PATH"] = path.replace("$PATH", os.environ["PATH"])
+    return env
 
 
 def test_hadolint_finds_nothing():
@@ -67,3 +80,27 @@ def test_checkov_passes_the_dockerfile():
     assert results["skipped_checks"] == []
     passed = {check["check_id"] for check in results["passed_checks"]}
     assert {"CKV_DOCKER_2", "CKV_DOCKER_3"} <= passed  # a HEALTHCHECK, a non-root USER
+
+
+def test_the_images_health_check_fails_while_the_oauth_keys_never_loaded(tmp_path):
+    """An orchestrator gating on the image's health check keeps such a container out."""
+    jwks = JwksServer([signing_key(FIRST_KID)])
+    jwks.fail(503)
+    port = free_port()
+    env = {**image_environment(), **BASE_ENV, **oauth_environment(jwks), "PORT": str(port)}
+    probe = exec_form(only(FINAL, "HEALTHCHECK").split(" CMD ", 1)[1])
+    output = tmp_path / "image.log"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            exec_form(only(FINAL, "CMD")), cwd=tmp_path, env=env, stdout=sink,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    server = Server(f"http://127.0.0.1:{port}", process, output)
+    try:
+        wait_until_up(server)
+        assert requests.get(f"{server.url}/readyz", timeout=5).status_code == 503
+        failed = subprocess.run(probe, env=env, capture_output=True, timeout=10, check=False)
+        assert failed.returncode != 0
+    finally:
+        stop(process)
+        jwks.close()

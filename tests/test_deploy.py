@@ -169,13 +169,13 @@ def test_the_procfile_command_starts_the_service(start_server):
 # Render -----------------------------------------------------------------------------------
 
 
-def test_render_blueprint_is_a_python_web_service_checked_on_healthz():
+def test_render_blueprint_is_a_python_web_service_checked_on_readyz():
     assert SERVICE["type"] == "web"
     assert SERVICE["runtime"] == "python"
     assert SERVICE["buildCommand"] == (
         "pip install --require-hashes -r requirements.txt && pip install --no-deps ."
     )
-    assert SERVICE["healthCheckPath"] == "/healthz"
+    assert SERVICE["healthCheckPath"] == "/readyz"  # Render gates each deploy on it
     assert SERVICE["plan"] != "free"
 
 
@@ -215,6 +215,17 @@ def test_app_json_describes_every_variable_and_marks_the_required():
     assert env["HOOK_SECRETS"]["generator"] == "secret"
     assert "value" not in env["HOOK_SECRETS"]
     assert "value" not in env["PSC_TENANT_ID"]
+
+
+def test_app_json_runs_two_dynos_that_do_not_sleep():
+    """Heroku restarts every dyno once a day, two dynos at different times: with one, the
+    hook is down for each restart. Two dynos of a type need Standard or Performance."""
+    web = APP_JSON["formation"]["web"]
+    assert web["quantity"] >= 2
+    assert web["size"].lower().startswith(("standard-", "performance-"))
+    heroku = readme_section("Deploy on Heroku")
+    assert "heroku features:enable preboot" in heroku
+    assert "once a day" in heroku
 
 
 def test_app_json_defaults_are_a_valid_configuration():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.message import Message
 
 import pytest
 from freezegun import freeze_time
@@ -128,6 +129,74 @@ def test_the_fake_lists_token_hooks_only_for_their_type(okta):
     client = okta_api.OktaClient(okta.url, TOKEN)
     assert len(client.listing(okta_api.TOKEN_HOOKS_PATH)) == 1
     assert client.listing("/api/v1/inlineHooks?type=com.okta.import.transform") == []
+
+
+# Okta's pagination ------------------------------------------------------------------------
+
+
+def test_every_listing_is_read_page_after_page(capsys, okta):
+    """With one object a page, the PSC hook, server, policy and rule all come on page 2."""
+    okta.fake.page_size = 1
+    okta.fake.add_hook(header_hook("https://other.example/token-hook"), name="Another hook")
+    okta.fake.add_server("aus0other")
+    okta.fake.add_policy(SERVER, "00p0other", [PSC_CLIENT])
+    okta.fake.add_rule(SERVER, POLICY, "0pr0other")
+    hook = wire(okta.fake)
+    okta.fake.add_rule(SERVER, "00p0other", "0pr0another")
+    assert codes(capsys, okta, "--hook", "PSC claims") == []
+    pages = [(r.path, r.query.get("after")) for r in okta.fake.requests if r.method == "GET"]
+    assert ("/api/v1/inlineHooks", ["1"]) in pages
+    assert ("/api/v1/authorizationServers", ["1"]) in pages
+    assert (f"/api/v1/authorizationServers/{SERVER}/policies", ["1"]) in pages
+    assert (f"/api/v1/authorizationServers/{SERVER}/policies/{POLICY}/rules", ["1"]) in pages
+    hooks = [r.query for r in okta.fake.requests if r.path == "/api/v1/inlineHooks"]
+    assert all(query["type"] == ["com.okta.oauth2.tokens.transform"] for query in hooks)
+    assert hook["id"] in okta.fake.hooks
+
+
+def test_a_next_page_on_another_host_is_not_followed(capsys, okta):
+    okta.fake.page_size = 1
+    okta.fake.next_origin = "https://elsewhere.example"
+    wire(okta.fake)
+    okta.fake.add_hook(header_hook(), name="Another hook")
+    result = doctor(capsys, okta)
+    assert result.code == 1
+    assert "is on https://elsewhere.example" in result.err
+    assert "not followed" in result.err
+    assert len(okta.fake.requests) == 1
+
+
+@pytest.mark.parametrize(
+    "links",
+    [
+        ['<https://o.okta.com/api/v1/x?limit=2>; rel="self"',
+         '<https://o.okta.com/api/v1/x?after=b&limit=2>; rel="next"'],
+        ['<https://o.okta.com/api/v1/x?limit=2>; rel="self", '
+         '<https://o.okta.com/api/v1/x?after=b&limit=2>; type="a"; rel=next'],
+    ],
+    ids=["two headers, as Okta sends them", "one header"],
+)  # fmt: skip
+def test_the_next_page_is_read_from_oktas_link_headers(links):
+    headers = Message()
+    for link in links:
+        headers["Link"] = link
+    assert okta_api.next_page(headers) == "https://o.okta.com/api/v1/x?after=b&limit=2"
+    del headers["Link"]
+    headers["Link"] = '<https://o.okta.com/api/v1/x?limit=2>; rel="self"'
+    assert okta_api.next_page(headers) is None
+
+
+def test_a_listing_is_read_for_a_bounded_number_of_pages(okta, monkeypatch):
+    monkeypatch.setattr(okta_api, "MAX_PAGES", 3)
+    okta.fake.page_size = 1
+    for number in range(5):
+        okta.fake.add_hook(header_hook(), name=f"hook {number}")
+    client = okta_api.OktaClient(okta.url, TOKEN)
+    with pytest.raises(okta_api.ApiError, match="more than 3 pages"):
+        client.listing(okta_api.TOKEN_HOOKS_PATH)
+    assert len(okta.fake.requests) == 3
+    okta.fake.page_size = 2
+    assert len(client.listing(okta_api.TOKEN_HOOKS_PATH)) == 5
 
 
 # everything holds -------------------------------------------------------------------------

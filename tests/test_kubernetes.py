@@ -130,14 +130,29 @@ def test_memory_is_sized_for_gunicorns_master_and_workers():
     assert resources["requests"]["cpu"] and resources["limits"]["cpu"]
 
 
-def test_two_replicas_at_least_kept_through_disruptions_and_scaling():
-    replicas = DEPLOYMENT["spec"]["replicas"]
-    assert replicas >= 2
-    assert DEPLOYMENT["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
-    assert MANIFESTS["PodDisruptionBudget"]["spec"]["minAvailable"] == replicas - 1
+def test_two_pods_at_least_kept_through_disruptions_and_scaling():
+    """The autoscaler alone sets the count: a replicas field would undo its scaling at
+    every apply. A drain evicts one pod at a time, however many run."""
+    assert "replicas" not in DEPLOYMENT["spec"]
     autoscaler = MANIFESTS["HorizontalPodAutoscaler"]["spec"]
-    assert autoscaler["minReplicas"] == replicas < autoscaler["maxReplicas"]
+    assert 2 <= autoscaler["minReplicas"] < autoscaler["maxReplicas"]
     assert autoscaler["scaleTargetRef"]["name"] == DEPLOYMENT["metadata"]["name"]
+    assert DEPLOYMENT["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    budget = MANIFESTS["PodDisruptionBudget"]["spec"]
+    assert "minAvailable" not in budget
+    assert budget["maxUnavailable"] == 1
+
+
+def test_no_two_pods_of_a_revision_share_a_node():
+    """What the Deployment's comment promises: a hard rule on the node, a soft one on zones."""
+    labels = DEPLOYMENT["spec"]["template"]["metadata"]["labels"]
+    spread = {rule["topologyKey"]: rule for rule in POD["topologySpreadConstraints"]}
+    node = spread["kubernetes.io/hostname"]
+    assert (node["maxSkew"], node["whenUnsatisfiable"]) == (1, "DoNotSchedule")
+    assert spread["topology.kubernetes.io/zone"]["whenUnsatisfiable"] == "ScheduleAnyway"
+    for rule in spread.values():
+        assert rule["labelSelector"]["matchLabels"].items() <= labels.items()
+        assert rule["matchLabelKeys"] == ["pod-template-hash"]
 
 
 def test_every_selector_picks_the_deployments_pods():

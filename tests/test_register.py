@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import copy
+import getpass
+import hashlib
+import io
 import socket
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from freezegun import freeze_time
 
+from hook import okta_api
+from hook.cli import DEFAULT_HOOK_NAME
 from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, SECRET, free_port
-from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body, hook_problems
+from tests.conftest import BASE_ENV, OTHER_SECRET, ROOT, SECRET, free_port
+from tests.fake_okta import (
+    TOKEN,
+    FakeOkta,
+    FakeOktaServer,
+    error_body,
+    hook_problems,
+    replace_problems,
+)
 from tests.okta_schemas import EXAMPLES
 
 HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
+MOVED_URL = "https://psc-hook-2.chu-exemple.fr/token-hook"
 CLIENT_SECRET = "oauth-client-secret-0123456789-abcdefghijklmnop"
 KEY_ID = "HKYpsc0hook0key0example"
 TOKEN_URL = "https://chu-exemple.okta.com/oauth2/aus9hookCaller0example/v1/token"
@@ -47,11 +61,24 @@ def attach_args() -> tuple[str, ...]:
     return "--auth-server", RULE[0], "--policy", RULE[1], "--rule", RULE[2]
 
 
+def sent(okta: FakeOktaServer) -> list:
+    """The requests after register's look-up of the hooks by name (a GET of the listing)."""
+    lookup, *rest = okta.fake.requests
+    assert (lookup.method, lookup.path) == ("GET", "/api/v1/inlineHooks")
+    assert lookup.query == {"type": ["com.okta.oauth2.tokens.transform"]}
+    return rest
+
+
 def assert_no_secret(*texts: str) -> None:
     for text in texts:
         assert SECRET not in text
+        assert OTHER_SECRET not in text
         assert CLIENT_SECRET not in text
         assert TOKEN not in text
+
+
+def short_sha256(secret: str) -> str:
+    return "sha256 " + hashlib.sha256(secret.encode()).hexdigest()[:12]
 
 
 # the fake is faithful: Okta's own examples pass, bodies Okta refuses do not -----------------
@@ -110,7 +137,7 @@ def test_header_channel_is_created_with_the_first_secret(capsys, okta, monkeypat
     monkeypatch.setenv("HOOK_AUTH_HEADER", "X-Psc-Hook-Secret")
     result = register(capsys, okta)
     assert result.code == 0, result.err
-    [request] = okta.fake.requests
+    [request] = sent(okta)
     assert (request.method, request.path) == ("POST", "/api/v1/inlineHooks")
     assert request.headers["Authorization"] == f"SSWS {TOKEN}"
     assert hook_problems(request.body) == []
@@ -128,11 +155,11 @@ def test_header_channel_is_created_with_the_first_secret(capsys, okta, monkeypat
     assert_no_secret(result.out, result.err)
 
 
-def test_oauth_client_secret_post_channel(capsys, okta):
-    result = register(capsys, okta, *oauth_args("--client-secret", CLIENT_SECRET), "--scope",
-                      "okta.hooks.psc")  # fmt: skip
+def test_oauth_client_secret_post_channel(capsys, okta, monkeypatch):
+    monkeypatch.setenv("HOOK_REGISTER_CLIENT_SECRET", CLIENT_SECRET)
+    result = register(capsys, okta, *oauth_args(), "--scope", "okta.hooks.psc")
     assert result.code == 0, result.err
-    [request] = okta.fake.requests
+    [request] = sent(okta)
     assert hook_problems(request.body) == []
     config = request.body["channel"]["config"]
     assert request.body["channel"]["type"] == "OAUTH"
@@ -150,7 +177,7 @@ def test_oauth_client_secret_post_channel(capsys, okta):
 def test_oauth_private_key_jwt_channel(capsys, okta):
     result = register(capsys, okta, *oauth_args("--hook-key-id", KEY_ID))
     assert result.code == 0, result.err
-    [request] = okta.fake.requests
+    [request] = sent(okta)
     assert hook_problems(request.body) == []
     config = request.body["channel"]["config"]
     assert config["authType"] == "private_key_jwt"
@@ -160,11 +187,13 @@ def test_oauth_private_key_jwt_channel(capsys, okta):
 
 
 @pytest.mark.parametrize(
-    "auth",
-    [(), ("--client-secret", CLIENT_SECRET, "--hook-key-id", KEY_ID)],
+    ("secret", "auth"),
+    [(None, ()), (CLIENT_SECRET, ("--hook-key-id", KEY_ID))],
     ids=["neither", "both"],
 )
-def test_oauth_needs_exactly_one_credential(capsys, okta, auth):
+def test_oauth_needs_exactly_one_credential(capsys, okta, monkeypatch, secret, auth):
+    if secret:
+        monkeypatch.setenv("HOOK_REGISTER_CLIENT_SECRET", secret)
     result = register(capsys, okta, *oauth_args(*auth))
     assert result.code == 2
     assert "--hook-key-id" in result.err
@@ -184,6 +213,198 @@ def test_json_output_names_the_hook_and_the_rule(capsys, okta):
     assert result.err == ""
 
 
+# which of HOOK_SECRETS Okta is given -----------------------------------------------------
+
+
+def test_register_gives_okta_the_first_secret_the_newest_and_says_which(capsys, okta, monkeypatch):
+    monkeypatch.setenv("HOOK_SECRETS", f"{OTHER_SECRET},{SECRET}")  # new,old: a rotation
+    result = register(capsys, okta)
+    assert result.code == 0, result.err
+    [request] = sent(okta)
+    assert request.body["channel"]["config"]["authScheme"]["value"] == OTHER_SECRET
+    assert f"with the first of HOOK_SECRETS ({short_sha256(OTHER_SECRET)})" in result.out
+    assert short_sha256(SECRET) not in result.out
+    assert_no_secret(result.out, result.err)
+
+
+def test_one_rotation_order_is_documented_and_it_is_the_one_register_uses(capsys):
+    for name in ("README.md", "SECURITY.md"):
+        text = (ROOT / name).read_text()
+        assert "HOOK_SECRETS=new,old" in text, name
+        assert "old,new" not in text, name
+    result = run(capsys, "register", "--help")
+    assert result.code == 0
+    assert "first of HOOK_SECRETS (the newest: new,old" in " ".join(result.out.split())
+
+
+def test_check_config_says_which_secret_register_gives_okta(capsys, monkeypatch):
+    monkeypatch.setenv("HOOK_SECRETS", f"{OTHER_SECRET},{SECRET}")
+    result = run(capsys, "check-config")
+    assert f"register gives Okta the first ({short_sha256(OTHER_SECRET)})" in result.out
+    assert_no_secret(result.out, result.err)
+
+
+# running register again updates the hook of that name ------------------------------------
+
+
+def test_register_twice_leaves_one_hook_updated_whole(capsys, okta, monkeypatch):
+    assert register(capsys, okta).code == 0
+    [hook_id] = okta.fake.hooks
+    monkeypatch.setenv("HOOK_SECRETS", f"{OTHER_SECRET},{SECRET}")
+    monkeypatch.setenv("HOOK_AUTH_HEADER", "X-Psc-Hook-Secret")
+    okta.fake.requests.clear()
+    result = run(capsys, "register", "--org", okta.url, "--url", MOVED_URL)
+    assert result.code == 0, result.err
+    assert list(okta.fake.hooks) == [hook_id]
+    [replace] = sent(okta)
+    assert (replace.method, replace.path) == ("PUT", f"/api/v1/inlineHooks/{hook_id}")
+    assert replace_problems(replace.body, "com.okta.oauth2.tokens.transform") == []
+    assert set(replace.body) == {"name", "version", "channel"}
+    assert okta.fake.hooks[hook_id]["channel"]["config"]["uri"] == MOVED_URL
+    assert okta.fake._secrets[hook_id] == OTHER_SECRET
+    assert f"Updated the inline hook {DEFAULT_HOOK_NAME!r} (id {hook_id})." in result.out
+    assert f"  uri: {HOOK_URL!r} -> {MOVED_URL!r}" in result.out
+    assert "  header: 'Authorization' -> 'X-Psc-Hook-Secret'" in result.out
+    assert f"  secret: set to the first of HOOK_SECRETS ({short_sha256(OTHER_SECRET)})" in (
+        result.out
+    )
+    assert "Okta never returns the one it holds" in result.out
+    assert_no_secret(result.out, result.err)
+
+
+def test_the_hook_of_that_name_is_found_on_a_later_page(capsys, okta):
+    okta.fake.page_size = 1
+    for number in range(2):
+        okta.fake.add_hook(okta_api.header_channel(HOOK_URL, "Authorization", SECRET), f"h{number}")
+    existing = okta.fake.add_hook(okta_api.header_channel(MOVED_URL, "Authorization", SECRET),
+                                  DEFAULT_HOOK_NAME)  # fmt: skip
+    result = register(capsys, okta, "--json")
+    assert result.code == 0, result.err
+    assert len(okta.fake.hooks) == 3
+    assert result.json()["hook"]["action"] == "update"
+    assert result.json()["hook"]["changes"] == [
+        {"field": "uri", "before": MOVED_URL, "after": HOOK_URL}
+    ]
+    assert okta.fake.requests[-1].path == f"/api/v1/inlineHooks/{existing['id']}"
+
+
+def test_an_unchanged_hook_is_said_so_and_its_secret_set_again(capsys, okta):
+    assert register(capsys, okta).code == 0
+    result = register(capsys, okta)
+    assert result.code == 0, result.err
+    assert "URL, channel and client: unchanged" in result.out
+    assert "secret: set to the first of HOOK_SECRETS" in result.out
+    assert len(okta.fake.hooks) == 1
+
+
+def test_dry_run_of_an_update_shows_the_difference_and_changes_nothing(capsys, okta):
+    existing = okta.fake.add_hook(
+        okta_api.header_channel(MOVED_URL, "X-Old-Header", OTHER_SECRET), DEFAULT_HOOK_NAME
+    )
+    before = copy.deepcopy(okta.fake.hooks)
+    result = register(capsys, okta, "--dry-run")
+    assert result.code == 0, result.err
+    assert sent(okta) == []
+    assert okta.fake.hooks == before
+    assert okta.fake._secrets[existing["id"]] == OTHER_SECRET
+    assert f"The inline hook {DEFAULT_HOOK_NAME!r} exists (id {existing['id']})" in result.out
+    assert f"  uri: {MOVED_URL!r} -> {HOOK_URL!r}" in result.out
+    assert "  header: 'X-Old-Header' -> 'Authorization'" in result.out
+    assert f"PUT {okta.url}/api/v1/inlineHooks/{existing['id']}" in result.out
+    assert '"value": "****"' in result.out
+    assert_no_secret(result.out, result.err)
+    as_json = register(capsys, okta, "--dry-run", "--json").json()
+    assert as_json["hook"]["action"] == "update"
+    assert {change["field"] for change in as_json["hook"]["changes"]} == {"uri", "header"}
+    [request] = as_json["requests"]
+    assert replace_problems(request["body"], "com.okta.oauth2.tokens.transform") == []
+
+
+def test_an_oauth_hook_replaces_a_header_one(capsys, okta, monkeypatch):
+    assert register(capsys, okta).code == 0
+    monkeypatch.setenv("HOOK_REGISTER_CLIENT_SECRET", CLIENT_SECRET)
+    result = register(capsys, okta, *oauth_args())
+    assert result.code == 0, result.err
+    [hook] = okta.fake.hooks.values()
+    assert hook["channel"]["type"] == "OAUTH"
+    assert "  channel: 'HTTP' -> 'OAUTH'" in result.out
+    assert (
+        f"the client secret from HOOK_REGISTER_CLIENT_SECRET ({short_sha256(CLIENT_SECRET)})"
+        in (result.out)
+    )
+    assert_no_secret(result.out, result.err)
+
+
+def test_two_hooks_of_that_name_are_refused(capsys, okta):
+    for _ in range(2):
+        okta.fake.add_hook(okta_api.header_channel(HOOK_URL, "Authorization", SECRET),
+                           DEFAULT_HOOK_NAME)  # fmt: skip
+    result = register(capsys, okta)
+    assert result.code == 1
+    assert "2 token inline hooks are named" in result.err
+    for hook_id in okta.fake.hooks:
+        assert hook_id in result.err
+    assert sent(okta) == []
+
+
+def test_the_fake_refuses_a_replace_okta_refuses():
+    body = {key: value for key, value in
+            EXAMPLES["InlineHookMgmtCreateHTTPRequest"].items() if key != "type"}  # fmt: skip
+    hook_type = EXAMPLES["InlineHookMgmtCreateHTTPRequest"]["type"]
+    assert replace_problems(body, hook_type) == []
+    without_channel = {key: value for key, value in body.items() if key != "channel"}
+    assert "channel: required" in " ".join(replace_problems(without_channel, hook_type))
+    assert "type" in " ".join(replace_problems({**body, "type": "com.okta.import.transform"},
+                                               hook_type))  # fmt: skip
+
+
+# the OAuth client secret: never on the command line ---------------------------------------
+
+
+def test_a_client_secret_on_the_command_line_is_refused(capsys, okta):
+    result = register(capsys, okta, *oauth_args("--client-secret", CLIENT_SECRET))
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert "visible in ps" in result.err
+    assert "HOOK_REGISTER_CLIENT_SECRET" in result.err
+    assert CLIENT_SECRET not in result.err
+    assert okta.fake.requests == []
+
+
+def test_the_client_secret_is_read_from_standard_input(capsys, okta, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(CLIENT_SECRET + "\n"))
+    result = register(capsys, okta, *oauth_args("--client-secret", "-"))
+    assert result.code == 0, result.err
+    [request] = sent(okta)
+    assert request.body["channel"]["config"]["clientSecret"] == CLIENT_SECRET
+    assert "the client secret from standard input" in result.out
+    assert_no_secret(result.out, result.err)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_the_client_secret_is_asked_without_echo(capsys, okta, monkeypatch):
+    prompts = []
+    monkeypatch.setattr(sys, "stdin", Terminal("typed where everyone sees it\n"))
+    monkeypatch.setattr(getpass, "getpass", lambda prompt: prompts.append(prompt) or CLIENT_SECRET)
+    result = register(capsys, okta, *oauth_args("--client-secret", "-"))
+    assert result.code == 0, result.err
+    assert prompts == ["Client secret: "]
+    [request] = sent(okta)
+    assert request.body["channel"]["config"]["clientSecret"] == CLIENT_SECRET
+
+
+def test_an_empty_standard_input_is_refused(capsys, okta, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    result = register(capsys, okta, *oauth_args("--client-secret", "-"))
+    assert result.code == 2
+    assert "--client-secret -: standard input holds no secret" in result.err
+    assert okta.fake.requests == []
+
+
 # attaching it to the access-policy rule ---------------------------------------------------
 
 
@@ -191,7 +412,7 @@ def test_attach_puts_the_whole_rule_back_with_the_hook(capsys, okta):
     before = okta.fake.add_rule(*RULE)
     result = register(capsys, okta, *attach_args())
     assert result.code == 0, result.err
-    create, read, replace = okta.fake.requests
+    create, read, replace = sent(okta)
     assert create.method == "POST"
     assert (read.method, replace.method) == ("GET", "PUT")
     assert (
@@ -285,11 +506,12 @@ def test_a_429_without_reset_header_still_says_retry(capsys, okta):
 
 def test_a_429_while_attaching_keeps_the_created_hook_id(capsys, okta):
     okta.fake.add_rule(*RULE)
+    okta.fake.answer_next(200, [])
     okta.fake.answer_next(200, {"id": "calfake0000000000042", "name": "x", "status": "ACTIVE"})
     okta.fake.answer_next(429, error_body("E0000047", "API call exceeded rate limit"))
     result = register(capsys, okta, *attach_args(), "--json")
     assert result.code == 5
-    assert [request.method for request in okta.fake.requests] == ["POST", "GET"]
+    assert [request.method for request in sent(okta)] == ["POST", "GET"]
     assert result.json()["hook"]["id"] == "calfake0000000000042"
     assert result.json()["exit_code"] == 5
     assert "calfake0000000000042" in result.err
@@ -354,10 +576,10 @@ def test_a_missing_api_token_is_one_line_naming_it(capsys, okta, monkeypatch):
 # --dry-run --------------------------------------------------------------------------------
 
 
-def test_dry_run_prints_masked_requests_and_sends_nothing(capsys, okta):
+def test_dry_run_prints_masked_requests_and_only_reads(capsys, okta):
     result = register(capsys, okta, *attach_args(), "--dry-run")
     assert result.code == 0, result.err
-    assert okta.fake.requests == []
+    assert sent(okta) == []
     assert f"POST {okta.url}/api/v1/inlineHooks" in result.out
     assert "Authorization: SSWS ****" in result.out
     assert '"value": "****"' in result.out
@@ -367,11 +589,10 @@ def test_dry_run_prints_masked_requests_and_sends_nothing(capsys, okta):
 
 
 def test_dry_run_json_masks_the_oauth_client_secret(capsys, okta, monkeypatch):
-    monkeypatch.delenv("OKTA_API_TOKEN")
-    result = register(capsys, okta, *oauth_args("--client-secret", CLIENT_SECRET), "--dry-run",
-                      "--json")  # fmt: skip
+    monkeypatch.setenv("HOOK_REGISTER_CLIENT_SECRET", CLIENT_SECRET)
+    result = register(capsys, okta, *oauth_args(), "--dry-run", "--json")
     assert result.code == 0, result.err
-    assert okta.fake.requests == []
+    assert sent(okta) == []
     [request] = result.json()["requests"]
     assert request["headers"] == {"Authorization": "SSWS ****"}
     assert request["body"]["channel"]["config"]["clientSecret"] == "****"

@@ -1,6 +1,8 @@
 """The Terraform example (deploy/terraform): parsed with python-hcl2, its hook resolved with the
 example's values into the body the Okta provider sends, and that body checked against Okta's
-``InlineHookCreate`` schema and against what ``psc-hook register`` sends."""
+``InlineHookCreate`` schema and against what ``psc-hook register`` sends; its rule planned as
+Terraform plans an imported resource, and the body the provider would send compared with the
+rule Okta holds."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 from hook import okta_api
 from hook.cli import DEFAULT_HOOK_NAME
 from tests.conftest import ROOT, SECRET
-from tests.fake_okta import hook_problems
+from tests.fake_okta import FakeOkta, hook_problems
 
 HERE = ROOT / "deploy" / "terraform"
 OPTIONS = hcl2.SerializationOptions(
@@ -170,3 +172,149 @@ def test_the_provider_is_oktas_and_the_variables_are_checked():
     assert 'startswith(var.hook_url, "https://")' in url_check["condition"]
     [mode_check] = VARIABLES["auth_mode"]["validation"]
     assert mode_check["condition"] == '${contains(["header", "oauth"], var.auth_mode)}'
+
+
+# the access-policy rule: imported, only its inline hook set ------------------------------
+
+#: ``okta_auth_server_policy_rule``'s arguments in provider 4.20 (its docs, "Schema") and the
+#: defaults the provider fills in when the configuration leaves one out.
+RULE_ARGUMENTS = {
+    "auth_server_id": None,
+    "policy_id": None,
+    "name": None,
+    "priority": None,
+    "grant_type_whitelist": None,
+    "status": "ACTIVE",
+    "type": "RESOURCE_ACCESS",
+    "access_token_lifetime_minutes": 60,
+    "refresh_token_lifetime_minutes": None,
+    "refresh_token_window_minutes": 10080,
+    "scope_whitelist": None,
+    "group_whitelist": None,
+    "group_blacklist": None,
+    "user_whitelist": None,
+    "user_blacklist": None,
+    "inline_hook_id": None,
+}
+HOOK_ID = "calfake0000000000042"  # what local.inline_hook_id is once the hook exists
+
+
+def imported(rule: dict[str, Any], auth_server: str, policy: str) -> dict[str, Any]:
+    """The state ``terraform import`` (the provider's read) makes of a rule as Okta returns it."""
+    token, conditions = rule["actions"]["token"], rule["conditions"]
+    people = conditions.get("people") or {}
+    return {
+        "auth_server_id": auth_server,
+        "policy_id": policy,
+        "name": rule["name"],
+        "priority": rule["priority"],
+        "status": rule["status"],
+        "type": rule["type"],
+        "grant_type_whitelist": conditions["grantTypes"]["include"],
+        "scope_whitelist": conditions["scopes"]["include"],
+        "group_whitelist": (people.get("groups") or {}).get("include", []),
+        "group_blacklist": (people.get("groups") or {}).get("exclude", []),
+        "user_whitelist": (people.get("users") or {}).get("include", []),
+        "user_blacklist": (people.get("users") or {}).get("exclude", []),
+        "access_token_lifetime_minutes": token["accessTokenLifetimeMinutes"],
+        "refresh_token_lifetime_minutes": token["refreshTokenLifetimeMinutes"],
+        "refresh_token_window_minutes": token["refreshTokenWindowMinutes"],
+        "inline_hook_id": (token.get("inlineHook") or {}).get("id"),
+    }
+
+
+def planned(state: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Terraform's plan for the imported rule: the configuration's value (or the provider's
+    default) for each argument, except those ``ignore_changes`` keeps from the state."""
+    rule = RESOURCES[("okta_auth_server_policy_rule", "psc")]
+    [lifecycle] = rule.get("lifecycle", [{}])
+    kept = set(lifecycle.get("ignore_changes", []))
+    configured = {key: value for key, value in rule.items() if key in RULE_ARGUMENTS}
+    assert configured["inline_hook_id"] == "${local.inline_hook_id}"
+    configured = resolve(configured, values) | {"inline_hook_id": HOOK_ID}
+    return {
+        name: state[name] if name in kept else configured.get(name, default)
+        for name, default in RULE_ARGUMENTS.items()
+    }
+
+
+def provider_body(plan: dict[str, Any]) -> dict[str, Any]:
+    """The rule the provider PUTs to Okta for a plan (its ``buildAuthServerPolicyRule``)."""
+    hook = {"inlineHook": {"id": plan["inline_hook_id"]}} if plan["inline_hook_id"] else {}
+    return {
+        "name": plan["name"],
+        "status": plan["status"],
+        "priority": plan["priority"],
+        "type": plan["type"],
+        "actions": {
+            "token": {
+                "accessTokenLifetimeMinutes": plan["access_token_lifetime_minutes"],
+                "refreshTokenLifetimeMinutes": plan["refresh_token_lifetime_minutes"] or 0,
+                "refreshTokenWindowMinutes": plan["refresh_token_window_minutes"],
+                **hook,
+            }
+        },
+        "conditions": {
+            "grantTypes": {"include": sorted(plan["grant_type_whitelist"] or [])},
+            "scopes": {"include": sorted(plan["scope_whitelist"] or [])},
+            "people": {
+                "groups": {"include": sorted(plan["group_whitelist"] or []),
+                           "exclude": sorted(plan["group_blacklist"] or [])},
+                "users": {"include": sorted(plan["user_whitelist"] or []),
+                          "exclude": sorted(plan["user_blacklist"] or [])},
+            },
+        },
+    }  # fmt: skip
+
+
+def existing_rule() -> dict[str, Any]:
+    """The PSC app's rule as Okta returns it, with nothing the example's old defaults had."""
+    fake = FakeOkta()
+    rule = fake.add_rule(EXAMPLE["auth_server_id"], EXAMPLE["policy_id"], EXAMPLE["rule_id"])
+    rule.update(name="PSC: health professionals", priority=3, status="ACTIVE")
+    rule["conditions"] = {
+        "people": {"groups": {"include": ["00g1pscProfessionals"], "exclude": ["00g1interns"]}},
+        "grantTypes": {"include": ["authorization_code", "refresh_token"]},
+        "scopes": {"include": ["openid", "profile", "psc.read"]},
+    }
+    rule["actions"]["token"].update(
+        accessTokenLifetimeMinutes=15, refreshTokenLifetimeMinutes=480,
+        refreshTokenWindowMinutes=120,
+    )  # fmt: skip
+    return rule
+
+
+def test_the_rule_is_imported_not_created_and_never_destroyed():
+    [lifecycle] = RESOURCES[("okta_auth_server_policy_rule", "psc")]["lifecycle"]
+    assert lifecycle["prevent_destroy"] is True
+    [block] = TERRAFORM["import"]
+    assert block["to"] == "${okta_auth_server_policy_rule.psc}"
+    assert block["id"] == "${var.auth_server_id}/${var.policy_id}/${var.rule_id}"
+    for name in ("auth_server_id", "policy_id", "rule_id"):
+        assert "default" not in VARIABLES[name], name
+        assert name in EXAMPLE, name
+
+
+def test_applying_sets_the_rules_inline_hook_and_nothing_else():
+    """The body the provider sends is the rule Okta holds, its token action calling the hook."""
+    rule = existing_rule()
+    state = imported(rule, EXAMPLE["auth_server_id"], EXAMPLE["policy_id"])
+    for mode in ({"hook_secret": SECRET}, OAUTH):
+        body = provider_body(planned(state, inputs(**mode)))
+        attached = okta_api.attach(rule, HOOK_ID)
+        assert body == provider_body(imported(attached, state["auth_server_id"],
+                                              state["policy_id"]))  # fmt: skip
+        assert body["conditions"]["people"]["groups"]["include"] == ["00g1pscProfessionals"]
+        assert body["conditions"]["scopes"]["include"] == ["openid", "profile", "psc.read"]
+        assert (body["name"], body["priority"]) == ("PSC: health professionals", 3)
+        assert body["actions"]["token"]["inlineHook"] == {"id": HOOK_ID}
+
+
+def test_every_argument_but_the_hook_is_kept_from_the_rule():
+    """A new argument of the provider, or one left out of ignore_changes, fails here."""
+    [lifecycle] = RESOURCES[("okta_auth_server_policy_rule", "psc")]["lifecycle"]
+    kept = set(lifecycle["ignore_changes"])
+    assert kept == set(RULE_ARGUMENTS) - {"auth_server_id", "policy_id", "inline_hook_id"}
+    permissive = [name for name, body in VARIABLES.items()
+                  if body.get("default") in (["EVERYONE"], ["*"])]  # fmt: skip
+    assert permissive == []

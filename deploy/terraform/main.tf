@@ -67,16 +67,42 @@ resource "okta_inline_hook" "oauth" {
   }
 }
 
-# Okta calls the hook for the tokens this rule mints. To attach the hook to an existing
-# rule instead: terraform import okta_auth_server_policy_rule.psc <aus>/<00p>/<0pr>
+# Okta calls the hook for the tokens of the PSC app's rule, which exists already: Terraform
+# imports it, then sets its inline hook and nothing else. Every other field stays as Okta
+# holds it (ignore_changes): its name, priority, status, people, grants, scopes, lifetimes.
+import {
+  to = okta_auth_server_policy_rule.psc
+  id = "${var.auth_server_id}/${var.policy_id}/${var.rule_id}"
+}
+
 resource "okta_auth_server_policy_rule" "psc" {
-  auth_server_id       = var.auth_server_id
-  policy_id            = var.policy_id
-  name                 = "Pro Santé Connect"
-  status               = "ACTIVE"
-  priority             = var.rule_priority
-  group_whitelist      = var.group_ids
+  auth_server_id = var.auth_server_id
+  policy_id      = var.policy_id
+  inline_hook_id = local.inline_hook_id
+  # The provider requires these three. They are never sent: the import above gives Terraform
+  # the rule as it is, and ignore_changes keeps its own values.
+  name                 = "the existing rule's own name"
+  priority             = 1
   grant_type_whitelist = ["authorization_code"]
-  scope_whitelist      = ["*"]
-  inline_hook_id       = local.inline_hook_id
+
+  lifecycle {
+    # The rule is the PSC app's, not this example's: destroy refuses to delete it. To stop
+    # managing it: terraform state rm okta_auth_server_policy_rule.psc
+    prevent_destroy = true
+    ignore_changes = [
+      name,
+      status,
+      priority,
+      type,
+      grant_type_whitelist,
+      scope_whitelist,
+      group_whitelist,
+      group_blacklist,
+      user_whitelist,
+      user_blacklist,
+      access_token_lifetime_minutes,
+      refresh_token_lifetime_minutes,
+      refresh_token_window_minutes,
+    ]
+  }
 }

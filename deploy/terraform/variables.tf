@@ -80,14 +80,7 @@ variable "policy_id" {
   type        = string
 }
 
-variable "rule_priority" {
-  description = "The rule's priority in that policy."
-  type        = number
-  default     = 1
-}
-
-variable "group_ids" {
-  description = "Groups whose users get PSC tokens under this rule."
-  type        = list(string)
-  default     = ["EVERYONE"]
+variable "rule_id" {
+  description = "The existing rule of that policy (0pr...) whose tokens get the hook; only its inline hook is set."
+  type        = string
 }

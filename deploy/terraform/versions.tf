@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.5"
+  required_version = ">= 1.6" # an import block whose id is built from variables
   required_providers {
     okta = {
       source = "okta/okta"
