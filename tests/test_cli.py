@@ -220,7 +220,7 @@ def test_preview_shows_a_refused_token(capsys, monkeypatch):
     result = run(capsys, "preview", "password-only")
     assert result.code == 0
     assert "hook answer: HTTP 200 (refused-assurance)" in result.out
-    assert "error: Pro Santé Connect requires assurance 'eleve'" in result.out
+    assert "error: psc_assurance_too_low: Pro Sante Connect needs assurance eleve" in result.out
     assert "Okta mints no token: the client gets server_error" in result.out
     assert "token claims" not in result.out
 
