@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import structlog.testing
 from freezegun import freeze_time
 
 from hook import build_authenticator, create_app, oauth, samples
@@ -537,10 +538,14 @@ def test_readyz_is_503_until_keys_load_then_200(jwks: JwksServer, clock: Any):
     jwks.hang()
     app = create_app(load_settings({**BASE_ENV, **oauth_environment(jwks)}))
     client = app.test_client()
-    answer = client.get("/readyz")
+    with structlog.testing.capture_logs() as logged:
+        answer = client.get("/readyz")
     assert answer.status_code == 503
     assert answer.mimetype == "application/problem+json"
-    assert "timed out" in answer.get_json()["detail"]
+    assert answer.get_json()["detail"] == "The service is not ready."  # to anyone: no reason
+    assert "timed out" not in answer.text and "HOOK_OAUTH" not in answer.text
+    [not_ready] = [entry for entry in logged if entry["event"] == "not-ready"]
+    assert "timed out" in not_ready["reason"]  # the operator reads it in the log
     jwks.serve(KEY)
     clock.tick(31)
     answer = client.get("/readyz")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -78,7 +79,10 @@ def test_not_ready_while_the_keys_never_loaded(jwks: JwksServer, start_server):
     answer = requests.get(f"{server.url}/readyz", timeout=5)
     assert answer.status_code == 503
     assert answer.headers["Content-Type"] == "application/problem+json"
-    assert "HTTP 503" in answer.json()["detail"]
+    assert answer.json()["detail"] == "The service is not ready."
+    assert "503" not in answer.json()["detail"] and "HOOK_OAUTH" not in answer.text
+    not_ready = [json.loads(line) for line in server.log().splitlines() if "not-ready" in line]
+    assert not_ready and "HTTP 503" in not_ready[0]["reason"]  # the reason is in the log
     refused = post(server, bearer(mint(KEY)), "no-keys")
     assert refused.status_code == 401
     assert server.log_line("no-keys")["auth_failure"] == "oauth:unknown-kid"
@@ -94,6 +98,17 @@ def test_header_and_oauth_mode_accepts_both_under_gunicorn(jwks: JwksServer, sta
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert server.log_line("neither")["auth_failure"] == "header:header-mismatch oauth:malformed"
+
+
+def test_the_start_warns_when_any_token_of_the_issuer_is_accepted(jwks: JwksServer, start_server):
+    environment = {**BASE_ENV, **oauth_environment(jwks)}
+    del environment["HOOK_OAUTH_SCOPES"], environment["HOOK_OAUTH_CLIENT_IDS"]
+    server = start_server(environment)
+    warnings = [
+        json.loads(line) for line in server.log().splitlines() if "configuration-warning" in line
+    ]
+    assert any("HOOK_OAUTH_SCOPES and HOOK_OAUTH_CLIENT_IDS" in w["detail"] for w in warnings)
+    assert post(server, bearer(mint(KEY)), "any-client").status_code == 200  # it still starts
 
 
 @pytest.mark.parametrize(
