@@ -57,8 +57,9 @@ def compute(request: HookRequest, settings: Settings) -> Decision:
     claims: dict[str, Any] = {"tid": settings.tenant_id}
     if settings.kc_idp_hint:
         claims["kc_idp_hint"] = settings.kc_idp_hint
-    gated = settings.min_assurance != "none"
     if user_id is None:
+        minted = request.has_identity or request.has_access  # else there is nothing to refuse
+        gated = settings.min_assurance != "none" and minted
         refusal = summary("psc_user_unknown", required=settings.min_assurance) if gated else None
         return Decision(claims, None, False, None, refusal)
 
