@@ -83,10 +83,10 @@ def _parse(document: Any) -> tuple[dict[str, str], list[AmrRule]]:
         raise AmrRulesError("the file must hold a JSON object with 'aliases' and/or 'rules'")
     aliases = document.get("aliases", {})
     if not isinstance(aliases, dict) or not all(
-        isinstance(key, str) and isinstance(value, str) and LABEL.fullmatch(value)
+        isinstance(key, str) and key.isascii() and isinstance(value, str) and LABEL.fullmatch(value)
         for key, value in aliases.items()
     ):
-        raise AmrRulesError("'aliases' must map spellings to lower-case amr values")
+        raise AmrRulesError("'aliases' must map ASCII spellings to lower-case amr values")
     rules = document.get("rules", [])
     if not isinstance(rules, list):
         raise AmrRulesError("'rules' must be a list")
@@ -122,10 +122,14 @@ def default_table() -> AmrTable:
 
 
 def normalise(labels: Iterable[Any], aliases: Mapping[str, str]) -> tuple[str, ...]:
-    """Lower-case, apply aliases, drop what is not an amr value, keep first-seen order."""
+    """Lower-case, apply aliases, drop what is not an amr value, keep first-seen order.
+
+    A label that is not ASCII is dropped before folding: ``str.lower`` folds some other
+    letters into ASCII (the Kelvin sign K becomes k), which would forge a method's name.
+    """
     seen: dict[str, None] = {}
     for label in labels:
-        if not isinstance(label, str):
+        if not isinstance(label, str) or not label.isascii():
             continue
         folded = label.strip().lower()
         folded = aliases.get(folded, folded)

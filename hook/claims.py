@@ -2,7 +2,8 @@
 
 ``oid`` is the user the token is for, read from the token's own claims: on refresh
 grants Okta's context may name another user (OKTA-869758), so a context that disagrees
-is reported, and its session amr is not used as evidence for this user.
+is reported, and its session amr is used as evidence only when the session names this
+user. With an assurance gate, what cannot be proven is refused: a token with no user.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Any
 from hook.amr import ASSURANCE_RANK, AmrDecision, decide
 from hook.config import Settings
 from hook.payload import HookRequest
+from hook.refusals import summary
 
 ASSURANCE_HELP = {
-    "substantiel": "password + Okta Verify (push or code), or a CPS card",
+    "substantiel": "password + Okta Verify, or a CPS card",
     "eleve": "a CPS card with its PIN",
 }
 
@@ -34,11 +36,11 @@ def _token_user(request: HookRequest) -> str | None:
 
 
 def _refusal(amr: AmrDecision, minimum: str) -> str:
-    used = ", ".join(amr.after) or "no recorded method"
-    return (
-        f"Pro Santé Connect requires assurance '{minimum}' ({ASSURANCE_HELP[minimum]}); "
-        f"this sign-in reached '{amr.assurance}' ({used}). "
-        "Sign out, then sign in again with one of those methods."
+    return summary(
+        "psc_assurance_too_low",
+        required=minimum,
+        methods=ASSURANCE_HELP[minimum],
+        reached=amr.assurance,
     )
 
 
@@ -56,10 +58,14 @@ def compute(request: HookRequest, settings: Settings) -> Decision:
     if settings.kc_idp_hint:
         claims["kc_idp_hint"] = settings.kc_idp_hint
     if user_id is None:
-        return Decision(claims, None, False, None)
+        minted = request.has_identity or request.has_access  # else there is nothing to refuse
+        gated = settings.min_assurance != "none" and minted
+        refusal = summary("psc_user_unknown", required=settings.min_assurance) if gated else None
+        return Decision(claims, None, False, None, refusal)
 
     claims["oid"] = user_id
-    session_is_users = request.session_user_id in (None, user_id) and not mismatch
+    # Only a session that names this very user is evidence: one without userId proves nothing.
+    session_is_users = request.session_user_id == user_id and not mismatch
     evidence = request.identity_amr + (request.session_amr if session_is_users else ())
     amr = decide(evidence, settings.amr_table)
     if amr.after:

@@ -256,6 +256,15 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except amr_rules.AmrRulesError as error:
         raise ConfigError(f"PSC_AMR_RULES: {error}") from None
 
+    secrets = _secrets(env) if "header" in modes else ()
+    oauth = _oauth(env) if "oauth" in modes else None
+    if oauth is not None and not oauth.scopes and not oauth.client_ids:
+        warnings.append(
+            "HOOK_OAUTH_SCOPES and HOOK_OAUTH_CLIENT_IDS are both unset: any token"
+            " HOOK_OAUTH_ISSUER mints for HOOK_OAUTH_AUDIENCE is accepted, whichever client"
+            " asked for it; set them to the hook's scope and API Services app"
+        )
+
     return Settings(
         tenant_id=tenant_id,
         auth_modes=modes,
@@ -264,9 +273,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         kc_idp_hint=kc_idp_hint,
         min_assurance=_choice(env, "PSC_MIN_ASSURANCE", ASSURANCE_LEVELS, "none"),
         amr_table=table,
-        secrets=_secrets(env) if "header" in modes else (),
+        secrets=secrets,
         auth_header=auth_header,
-        oauth=_oauth(env) if "oauth" in modes else None,
+        oauth=oauth,
         max_body_bytes=_int(env, "HOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 10_485_760),
         log_level=_choice(
             env, "LOG_LEVEL", ("debug", "info", "warning", "error", "critical"), "info"

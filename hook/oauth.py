@@ -2,14 +2,19 @@
 
 Okta gives the hook 3 s, its own token fetch included, so the key set must never make a
 call wait long: it is loaded once at start and kept while the key source is down or
-answers garbage; only an unknown ``kid`` (a key rotation) fetches it again: the first one
-at once, however soon after the start, then at most once per 30 s, one fetch at a time,
-each fetch bounded to 1 s in all. A call whose key is known never waits for a fetch.
+answers garbage. It ages: past ``MAX_KEY_AGE_S`` a call starts a refresh in the background
+(a key Okta withdrew stops being trusted), and the call itself goes on with the set it
+has. An unknown ``kid`` (a key rotation) fetches at once, within a small budget
+(``REFETCH_BURST``, one back per 30 s), so an attacker's made-up ``kid`` cannot use up the
+refetch that a genuinely rotated key needs; a ``kid`` still unknown after a fetch, or
+withdrawn by one, fetches nothing for 30 s. One fetch at a time, each bounded to 1 s in
+all, name resolution included. A call whose key is known never waits for a fetch.
 
 Okta reuses its access token for the hook until it expires, so a verified token is
-remembered (by its SHA-256, a bounded number of them): the same token again costs a hash
-and a look-up instead of a signature check, while its ``exp`` is still checked on every
-call and its key must still be published.
+remembered (by its SHA-256, a bounded number of them) with the key object it was verified
+with: the same token again costs a hash and a look-up instead of a signature check, while
+its ``exp`` is still checked on every call, and once a fetch has replaced that key (or
+withdrawn it) the token is verified again from scratch.
 """
 
 from __future__ import annotations
@@ -39,7 +44,17 @@ from hook import metrics
 from hook.auth import AuthFailure
 from hook.config import OAuthSettings
 
+#: The key set's age past which a call starts a background refresh: how long a key Okta has
+#: withdrawn may still be trusted. Okta withdraws a key long after it stopped signing with
+#: it, unless the key was compromised; 5 minutes bounds that case, and costs Okta one fetch
+#: per worker every 5 minutes of traffic.
+MAX_KEY_AGE_S = 300.0
+#: Unknown-kid refetches a worker may make at once, and the pace they come back at (one per
+#: 30 s): a rotated key gets through even right after an attacker's made-up kid used one.
+REFETCH_BURST = 3
 REFETCH_INTERVAL_S = 30.0
+#: Kids remembered as absent (unknown after a fetch, or withdrawn by one) for 30 s each.
+MAX_ABSENT_KIDS = 256
 FETCH_BUDGET_S = 1.0
 MAX_JWKS_BYTES = 262_144
 MAX_TOKEN_CHARS = 8192
@@ -149,10 +164,13 @@ def parse_jwks(body: bytes, algorithms: tuple[str, ...]) -> dict[str, jwt.PyJWK]
 
 
 def download(uri: str, budget_s: float, tls: ssl.SSLContext | None) -> bytes:
-    """GET ``uri`` within ``budget_s`` seconds in all.
+    """GET ``uri`` within ``budget_s`` seconds in all, name resolution included.
 
     Every socket operation times out, and a watchdog shuts the socket down when the
-    whole exchange overruns, so a server that trickles bytes cannot hold the caller.
+    whole exchange overruns, so a server that trickles bytes cannot hold the caller. The
+    resolver has no timeout of its own, so the connection is opened (``getaddrinfo`` and
+    ``connect``) by a helper thread (a greenlet under gevent's worker) that the fetch stops
+    waiting for at the deadline.
     """
     parts = urlsplit(uri)
     connection = (
@@ -161,12 +179,42 @@ def download(uri: str, budget_s: float, tls: ssl.SSLContext | None) -> bytes:
         else HTTPConnection(parts.hostname or "", parts.port, timeout=budget_s)
     )
     expired = threading.Event()
+    settled = threading.Event()  # the connection is open, has failed, or the budget is spent
 
     def expire() -> None:
         expired.set()
+        settled.set()
         if connection.sock is not None:
             with contextlib.suppress(OSError):  # already closed: the fetch has ended anyway
                 connection.sock.shutdown(socket.SHUT_RDWR)
+
+    def open_in_time(
+        address: tuple[str, int], timeout: float, source: tuple[str, int] | None = None
+    ) -> socket.socket:
+        outcome: list[socket.socket | OSError] = []
+
+        def open_socket() -> None:
+            try:
+                opened = socket.create_connection(address, timeout, source)
+            except OSError as error:
+                outcome.append(error)
+            else:
+                outcome.append(opened)
+                if expired.is_set():  # too late: nobody will read it
+                    opened.close()
+            settled.set()
+
+        threading.Thread(target=open_socket, name="jwks-connect", daemon=True).start()
+        settled.wait()
+        opened = outcome[0] if outcome else TimeoutError()
+        if isinstance(opened, OSError):
+            raise opened
+        if expired.is_set():
+            opened.close()
+            raise TimeoutError
+        return opened
+
+    connection._create_connection = open_in_time  # type: ignore[attr-defined]
 
     watchdog = threading.Timer(budget_s, expire)
     watchdog.daemon = True
@@ -198,7 +246,25 @@ class Verified:
     """What a verified token still needs checked when it comes again."""
 
     kid: str
+    key: jwt.PyJWK  # the very object it was verified with: a fetch that replaces it voids this
     expires_at: float
+
+
+class RefetchBudget:
+    """Unknown-kid refetches: ``REFETCH_BURST`` at once, one back every ``REFETCH_INTERVAL_S``."""
+
+    def __init__(self) -> None:
+        self._left = float(REFETCH_BURST)
+        self._counted_at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        earned = (now - self._counted_at) / REFETCH_INTERVAL_S
+        self._left, self._counted_at = min(float(REFETCH_BURST), self._left + earned), now
+        if self._left < 1:
+            return False
+        self._left -= 1
+        return True
 
 
 class OAuthAuthenticator:
@@ -211,16 +277,23 @@ class OAuthAuthenticator:
         self._tls = ssl.create_default_context() if settings.jwks_uri.startswith("https") else None
         self._keys: dict[str, jwt.PyJWK] = {}
         self._problem = "no key set fetched yet"
-        self._lock = threading.Lock()
-        self._refetched_at: float | None = None
+        self._lock = threading.Lock()  # one fetch at a time
+        self._starting = threading.Lock()  # one background refresh at a time; never fetches
+        self._fetches = 0  # fetches ended: a call that waited for one uses its result
+        self._fetched_at = time.monotonic()  # when the last fetch began, whatever its result
+        self._budget = RefetchBudget()
+        self._absent: dict[str, float] = {}  # kid -> when a fetch found it missing
         self._verified: dict[bytes, Verified] = {}
-        self._fetch()  # the start-up fetch: not counted against the refetch limit
+        #: The latest background refresh (tests wait for it to end).
+        self.refresher: threading.Thread | None = None
+        self._fetch()  # the start-up fetch: not counted against the refetch budget
 
     def authenticate(self, headers: Mapping[str, str]) -> None:
+        self._refresh_when_old()
         token = bearer_token(headers)
         digest = hashlib.sha256(token.encode()).digest()
         remembered = self._verified.get(digest)
-        if remembered is not None and remembered.kid in self._keys:
+        if remembered is not None and self._keys.get(remembered.kid) is remembered.key:
             if remembered.expires_at <= time.time() - self.settings.leeway_seconds:
                 del self._verified[digest]
                 raise AuthFailure("expired")
@@ -257,7 +330,7 @@ class OAuthAuthenticator:
         ):
             raise AuthFailure("foreign-cid")
         # PyJWT checked both: a str kid, and an exp that int() reads (it may be a string).
-        return Verified(kid, int(claims["exp"]))
+        return Verified(kid, key, int(claims["exp"]))
 
     def _remember(self, digest: bytes, verified: Verified) -> None:
         if len(self._verified) >= MAX_REMEMBERED_TOKENS:
@@ -266,7 +339,7 @@ class OAuthAuthenticator:
 
     def ready(self) -> str | None:
         if not self._keys:
-            self._refetch()
+            self._refetch(None)
         if self._keys:
             return None
         return f"oauth: no signing keys loaded from HOOK_OAUTH_JWKS_URI ({self._problem})"
@@ -276,27 +349,64 @@ class OAuthAuthenticator:
             raise AuthFailure("no-kid")
         key = self._keys.get(kid)
         if key is None:
-            self._refetch()
+            self._refetch(kid)
             key = self._keys.get(kid)
         if key is None:
             raise AuthFailure("unknown-kid")
         return key
 
-    def _refetch(self) -> None:
-        """Fetch the key set again unless a refetch began under 30 s ago.
+    def _old(self) -> bool:
+        return time.monotonic() - self._fetched_at >= MAX_KEY_AGE_S
 
-        One fetch at a time: a call that waited while another fetched finds that refetch's
-        start under 30 s ago and uses its result rather than fetching again. Calls whose
-        key is known never take the lock.
-        """
-        with self._lock:
-            now = time.monotonic()
-            if self._refetched_at is not None and now - self._refetched_at < REFETCH_INTERVAL_S:
+    def _refresh_when_old(self) -> None:
+        """Start a background fetch once the key set is ``MAX_KEY_AGE_S`` old; never wait."""
+        if not self._old() or (self.refresher is not None and self.refresher.is_alive()):
+            return
+        with self._starting:
+            if self.refresher is not None and self.refresher.is_alive():
                 return
-            self._refetched_at = now
-            self._fetch()
+            due = (self._fetches, time.monotonic())  # read here: the thread needs no clock
+            self.refresher = threading.Thread(target=self._refresh, args=due, name="jwks-refresh")
+            self.refresher.daemon = True
+            self.refresher.start()
 
-    def _fetch(self) -> None:
+    def _refresh(self, fetches: int, began: float) -> None:
+        with self._lock:
+            if self._fetches == fetches:  # unless a refetch for an unknown kid came first
+                self._fetch(began)
+
+    def _refetch(self, kid: str | None) -> None:
+        """Fetch the key set again for an unknown ``kid`` (None: for readiness), if allowed.
+
+        One fetch at a time: a call that waited while another fetched uses that fetch's
+        result rather than fetching again. A kid a fetch found missing under 30 s ago
+        fetches nothing; any other spends one of the budget's refetches. Calls whose key is
+        known never take the lock.
+        """
+        seen = self._fetches
+        with self._lock:
+            if self._fetches != seen:
+                return
+            missing_since = self._absent.get(kid) if kid is not None else None
+            now = time.monotonic()
+            if missing_since is not None and now - missing_since < REFETCH_INTERVAL_S:
+                return
+            if not self._budget.take():
+                return
+            self._fetch()
+            if kid is not None and kid not in self._keys:
+                self._mark_absent([kid], time.monotonic())
+
+    def _mark_absent(self, kids: list[str], when: float) -> None:
+        for kid in kids:
+            self._absent.pop(kid, None)
+            self._absent[kid] = when
+        while len(self._absent) > MAX_ABSENT_KIDS:
+            del self._absent[next(iter(self._absent))]  # the oldest
+
+    def _fetch(self, began: float | None = None) -> None:
+        """Fetch and replace the key set (the caller holds the lock, or is the constructor)."""
+        self._fetched_at = time.monotonic() if began is None else began
         try:
             body = download(self.settings.jwks_uri, FETCH_BUDGET_S, self._tls)
             keys = parse_jwks(body, self.settings.algorithms)
@@ -305,6 +415,9 @@ class OAuthAuthenticator:
             log.warning("jwks-fetch-failed", reason=self._problem, kept_keys=len(self._keys))
             metrics.key_fetched("failed")
         else:
+            self._mark_absent([kid for kid in self._keys if kid not in keys], self._fetched_at)
             self._keys = keys
             log.info("jwks-loaded", kids=sorted(keys))
             metrics.key_fetched("loaded")
+        finally:
+            self._fetches += 1

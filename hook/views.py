@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
+import structlog
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected
 
@@ -20,6 +21,7 @@ from hook.config import Settings
 from hook.errors import problem
 
 bp = Blueprint("hook", __name__)
+log = structlog.get_logger("psc_token_hook")
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,12 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> Response:
+    """Ready or not, nothing more: why the keys do not load is for the log, not for anyone
+    who can reach the port."""
     reason = _service().authenticator.ready()
     if reason:
-        return problem(503, "Service Unavailable", reason)
+        log.warning("not-ready", reason=reason)
+        return problem(503, "Service Unavailable", "The service is not ready.")
     return Response('{"status": "ready"}', mimetype="application/json")
 
 

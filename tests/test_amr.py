@@ -138,3 +138,22 @@ def test_remembered_decisions_are_per_table(tmp_path) -> None:
     shipped, extended = amr.load_table(), amr.load_table(extension)
     assert amr.decide(["pwd", "webauthn"], shipped).assurance == "none"
     assert amr.decide(["pwd", "webauthn"], extended).assurance == "substantiel"
+
+
+@pytest.mark.parametrize(
+    "label",
+    ["o\u212ata_verify", "O\u212aTA_VERIFY", "\uff50wd", "pwd\u0301"],
+)
+def test_a_label_that_is_not_ascii_is_dropped_before_folding(label) -> None:
+    """The Kelvin sign lower-cases to k: o\u212ata_verify would become okta_verify."""
+    decision = amr.decide(["pwd", label], TABLE)
+    assert decision.before == ("pwd",)
+    assert decision.assurance == "none"
+
+
+def test_an_alias_spelled_in_another_script_is_refused(tmp_path, env) -> None:
+    rules = tmp_path / "rules.json"
+    rules.write_text(json.dumps({"aliases": {"o\u212ata": "okta_verify"}}), "utf-8")
+    env["PSC_AMR_RULES"] = str(rules)
+    with pytest.raises(ConfigError, match="ASCII spellings"):
+        load_settings(env)

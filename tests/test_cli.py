@@ -103,6 +103,20 @@ def test_check_config_shows_the_oauth_plan(capsys, monkeypatch):
         " 'api://psc-token-hook', keys at https://chu-exemple.okta.com/oauth2/aus9hook/v1/keys,"
         " scopes psc.hook, clients any, algorithms RS256"
     ) in result.out
+    assert "HOOK_OAUTH_CLIENT_IDS" not in result.out  # a scope is set: no warning
+
+
+def test_check_config_warns_when_any_token_of_the_issuer_would_do(capsys, monkeypatch):
+    for name, value in {
+        "HOOK_AUTH_MODE": "oauth",
+        "HOOK_OAUTH_ISSUER": "https://chu-exemple.okta.com/oauth2/aus9hook",
+        "HOOK_OAUTH_AUDIENCE": "api://psc-token-hook",
+    }.items():
+        monkeypatch.setenv(name, value)
+    result = run(capsys, "check-config")
+    assert result.code == 0, result.err
+    warnings = [line for line in result.out.splitlines() if line.startswith("  ! ")]
+    assert any("HOOK_OAUTH_SCOPES and HOOK_OAUTH_CLIENT_IDS are both unset" in w for w in warnings)
 
 
 @pytest.mark.parametrize(
@@ -225,7 +239,7 @@ def test_preview_shows_a_refused_token(capsys, monkeypatch):
     result = run(capsys, "preview", "password-only")
     assert result.code == 0
     assert "hook answer: HTTP 200 (refused-assurance)" in result.out
-    assert "error: Pro Santé Connect requires assurance 'eleve'" in result.out
+    assert "error: psc_assurance_too_low: Pro Sante Connect needs assurance eleve" in result.out
     assert "Okta mints no token: the client gets server_error" in result.out
     assert "token claims" not in result.out
 

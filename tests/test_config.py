@@ -88,3 +88,19 @@ def test_a_metrics_directory_under_a_file_is_refused(env, tmp_path) -> None:
     env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path / "file" / "metrics")
     with pytest.raises(ConfigError, match=r"PROMETHEUS_MULTIPROC_DIR: .* not a writable directory"):
         load_settings(env)
+
+
+@pytest.mark.parametrize(
+    ("scopes", "client_ids", "warned"),
+    [("", "", True), ("psc.hook", "", False), ("", "0oa-hook-caller", False)],
+)
+def test_oauth_without_scopes_or_client_ids_is_warned_about(env, scopes, client_ids, warned):
+    env.update(
+        HOOK_AUTH_MODE="oauth",
+        HOOK_OAUTH_ISSUER="https://chu-exemple.okta.com/oauth2/aus9hook",
+        HOOK_OAUTH_AUDIENCE="api://psc-token-hook",
+        HOOK_OAUTH_SCOPES=scopes,
+        HOOK_OAUTH_CLIENT_IDS=client_ids,
+    )
+    warnings = load_settings(env).warnings
+    assert any("any token" in w and "HOOK_OAUTH_CLIENT_IDS" in w for w in warnings) is warned

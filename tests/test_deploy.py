@@ -293,9 +293,12 @@ def test_clever_cloud_runs_the_procfile_command_checks_readyz_in_an_hds_zone():
 
 def test_clever_cloud_settings_are_a_valid_configuration():
     env = {name: value for name, value in clever_env().items() if not name.startswith("CC_")}
-    assert env["HOOK_SECRETS"] == "$(openssl rand -hex 32)"
-    settings = load_settings({**env, "HOOK_SECRETS": OPENSSL_SECRET})
+    assert env["HOOK_SECRETS"] == env["METRICS_TOKEN"] == "$(openssl rand -hex 32)"
+    settings = load_settings(
+        {**env, "HOOK_SECRETS": OPENSSL_SECRET, "METRICS_TOKEN": OPENSSL_SECRET}
+    )
     assert (settings.tenant_id, settings.log_format) == ("OKTA_chu-exemple", "json")
+    assert settings.metrics_token == OPENSSL_SECRET.encode()  # /metrics is not left open
     assert settings.port == 9000  # where the Python runtime's proxy sends the calls
 
 
@@ -351,3 +354,18 @@ def test_serve_demo_refuses_to_listen_beyond_loopback(capsys, monkeypatch, host)
     result = run(capsys, "serve", "--demo", "--host", host)
     assert result.code == 2
     assert "--demo serves on 127.0.0.1 only" in result.err
+
+
+# Every way the README deploys protects /metrics -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "section", ["Deploy on Clever Cloud", "Run the container image", "Deploy on Kubernetes"]
+)
+def test_every_deployment_the_readme_describes_sets_a_metrics_token(section):
+    """Unset, /metrics tells anyone the sign-in volume and the assurance mix."""
+    commands = [line for line in readme_section(section).splitlines() if "METRICS_TOKEN" in line]
+    assert any('METRICS_TOKEN="$(openssl rand -hex 32)"' in line for line in commands) or any(
+        'METRICS_TOKEN "$(openssl rand -hex 32)"' in line for line in commands
+    ), section
+    assert not any("optional" in line for line in commands), section

@@ -471,7 +471,7 @@ def test_the_service_refuses_the_sample_sign_in(capsys, okta, strict_service):
     result = doctor(capsys, okta, "--json")
     [finding] = result.json()["findings"]
     assert finding["code"] == "hook-refused"
-    assert "requires assurance 'eleve'" in finding["problem"]
+    assert "psc_assurance_too_low: Pro Sante Connect needs assurance eleve" in finding["problem"]
     assert "--sample cps-smart-card" in finding["fix"]
 
 

@@ -222,7 +222,13 @@ def test_rotation_custom_header_scope_and_gate(start_server) -> None:
         assert answer.status_code == 200 and "commands" in answer.json()
     assert post(server, samples.load("cps-smart-card"), AUTH).status_code == 401
     refused = post(server, samples.load("password-only"), {"X-Okta-Hook-Secret": SECRET})
-    assert "substantiel" in refused.json()["error"]["errorSummary"]
+    summary = refused.json()["error"]["errorSummary"]
+    assert summary.startswith("psc_assurance_too_low: ") and "substantiel" in summary
+    assert summary.isascii() and summary.isprintable()  # Okta's error_description (RFC 6749)
+    anonymous = samples.load("password-okta-verify-push")
+    del anonymous["data"]["identity"]["claims"]["sub"], anonymous["data"]["access"]["claims"]["uid"]
+    unproven = post(server, anonymous, {"X-Okta-Hook-Secret": SECRET})
+    assert unproven.json()["error"]["errorSummary"].startswith("psc_user_unknown: ")
     other_client = samples.load("password-only")
     other_client["data"]["context"]["protocol"]["client"]["id"] = "0oaSomeOtherApp"
     skipped = post(server, other_client, {"X-Okta-Hook-Secret": SECRET})

@@ -15,14 +15,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import structlog.testing
 from freezegun import freeze_time
 
 from hook import build_authenticator, create_app, oauth, samples
 from hook.auth import AuthFailure
 from hook.config import ConfigError, OAuthSettings, load_settings
 from hook.oauth import (
+    FETCH_BUDGET_S,
     MAX_JWKS_BYTES,
+    MAX_KEY_AGE_S,
     MAX_REMEMBERED_TOKENS,
+    REFETCH_BURST,
+    REFETCH_INTERVAL_S,
     JwksError,
     OAuthAuthenticator,
     parse_jwks,
@@ -376,14 +381,15 @@ def test_the_first_unknown_key_refetches_at_once_then_at_most_once_per_30_second
     assert jwks.fetches == 3
 
 
-def test_a_burst_of_unknown_kids_causes_at_most_one_refetch(
+def test_a_burst_of_unknown_kids_causes_at_most_the_budgets_refetches(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
+    """Calls that wait for a fetch use its result; the budget bounds the rest."""
     clock.tick(31)
     tokens = [mint(STRANGER, kid=f"kid-{index}") for index in range(BURST)]
     reasons = burst(lambda index: authenticator.authenticate(bearer(tokens[index])))
     assert reasons == ["unknown-kid"] * BURST
-    assert jwks.fetches == 2
+    assert 2 <= jwks.fetches <= 1 + REFETCH_BURST
 
 
 def test_a_key_rotated_just_after_the_start_is_picked_up_by_its_first_token(
@@ -455,6 +461,146 @@ def test_a_stalled_key_source_is_given_up_on_and_known_keys_still_work(
     assert authenticator.ready() is None
 
 
+def test_a_rotated_kid_gets_through_right_after_an_attackers_made_up_kid(
+    jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
+):
+    assert rejection(authenticator, bearer(mint(STRANGER, kid="made-up"))) == "unknown-kid"
+    assert jwks.fetches == 2
+    jwks.serve(KEY, NEXT_KEY)  # Okta rotates a second later
+    clock.tick(1)
+    assert authenticator.authenticate(bearer(mint(NEXT_KEY))) is None
+    assert jwks.fetches == 3
+
+
+def test_made_up_kids_spend_the_burst_then_one_refetch_comes_back_per_30_seconds(
+    jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
+):
+    for index in range(REFETCH_BURST + 2):
+        assert rejection(authenticator, bearer(mint(STRANGER, kid=f"made-up-{index}"))) == (
+            "unknown-kid"
+        )
+    assert jwks.fetches == 1 + REFETCH_BURST  # Okta is not flooded
+    jwks.serve(KEY, NEXT_KEY)
+    assert rejection(authenticator, bearer(mint(NEXT_KEY))) == "unknown-kid"  # budget spent
+    clock.tick(REFETCH_INTERVAL_S)
+    assert authenticator.authenticate(bearer(mint(NEXT_KEY))) is None
+    assert jwks.fetches == 2 + REFETCH_BURST
+
+
+def test_a_kid_withdrawn_by_a_fetch_fetches_nothing_for_30_seconds(
+    jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
+):
+    jwks.serve(NEXT_KEY)
+    assert authenticator.authenticate(bearer(mint(NEXT_KEY))) is None
+    for _ in range(REFETCH_BURST + 1):
+        assert rejection(authenticator, bearer(mint(KEY))) == "unknown-kid"
+    assert jwks.fetches == 2
+
+
+def refreshed(authenticator: OAuthAuthenticator) -> None:
+    """Let a call start the background refresh of an old key set, and wait for it to end."""
+    assert rejection(authenticator, {}) == "no-bearer"  # any call notices the age
+    assert authenticator.refresher is not None
+    authenticator.refresher.join(5 * FETCH_BUDGET_S)
+    assert not authenticator.refresher.is_alive()
+
+
+def test_an_old_key_set_is_refreshed_and_a_withdrawn_keys_tokens_are_refused(
+    jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any, decodes: list[str]
+):
+    """Without an unknown kid the set was never fetched again: a withdrawn key stayed trusted."""
+    remembered = mint(KEY)
+    assert authenticator.authenticate(bearer(remembered)) is None
+    jwks.serve(NEXT_KEY)  # Okta withdraws KEY
+    clock.tick(MAX_KEY_AGE_S - 1)
+    assert authenticator.authenticate(bearer(remembered)) is None
+    assert authenticator.refresher is None and jwks.fetches == 1  # not old yet
+    clock.tick(1)
+    refreshed(authenticator)
+    assert jwks.fetches == 2
+    assert rejection(authenticator, bearer(remembered)) == "unknown-kid"  # the cached token
+    assert rejection(authenticator, bearer(mint(KEY))) == "unknown-kid"  # a newly minted one
+    rotated = mint(NEXT_KEY)
+    assert authenticator.authenticate(bearer(rotated)) is None
+    assert jwks.fetches == 2  # the withdrawn kid fetched nothing
+    assert decodes == [remembered, rotated]  # no signature work for the withdrawn key
+
+
+def test_a_remembered_token_is_bound_to_the_key_object_it_was_verified_with(
+    jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any, decodes: list[str]
+):
+    token = mint(KEY)
+    assert authenticator.authenticate(bearer(token)) is None
+    clock.tick(MAX_KEY_AGE_S)
+    refreshed(authenticator)  # the same kid, a new key object
+    assert authenticator.authenticate(bearer(token)) is None
+    assert authenticator.authenticate(bearer(token)) is None
+    assert decodes == [token, token]  # verified again once, with the fetched key
+
+
+def test_a_failed_refresh_keeps_the_old_set_and_retries_when_it_is_old_again(
+    jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
+):
+    jwks.fail(503)
+    clock.tick(MAX_KEY_AGE_S)
+    refreshed(authenticator)
+    assert jwks.fetches == 2
+    assert authenticator.authenticate(bearer(mint(KEY))) is None
+    assert authenticator.ready() is None
+    clock.tick(MAX_KEY_AGE_S - 1)
+    assert authenticator.authenticate(bearer(mint(KEY))) is None
+    assert jwks.fetches == 2
+    clock.tick(1)
+    refreshed(authenticator)
+    assert jwks.fetches == 3
+
+
+def test_a_known_key_never_waits_for_a_background_refresh(
+    jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
+):
+    jwks.hang()
+    clock.tick(MAX_KEY_AGE_S)
+    assert authenticator.authenticate(bearer(mint(KEY))) is None  # starts the refresh
+    jwks.wait_until_holding(1)
+    assert authenticator.authenticate(bearer(mint(KEY))) is None  # while it is held
+    assert jwks.fetches == 2  # one refresh at a time
+    jwks.close()
+    authenticator.refresher.join(5 * FETCH_BUDGET_S)
+    assert authenticator.authenticate(bearer(mint(KEY))) is None  # the old set was kept
+
+
+@pytest.fixture
+def hanging_resolver(monkeypatch) -> Iterator[threading.Event]:
+    """``getaddrinfo`` that never answers for ``localhost`` (as a dead DNS server), until set."""
+    release = threading.Event()
+    real = oauth.socket.getaddrinfo
+
+    def hang(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host == "localhost":
+            release.wait(10 * FETCH_BUDGET_S)
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(oauth.socket, "getaddrinfo", hang)
+    yield release
+    release.set()
+
+
+def test_name_resolution_is_inside_the_1_second_bound(
+    jwks: JwksServer, hanging_resolver: threading.Event
+):
+    by_name = jwks.url.replace("127.0.0.1", "localhost")
+    began = time.monotonic()
+    authenticator = OAuthAuthenticator(oauth_settings(jwks, jwks_uri=by_name))
+    took = time.monotonic() - began
+    assert took < 2 * FETCH_BUDGET_S, took  # the resolver itself would hold it for 10 s
+    assert "timed out after 1.0 s" in (authenticator.ready() or "")
+    assert jwks.fetches == 0
+    hanging_resolver.set()  # DNS answers again
+    clock_free = time.monotonic()
+    assert authenticator.ready() is None
+    assert time.monotonic() - clock_free < 2 * FETCH_BUDGET_S
+
+
 def _jwk(**changes: Any) -> dict[str, Any]:
     return {**KEY.jwk(), "kid": "key-new", **changes}
 
@@ -523,13 +669,17 @@ def test_not_ready_until_a_key_set_loads(jwks: JwksServer, clock: Any):
     assert "HOOK_OAUTH_JWKS_URI" in problem
     assert "HTTP 503" in problem
     assert jwks.fetches == 2
-    assert rejection(authenticator, bearer(mint(KEY))) == "unknown-kid"
-    jwks.serve(KEY)
-    assert authenticator.ready() is not None  # the last refetch was under 30 s ago
-    assert jwks.fetches == 2
-    clock.tick(31)
-    assert authenticator.ready() is None  # readiness itself retries, once per 30 s
+    assert rejection(authenticator, bearer(mint(KEY))) == "unknown-kid"  # a refetch of its own
     assert jwks.fetches == 3
+    assert rejection(authenticator, bearer(mint(KEY))) == "unknown-kid"  # missing 0 s ago
+    assert authenticator.ready() is not None  # the burst's last refetch
+    assert jwks.fetches == 2 + REFETCH_BURST - 1
+    jwks.serve(KEY)
+    assert authenticator.ready() is not None  # the budget is spent
+    assert jwks.fetches == 2 + REFETCH_BURST - 1
+    clock.tick(REFETCH_INTERVAL_S)
+    assert authenticator.ready() is None  # one refetch earned back: readiness retries
+    assert jwks.fetches == 2 + REFETCH_BURST
     assert authenticator.authenticate(bearer(mint(KEY))) is None
 
 
@@ -537,10 +687,14 @@ def test_readyz_is_503_until_keys_load_then_200(jwks: JwksServer, clock: Any):
     jwks.hang()
     app = create_app(load_settings({**BASE_ENV, **oauth_environment(jwks)}))
     client = app.test_client()
-    answer = client.get("/readyz")
+    with structlog.testing.capture_logs() as logged:
+        answer = client.get("/readyz")
     assert answer.status_code == 503
     assert answer.mimetype == "application/problem+json"
-    assert "timed out" in answer.get_json()["detail"]
+    assert answer.get_json()["detail"] == "The service is not ready."  # to anyone: no reason
+    assert "timed out" not in answer.text and "HOOK_OAUTH" not in answer.text
+    [not_ready] = [entry for entry in logged if entry["event"] == "not-ready"]
+    assert "timed out" in not_ready["reason"]  # the operator reads it in the log
     jwks.serve(KEY)
     clock.tick(31)
     answer = client.get("/readyz")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -22,7 +25,38 @@ from tests.okta_schemas import validate
 
 jwks = jwks_fixture()
 KEY = signing_key(FIRST_KID)
+NEXT_KEY = signing_key("key-2")
+STRANGER = signing_key("key-stranger")
 BODY = samples.load("password-okta-verify-push")
+#: One worker, so that every call meets the same key set, refetch budget and token memory.
+ONE_WORKER = ("--workers", "1")
+#: Loaded by the server's interpreters at start (sitecustomize): every call finds the key set
+#: old, so the background refresh runs under gevent's worker without waiting 5 minutes.
+AGELESS_KEYS = "import hook.oauth\nhook.oauth.MAX_KEY_AGE_S = 0.0\n"
+#: A resolver that never answers for localhost (the C call gevent's resolver threads make).
+DEAD_DNS = """
+import _socket
+import time
+
+_resolve, _sleep = _socket.getaddrinfo, time.sleep
+
+
+def _dead(host, *args, **kwargs):
+    if host == "localhost":
+        _sleep(10)
+    return _resolve(host, *args, **kwargs)
+
+
+_socket.getaddrinfo = _dead
+"""
+
+
+def with_site(directory: Path, code: str, environment: dict[str, str]) -> dict[str, str]:
+    """``environment`` whose Python runs ``code`` at start (a sitecustomize on PYTHONPATH)."""
+    site = directory / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(code)
+    return {**environment, "PYTHONPATH": str(site)}
 
 
 def post(server: Server, headers: dict[str, str], request_id: str) -> requests.Response:
@@ -78,7 +112,10 @@ def test_not_ready_while_the_keys_never_loaded(jwks: JwksServer, start_server):
     answer = requests.get(f"{server.url}/readyz", timeout=5)
     assert answer.status_code == 503
     assert answer.headers["Content-Type"] == "application/problem+json"
-    assert "HTTP 503" in answer.json()["detail"]
+    assert answer.json()["detail"] == "The service is not ready."
+    assert "503" not in answer.json()["detail"] and "HOOK_OAUTH" not in answer.text
+    not_ready = [json.loads(line) for line in server.log().splitlines() if "not-ready" in line]
+    assert not_ready and "HTTP 503" in not_ready[0]["reason"]  # the reason is in the log
     refused = post(server, bearer(mint(KEY)), "no-keys")
     assert refused.status_code == 401
     assert server.log_line("no-keys")["auth_failure"] == "oauth:unknown-kid"
@@ -94,6 +131,66 @@ def test_header_and_oauth_mode_accepts_both_under_gunicorn(jwks: JwksServer, sta
     assert refused.status_code == 401
     assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
     assert server.log_line("neither")["auth_failure"] == "header:header-mismatch oauth:malformed"
+
+
+def test_the_start_warns_when_any_token_of_the_issuer_is_accepted(jwks: JwksServer, start_server):
+    environment = {**BASE_ENV, **oauth_environment(jwks)}
+    del environment["HOOK_OAUTH_SCOPES"], environment["HOOK_OAUTH_CLIENT_IDS"]
+    server = start_server(environment)
+    warnings = [
+        json.loads(line) for line in server.log().splitlines() if "configuration-warning" in line
+    ]
+    assert any("HOOK_OAUTH_SCOPES and HOOK_OAUTH_CLIENT_IDS" in w["detail"] for w in warnings)
+    assert post(server, bearer(mint(KEY)), "any-client").status_code == 200  # it still starts
+
+
+def test_a_rotated_key_gets_through_right_after_an_attackers_made_up_kid(
+    jwks: JwksServer, start_server
+):
+    server = start_server({**BASE_ENV, **oauth_environment(jwks)}, ONE_WORKER)
+    assert post(server, bearer(mint(STRANGER, kid="made-up")), "attacker").status_code == 401
+    fetched = jwks.fetches
+    jwks.serve(KEY, NEXT_KEY)  # Okta rotates right after
+    assert post(server, bearer(mint(NEXT_KEY)), "rotated").status_code == 200
+    assert jwks.fetches == fetched + 1
+
+
+def test_a_withdrawn_key_is_dropped_by_the_background_refresh_under_gunicorn(
+    jwks: JwksServer, start_server, tmp_path
+):
+    environment = with_site(tmp_path, AGELESS_KEYS, {**BASE_ENV, **oauth_environment(jwks)})
+    server = start_server(environment, ONE_WORKER)
+    remembered = mint(KEY)
+    assert post(server, bearer(remembered), "before").status_code == 200
+    jwks.serve(NEXT_KEY)  # Okta withdraws KEY
+    statuses = []
+    for attempt in range(50):  # a call starts a refresh and goes on: a later one sees its end
+        statuses.append(post(server, bearer(remembered), f"after-{attempt}").status_code)
+        if statuses[-1] == 401:
+            break
+    assert statuses[-1] == 401, statuses
+    last = server.log_line(f"after-{len(statuses) - 1}")
+    assert last["auth_failure"] == "oauth:unknown-kid"
+    assert post(server, bearer(mint(NEXT_KEY)), "rotated").status_code == 200
+    assert "jwks-loaded" in server.log() and "Traceback" not in server.log()
+
+
+def test_a_dead_resolver_costs_at_most_the_fetch_bound_under_gunicorn(
+    jwks: JwksServer, start_server, tmp_path
+):
+    by_name = {"HOOK_OAUTH_JWKS_URI": jwks.url.replace("127.0.0.1", "localhost")}
+    environment = with_site(tmp_path, DEAD_DNS, {**BASE_ENV, **oauth_environment(jwks), **by_name})
+    server = start_server(environment, ONE_WORKER)
+    began = time.monotonic()
+    answer = requests.get(f"{server.url}/readyz", timeout=8)  # readiness refetches at once
+    assert time.monotonic() - began < 2.5  # 1 s for the fetch, the rest for the machine
+    assert answer.status_code == 503
+    began = time.monotonic()
+    refused = post(server, bearer(mint(KEY)), "dead-dns")
+    assert time.monotonic() - began < 2.5
+    assert refused.status_code == 401
+    assert "timed out after 1.0 s" in server.log()
+    assert jwks.fetches == 0  # the name never resolved
 
 
 @pytest.mark.parametrize(

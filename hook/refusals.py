@@ -1,0 +1,35 @@
+"""Every refusal the hook answers Okta with: a stable code, and the text that goes with it.
+
+Okta hands ``errorSummary`` to the client as OAuth's ``error_description``, which RFC 6749
+section 5.2 limits to printable ASCII without '"' or '\\'. So each summary is that, short,
+and starts with its code (``psc_<reason>: ...``): the one string a help desk searches for.
+A new refusal is a new row of ``REFUSALS``; ``summary`` is the only way to write one.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: Code -> text; ``{name}`` fields come from fixed tables (assurance levels), never from Okta.
+REFUSALS: dict[str, str] = {
+    "psc_assurance_too_low": (
+        "Pro Sante Connect needs assurance {required} ({methods}); this sign-in reached"
+        " {reached}. Sign out, then sign in again with one of those methods."
+    ),
+    "psc_user_unknown": (
+        "the token names no user, so its assurance cannot be checked against {required}."
+        " Only sign-ins of a user can get Pro Sante Connect tokens."
+    ),
+}
+#: Okta shows the summary to the user on the client's error page: a sentence or two.
+MAX_SUMMARY_CHARS = 200
+#: RFC 6749 section 5.2: error_description is %x20-21 / %x23-5B / %x5D-7E.
+ERROR_DESCRIPTION = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def summary(code: str, **facts: str) -> str:
+    """The ``errorSummary`` of refusal ``code``; a text outside the RFC's limits is a bug."""
+    text = f"{code}: {REFUSALS[code].format(**facts)}"
+    if len(text) > MAX_SUMMARY_CHARS or not ERROR_DESCRIPTION.fullmatch(text):
+        raise ValueError(f"{code}: the summary is not short printable ASCII")
+    return text
