@@ -2,17 +2,20 @@
 
 ``oid`` is the user the token is for, read from the token's own claims: on refresh
 grants Okta's context may name another user (OKTA-869758), so a context that disagrees
-is reported, and its session amr is not used as evidence for this user.
+is reported, and its session (amr, IdP, verification times) is not used as evidence for
+this user. The establishment is read from the token's claims too, never from the context.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from hook.amr import ASSURANCE_RANK, AmrDecision, decide
-from hook.config import Settings
+from hook.config import AUTH_AGE_LEEWAY_SECONDS, Settings
 from hook.payload import HookRequest
+from hook.tenants import Tenant
 
 ASSURANCE_HELP = {
     "substantiel": "password + Okta Verify (push or code), or a CPS card",
@@ -27,6 +30,10 @@ class Decision:
     context_mismatch: bool
     amr: AmrDecision | None
     refusal: str | None = None
+    #: The outcome of a refusal (refused-assurance, tenant-unmatched, auth-too-old...).
+    refused: str | None = None
+    #: The establishment's tid the claims carry; None when refused for want of one.
+    tid: str | None = None
 
 
 def _token_user(request: HookRequest) -> str | None:
@@ -47,24 +54,103 @@ def in_scope(request: HookRequest, settings: Settings) -> bool:
     return not settings.client_ids or request.client_id in settings.client_ids
 
 
+def _tenant(request: HookRequest, settings: Settings, user: str | None) -> Tenant | Decision:
+    """The one establishment of the table the token names, or the refusal saying why not."""
+    table = settings.tenants
+    assert table is not None
+    claim = settings.tenant_claim
+    named = [v for v in (request.identity_tenant, request.access_tenant) if v is not None]
+    if user is None:  # client credentials: no user, the client alone says
+        named = []
+    if len(named) == 2 and table.candidates(named[0], None) != table.candidates(named[1], None):
+        return _refused(
+            "tenant-ambiguous",
+            "psc_tenant_ambiguous: the ID and access tokens name different establishments"
+            f" ({claim}); ask your administrator to check the claim, then sign in again.",
+        )
+    found = table.candidates(named[0] if named else (), request.client_id)
+    if len(found) == 1:
+        return found.pop()
+    if found:
+        return _refused(
+            "tenant-ambiguous",
+            f"psc_tenant_ambiguous: this sign-in names {len(found)} establishments ({claim} or"
+            " the application); ask your administrator to leave you in one.",
+        )
+    cause = f"its {claim} claim names none" if named else f"the tokens carry no {claim} claim"
+    return _refused(
+        "tenant-unmatched",
+        f"psc_tenant_unmatched: this sign-in names no establishment of this service ({cause},"
+        " nor does its application); ask your administrator to assign you to yours.",
+    )
+
+
+def _refused(outcome: str, summary: str) -> Decision:
+    return Decision({}, None, False, None, summary, outcome)
+
+
+def span(seconds: float) -> str:
+    """A duration as people read it: ``4 h 01 min``."""
+    minutes = int(max(seconds, 0) // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _auth_age(request: HookRequest, settings: Settings, session_is_users: bool) -> Decision | None:
+    """PSC_MAX_AUTH_AGE: the refusal of a user token authenticated too long ago, or None."""
+    limit = settings.max_auth_age
+    if limit is None:
+        return None
+    if request.auth_time is not None:
+        times: tuple[float, ...] = (request.auth_time,)
+    else:
+        times = request.session_verified if session_is_users else ()
+    age = time.time() - max(times) if times else None
+    if age is None or age < -AUTH_AGE_LEEWAY_SECONDS:
+        return _refused(
+            "auth-age-unknown",
+            f"psc_auth_age_unknown: Pro Sante Connect requires a sign-in within {span(limit)},"
+            " and the time of this one is not known (no auth_time); the application must"
+            " request the openid scope on refresh, or sign in again.",
+        )
+    if age > limit + AUTH_AGE_LEEWAY_SECONDS:
+        return _refused(
+            "auth-too-old",
+            f"psc_auth_too_old: Pro Sante Connect requires a sign-in within {span(limit)};"
+            f" this one is {span(age)} old. Sign out, then sign in again.",
+        )
+    return None
+
+
 def compute(request: HookRequest, settings: Settings) -> Decision:
-    """Decide tid, oid, amr and kc_idp_hint, and whether the assurance gate refuses."""
+    """Decide tid, oid, amr and kc_idp_hint, and whether a gate (establishment, age of the
+    authentication, assurance) refuses."""
     user_id = _token_user(request)
     context_users = {request.context_user_id, request.session_user_id} - {None}
     mismatch = user_id is not None and bool(context_users - {user_id})
-    claims: dict[str, Any] = {"tid": settings.tenant_id}
-    if settings.kc_idp_hint:
-        claims["kc_idp_hint"] = settings.kc_idp_hint
+    tid, hint = settings.tenant_id, settings.kc_idp_hint
+    if settings.tenants is not None:
+        tenant = _tenant(request, settings, user_id)
+        if isinstance(tenant, Decision):
+            return tenant
+        tid, hint = tenant.tid, tenant.kc_idp_hint
+    claims: dict[str, Any] = {"tid": tid}
+    if hint:
+        claims["kc_idp_hint"] = hint
     if user_id is None:
-        return Decision(claims, None, False, None)
+        return Decision(claims, None, False, None, tid=tid)
 
     claims["oid"] = user_id
     session_is_users = request.session_user_id in (None, user_id) and not mismatch
+    too_old = _auth_age(request, settings, session_is_users)
+    if too_old is not None:
+        return Decision({}, user_id, mismatch, None, too_old.refusal, too_old.refused, tid)
     evidence = request.identity_amr + (request.session_amr if session_is_users else ())
-    amr = decide(evidence, settings.amr_table)
+    idps = {request.identity_idp, request.session_idp if session_is_users else None} - {None}
+    amr = decide(evidence, settings.amr_table, frozenset(idps))
     if amr.after:
         claims["amr"] = list(amr.after)
     refusal = None
     if ASSURANCE_RANK[amr.assurance] < ASSURANCE_RANK[settings.min_assurance]:
         refusal = _refusal(amr, settings.min_assurance)
-    return Decision(claims, user_id, mismatch, amr, refusal)
+    refused = "refused-assurance" if refusal else None
+    return Decision(claims, user_id, mismatch, amr, refusal, refused, tid)

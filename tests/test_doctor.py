@@ -52,10 +52,19 @@ def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
     use_env(monkeypatch, LOCAL_ENV)
 
 
+@pytest.fixture(scope="module")
+def hinted_service(tmp_path_factory) -> Iterator[Server]:
+    """The service with the doctor's settings: PSC's client, and the hint in the ID token."""
+    env = {key: value for key, value in LOCAL_ENV.items() if key != "OKTA_API_TOKEN"}
+    server = launch(env, tmp_path_factory.mktemp("hinted"))
+    yield server
+    stop(server.process)
+
+
 @pytest.fixture
-def okta(module_server: Server) -> Iterator[FakeOktaServer]:
-    """An empty org whose hooks reach the service with the base settings."""
-    server = FakeOktaServer(FakeOkta(service_url=module_server.url))
+def okta(hinted_service: Server) -> Iterator[FakeOktaServer]:
+    """An empty org whose hooks reach the service with the doctor's settings."""
+    server = FakeOktaServer(FakeOkta(service_url=hinted_service.url))
     yield server
     server.close()
 
@@ -299,7 +308,7 @@ def test_an_oauth_channel_that_matches_the_settings(capsys, okta, monkeypatch):
 def test_an_oauth_hook_end_to_end(capsys, okta, start_server, monkeypatch):
     jwks = JwksServer([signing_key(FIRST_KID)])
     try:
-        settings = {**BASE_ENV, **oauth_environment(jwks)}
+        settings = {**BASE_ENV, "PSC_KC_IDP_HINT": HINT, **oauth_environment(jwks)}
         del settings["HOOK_SECRETS"]
         okta.fake.service_url = start_server(settings).url
         use_env(monkeypatch, {**LOCAL_ENV, **settings})
