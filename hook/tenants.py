@@ -21,7 +21,7 @@ from typing import Any
 IDENTIFIER = re.compile(
     r"OKTA_[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
     r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
-    r"|00o[0-9A-Za-z]{17}"
+    r"|00o[0-9A-Za-z]{5,60}"
     r"|[0-9]{1,20}"
 )
 IDENTIFIER_HELP = (
