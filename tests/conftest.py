@@ -45,15 +45,23 @@ READ_PATHS: tuple[tuple[str, ...], ...] = (
     ("data", "context", "session"),
     ("data", "context", "session", "userId"),
     ("data", "context", "session", "amr"),
+    ("data", "context", "session", "idp"),
+    ("data", "context", "session", "idp", "id"),
+    ("data", "context", "session", "lastPasswordVerification"),
+    ("data", "context", "session", "lastMfaVerification"),
     ("data", "context", "user"),
     ("data", "context", "user", "id"),
     ("data", "identity"),
     ("data", "identity", "claims"),
     ("data", "identity", "claims", "sub"),
     ("data", "identity", "claims", "amr"),
+    ("data", "identity", "claims", "idp"),
+    ("data", "identity", "claims", "auth_time"),
+    ("data", "identity", "claims", "psc_establishment"),
     ("data", "access"),
     ("data", "access", "claims"),
     ("data", "access", "claims", "uid"),
+    ("data", "access", "claims", "psc_establishment"),
 )
 
 
