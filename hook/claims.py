@@ -109,8 +109,9 @@ def _auth_age(request: HookRequest, settings: Settings, session_is_users: bool) 
         return _refused(
             "auth-age-unknown",
             f"psc_auth_age_unknown: Pro Sante Connect requires a sign-in within {span(limit)},"
-            " and the time of this one is not known (no auth_time); the application must"
-            " request the openid scope on refresh, or sign in again.",
+            " and the time of this one is not known (no auth_time, or one ahead of this"
+            " clock); the application must request the openid scope on refresh, or sign in"
+            " again.",
         )
     if age > limit + AUTH_AGE_LEEWAY_SECONDS:
         return _refused(

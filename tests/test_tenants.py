@@ -374,6 +374,17 @@ def test_a_bad_tenants_file_stops_gunicorn_with_one_line(tmp_path) -> None:
     assert "Traceback" not in str(raised.value)
 
 
+def test_the_start_says_cps_cards_give_no_eleve_without_the_setting(start_server) -> None:
+    env = {key: value for key, value in BASE_ENV.items() if key != "PSC_CPS_IDP_IDS"}
+    warnings = [
+        json.loads(line)
+        for line in start_server(env).log().splitlines()
+        if line.startswith("{") and "configuration-warning" in line
+    ]
+    assert any(w["detail"].startswith("PSC_CPS_IDP_IDS is unset: a CPS card gives no eleve")
+               for w in warnings)  # fmt: skip
+
+
 # the commands -----------------------------------------------------------------------------
 
 
@@ -441,3 +452,14 @@ def test_check_token_reports_the_age_of_the_authentication(capsys, monkeypatch) 
     assert fresh["auth_time"][0] is True and fresh["auth_time"][1].endswith("1 h 00 min ago")
     stale = verdicts(capsys, sign({**claims, "auth_time": int(time.time()) - 5 * 3600}))
     assert stale["auth_time"][0] is False and "older than PSC_MAX_AUTH_AGE" in stale["auth_time"][1]
+
+
+def test_send_plays_a_user_of_an_establishment(capsys, monkeypatch, tmp_path, group) -> None:
+    use_env(monkeypatch, tenants_env(tmp_path))
+    url = f"{group.url}/token-hook"
+    sent = run(capsys, "send", "password-okta-verify-push", "--url", url, "--claim", "chu-a",
+               "--json").json()  # fmt: skip
+    # The sample signed in days ago: the age gate refuses it, once it knows the establishment.
+    assert sent["answer"]["error"]["errorSummary"].startswith("psc_auth_too_old: ")
+    line = group.log_line(sent["request_id"])
+    assert (line["outcome"], line["tid"]) == ("auth-too-old", "OKTA_chu-a")
