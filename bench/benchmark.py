@@ -90,11 +90,13 @@ def rss(server: servers.Server) -> dict[int, int]:
     return {pid: servers.rss_kib(pid) for pid in server.workers()}
 
 
-def measure_startup(starts: int, logs: Path, extra: tuple[str, ...]) -> tuple[list, servers.Server]:
+def measure_startup(
+    starts: int, logs: Path, extra: tuple[str, ...], environment: dict[str, str]
+) -> tuple[list, servers.Server]:
     """Start the service ``starts`` times; the last one stays up for the HTTP runs."""
     seconds = []
     for attempt in range(starts):
-        server = servers.start("service", dict(BASE_ENV), logs, extra_args=extra)
+        server = servers.start("service", dict(environment), logs, extra_args=extra)
         seconds.append(round(server.startup_s, 3))
         if attempt < starts - 1:
             stop(server.process)
@@ -323,6 +325,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         metavar="ARG",
         help="an extra gunicorn argument for both apps, to compare a setting (repeatable)",
     )
+    parser.add_argument(
+        "--tenants",
+        type=int,
+        default=0,
+        metavar="N",
+        help="serve a hospital group: a PSC_TENANTS table of N establishments (e.g. 50)",
+    )
     parser.add_argument("--json", type=Path, help="where to write the figures as JSON")
     args = parser.parse_args(argv)
     if args.quick:
@@ -331,24 +340,37 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def setup(args: argparse.Namespace, logs: Path) -> tuple[dict[str, str], bytes]:
+    """The service's settings and the call's body: with --tenants, a user of the table's last
+    establishment."""
+    document = samples.load(SAMPLE)
+    if not args.tenants:
+        return dict(BASE_ENV), json.dumps(document).encode()
+    environment, claim = servers.tenants_environment(args.tenants, logs)
+    for kind in ("identity", "access"):
+        document["data"][kind]["claims"]["psc_establishment"] = claim
+    return environment, json.dumps(document).encode()
+
+
 def run(args: argparse.Namespace, logs: Path) -> dict:
-    body = json.dumps(samples.load(SAMPLE)).encode()
+    environment, body = setup(args, logs)
     body_file = logs / "body.json"
     body_file.write_bytes(body)
     extra = (*NO_RESTARTS, *args.gunicorn_arg)
     report: dict = {"machine": machine(), "sample": SAMPLE, "gunicorn_args": list(extra)}
+    report["tenants"] = args.tenants
     print(
         f"{report['machine']['cpus']} x {report['machine']['cpu_model']},"
         f" Python {report['machine']['python']}, gunicorn {report['machine']['gunicorn']}",
         flush=True,
     )
 
-    report["inprocess"] = inprocess.measure(BASE_ENV, body, SECRET, args.calls)
-    report["startup_s"], service = measure_startup(args.starts, logs, extra)
+    report["inprocess"] = inprocess.measure(environment, body, SECRET, args.calls)
+    report["startup_s"], service = measure_startup(args.starts, logs, extra, environment)
     bare = None
     try:
         status, answer = post(service, body)
-        if status != 200:
+        if status != 200 or b'"commands"' not in answer:
             raise SystemExit(f"the service answered {status} to the sample: {answer[:200]!r}")
         bare = servers.start(
             "bare",
@@ -385,7 +407,9 @@ def run(args: argparse.Namespace, logs: Path) -> dict:
             run["requests"] for level in report["http"].values() for run in level["service"]["each"]
         )
         report["slow_clients"] = slow_client_run(targets["service"], report["http"], args)
-        report["oauth_http"] = oauth_phase(body_file, report["http"], logs, extra, args)
+        report["oauth_http"] = oauth_phase(
+            body_file, report["http"], logs, extra, args, environment
+        )
         report["memory"] = {
             "cold_kib": cold,
             **memory_phase(targets["service"], before, served, args.memory_requests),
@@ -398,13 +422,18 @@ def run(args: argparse.Namespace, logs: Path) -> dict:
 
 
 def oauth_phase(
-    body_file: Path, header: dict, logs: Path, extra: tuple[str, ...], args: argparse.Namespace
+    body_file: Path,
+    header: dict,
+    logs: Path,
+    extra: tuple[str, ...],
+    args: argparse.Namespace,
+    service_environment: dict[str, str],
 ) -> dict:
     """Start the service in OAuth mode, its keys from a JWKS server on loopback, and load it."""
     keys = jwks_server.JwksServer([jwks_server.signing_key(jwks_server.FIRST_KID)])
     oauth = None
     try:
-        environment = {**BASE_ENV, **jwks_server.oauth_environment(keys)}
+        environment = {**service_environment, **jwks_server.oauth_environment(keys)}
         oauth = servers.start("oauth", environment, logs, extra_args=extra)
         token = jwks_server.mint(keys.keys[0])
         target = wrk.Target(oauth, body_file, "Authorization", f"Bearer {token}")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import http.client
+import json
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import ROOT, free_port, gunicorn_command, stop
+from tests.conftest import BASE_ENV, ROOT, free_port, gunicorn_command, stop
 
 STARTUP_DEADLINE_S = 30.0
 POLL_INTERVAL_S = 0.005
@@ -91,3 +92,16 @@ def cpu_ticks(pid: int) -> int:
     """User + system CPU time of one process, in clock ticks."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
+
+
+def tenants_environment(count: int, directory: Path) -> tuple[dict[str, str], str]:
+    """The service's settings with a PSC_TENANTS table of ``count`` establishments (a
+    hospital group), and the tenant claim value of the last one, for the calls to carry."""
+    tenants = [
+        {"tid": f"OKTA_chu-{n:03d}", "kc_idp_hint": f"OKTA_chu-{n:03d}", "match": [f"chu-{n:03d}"]}
+        for n in range(1, count + 1)
+    ]
+    path = directory / "tenants.json"
+    path.write_text(json.dumps({"tenants": tenants}))
+    environment = {key: value for key, value in BASE_ENV.items() if key != "PSC_TENANT_ID"}
+    return {**environment, "PSC_TENANTS": str(path)}, tenants[-1]["match"][0]

@@ -2,7 +2,10 @@
 
 Pure functions over a data table (``amr_rules.json``, extendable with ``PSC_AMR_RULES``).
 A rule fires only on evidence: every label of its ``when`` must be in the input, so no
-factor is ever invented; without a matching rule the normalised input passes through.
+factor is ever invented; without a matching rule the normalised input passes through. A
+rule with ``through_idps`` fires only when the sign-in came through one of those Okta
+identity providers: Okta's ``sc`` means any smart-card IdP of the org, and only the one
+reading CPS cards proves a CPS card with its PIN.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ NO_RULE = "none"
 KNOWN_DECISIONS = 1024
 KNOWN_LABELS = 8
 LABEL = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
+#: ``through_idps`` may name this setting instead of ids: the IdPs that read CPS cards.
+CPS_IDPS_SETTING = "PSC_CPS_IDP_IDS"
+#: Okta's ids of identity providers: ``0oa`` then letters and digits (17 in Okta's own).
+IDP_ID = re.compile(r"0oa[0-9A-Za-z]{5,60}")
 
 
 class AmrRulesError(ValueError):
@@ -34,6 +41,14 @@ class AmrRule:
     when: frozenset[str]
     amr: tuple[str, ...]
     assurance: str
+    #: The IdPs the sign-in must have come through; None: any, or none recorded.
+    through: frozenset[str] | None = None
+
+    def fires(self, present: frozenset[str], idps: frozenset[str]) -> bool:
+        """Every label of ``when`` is evidenced, and every IdP of the sign-in is allowed."""
+        if not self.when <= present:
+            return False
+        return self.through is None or (bool(idps) and idps <= self.through)
 
 
 @dataclass(frozen=True)
@@ -62,7 +77,24 @@ def _labels(value: Any, where: str) -> list[str]:
     return value
 
 
-def _rule(raw: Any, index: int) -> AmrRule:
+def _through(raw: Any, where: str, cps_idps: frozenset[str]) -> frozenset[str] | None:
+    if raw is None:
+        return None
+    if raw == CPS_IDPS_SETTING:
+        return cps_idps
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(idp, str) and IDP_ID.fullmatch(idp) for idp in raw)
+    ):
+        raise AmrRulesError(
+            f"{where}: through_idps must be a non-empty list of Okta IdP ids (0oa...)"
+            f" or {CPS_IDPS_SETTING!r}"
+        )
+    return frozenset(raw)
+
+
+def _rule(raw: Any, index: int, cps_idps: frozenset[str]) -> AmrRule:
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
         raise AmrRulesError(f"rules[{index}] needs a name")
     where = f"rule {raw['name']!r}"
@@ -75,10 +107,11 @@ def _rule(raw: Any, index: int) -> AmrRule:
         when=frozenset(_labels(raw.get("when"), f"{where}: when")),
         amr=tuple(dict.fromkeys(amr)),
         assurance=assurance,
+        through=_through(raw.get("through_idps"), where, cps_idps),
     )
 
 
-def _parse(document: Any) -> tuple[dict[str, str], list[AmrRule]]:
+def _parse(document: Any, cps_idps: frozenset[str]) -> tuple[dict[str, str], list[AmrRule]]:
     if not isinstance(document, dict):
         raise AmrRulesError("the file must hold a JSON object with 'aliases' and/or 'rules'")
     aliases = document.get("aliases", {})
@@ -91,7 +124,7 @@ def _parse(document: Any) -> tuple[dict[str, str], list[AmrRule]]:
     if not isinstance(rules, list):
         raise AmrRulesError("'rules' must be a list")
     return {key.lower(): value for key, value in aliases.items()}, [
-        _rule(raw, index) for index, raw in enumerate(rules)
+        _rule(raw, index, cps_idps) for index, raw in enumerate(rules)
     ]
 
 
@@ -99,9 +132,10 @@ def _read_default() -> Any:
     return json.loads(resources.files("hook").joinpath("amr_rules.json").read_text("utf-8"))
 
 
-def load_table(extension: Path | None = None) -> AmrTable:
-    """The shipped table, extended by an operator's file when one is given."""
-    aliases, rules = _parse(_read_default())
+def load_table(extension: Path | None = None, cps_idps: frozenset[str] = frozenset()) -> AmrTable:
+    """The shipped table, extended by an operator's file when one is given; ``cps_idps``
+    are the IdPs that read CPS cards (PSC_CPS_IDP_IDS), none: the CPS rule never fires."""
+    aliases, rules = _parse(_read_default(), cps_idps)
     if extension is not None:
         try:
             document = json.loads(extension.read_text("utf-8"))
@@ -109,7 +143,7 @@ def load_table(extension: Path | None = None) -> AmrTable:
             raise AmrRulesError(f"cannot read {str(extension)!r}: {error.strerror}") from None
         except ValueError as error:
             raise AmrRulesError(f"{str(extension)!r} is not valid JSON: {error}") from None
-        extra_aliases, extra_rules = _parse(document)
+        extra_aliases, extra_rules = _parse(document, cps_idps)
         aliases.update(extra_aliases)
         replaced = {rule.name for rule in extra_rules}
         rules = extra_rules + [rule for rule in rules if rule.name not in replaced]
@@ -138,24 +172,27 @@ def normalise(labels: Iterable[Any], aliases: Mapping[str, str]) -> tuple[str, .
     return tuple(seen)
 
 
-def decide(labels: Iterable[Any], table: AmrTable) -> AmrDecision:
-    """Map the evidenced methods to the strongest PSC set they satisfy, or pass them through.
+def decide(
+    labels: Iterable[Any], table: AmrTable, idps: frozenset[str] = frozenset()
+) -> AmrDecision:
+    """Map the evidenced methods to the strongest PSC set they satisfy, or pass them through;
+    ``idps`` are the identity providers the sign-in came through.
 
-    A pure function of the labels, so an input seen before gets the decision made then.
+    A pure function of its input, so an input seen before gets the decision made then.
     """
-    key = tuple(labels)
+    key = (idps, *labels)
     decision = table.known.get(key)
     if decision is None:
-        decision = _decide(key, table)
-        if len(key) <= KNOWN_LABELS and len(table.known) < KNOWN_DECISIONS:
+        decision = _decide(key[1:], table, idps)
+        if len(key) <= KNOWN_LABELS + 1 and len(table.known) < KNOWN_DECISIONS:
             table.known[key] = decision
     return decision
 
 
-def _decide(labels: tuple[Any, ...], table: AmrTable) -> AmrDecision:
+def _decide(labels: tuple[Any, ...], table: AmrTable, idps: frozenset[str]) -> AmrDecision:
     before = normalise(labels, table.aliases)
     present = frozenset(before)
     for rule in table.rules:
-        if rule.when <= present:
+        if rule.fires(present, idps):
             return AmrDecision(before, rule.amr, rule.assurance, rule.name)
     return AmrDecision(before, before, "none", None)

@@ -20,7 +20,8 @@ from typing import Any
 import jwt
 
 from hook.amr import AmrRule, normalise
-from hook.config import OAUTH_DEFAULT_ALGORITHMS, Settings, okta_keys_uri
+from hook.claims import span
+from hook.config import AUTH_AGE_LEEWAY_SECONDS, OAUTH_DEFAULT_ALGORITHMS, Settings, okta_keys_uri
 from hook.oauth import download, failure_reason, parse_jwks
 
 #: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
@@ -79,6 +80,16 @@ def _tid(claims: Mapping[str, Any], settings: Settings) -> Check:
     value = claims.get("tid")
     if value is None:
         return Check("tid", False, "missing", NOT_PATCHED)
+    if settings.tenants is not None:
+        if value in settings.tenants.tids():
+            return Check("tid", True, f"{value!r}, an establishment of PSC_TENANTS")
+        return Check(
+            "tid",
+            False,
+            f"{value!r}, not a tid of PSC_TENANTS ({', '.join(settings.tenants.tids())})",
+            "the service that answered Okta runs another PSC_TENANTS table: PSC accepts only"
+            " the tids ANS registered; align the table on the service and redeploy",
+        )
     if value != settings.tenant_id:
         return Check(
             "tid",
@@ -147,24 +158,67 @@ def _amr(claims: Mapping[str, Any], kind: str, settings: Settings) -> Check:
     )
 
 
+def _expected_hint(claims: Mapping[str, Any], settings: Settings) -> tuple[str | None, str]:
+    """The kc_idp_hint the token should carry, and the setting that says so."""
+    if settings.tenants is None:
+        return settings.kc_idp_hint, "PSC_KC_IDP_HINT"
+    tenant = next((t for t in settings.tenants.tenants if t.tid == claims.get("tid")), None)
+    return (tenant.kc_idp_hint if tenant else None), "its tenant's kc_idp_hint in PSC_TENANTS"
+
+
 def _hint(claims: Mapping[str, Any], settings: Settings) -> Check:
     value = claims.get("kc_idp_hint")
-    if value != settings.kc_idp_hint:
+    expected, source = _expected_hint(claims, settings)
+    if value != expected:
         found = "missing" if value is None else f"{value!r}"
         return Check(
             "kc_idp_hint",
             False,
-            f"{found}, but PSC_KC_IDP_HINT is {settings.kc_idp_hint!r}",
-            "align PSC_KC_IDP_HINT on the service with this one and with what ANS registered",
+            f"{found}, but {source} is {expected!r}",
+            f"align {source} on the service with this one and with what ANS registered",
         )
-    return Check("kc_idp_hint", True, f"{value!r}, as PSC_KC_IDP_HINT")
+    return Check("kc_idp_hint", True, f"{value!r}, as {source}")
+
+
+def _hinted(claims: Mapping[str, Any], settings: Settings) -> bool:
+    if "kc_idp_hint" not in settings.claims[token_kind(claims)]:
+        return False
+    return bool(settings.kc_idp_hint) or (
+        settings.tenants is not None and _expected_hint(claims, settings)[0] is not None
+    )
+
+
+def auth_age(claims: Mapping[str, Any], settings: Settings, now: datetime) -> Check:
+    """When the user authenticated (``auth_time``), against PSC_MAX_AUTH_AGE when set."""
+    when = _instant(claims.get("auth_time"))
+    limit = settings.max_auth_age
+    if when is None:
+        found = "missing" if claims.get("auth_time") is None else "not a time"
+        if limit is None:
+            return Check("auth_time", True, f"{found} (PSC_MAX_AUTH_AGE is not set)")
+        return Check(
+            "auth_time",
+            False,
+            f"{found}: the hook refuses a sign-in of unknown age (PSC_MAX_AUTH_AGE)",
+            "request the openid scope, on refresh too, so that Okta sends the ID token",
+        )
+    age = (now - when).total_seconds()
+    detail = f"{when:%Y-%m-%d %H:%M:%S} UTC, {span(age)} ago"
+    if limit is not None and age > limit + AUTH_AGE_LEEWAY_SECONDS:
+        return Check(
+            "auth_time",
+            False,
+            f"{detail}: older than PSC_MAX_AUTH_AGE ({span(limit)})",
+            "sign in again; PSC requires a fresh authentication at least every 4 hours",
+        )
+    return Check("auth_time", True, detail)
 
 
 def assess(claims: Mapping[str, Any], settings: Settings) -> list[Check]:
     """PSC's checks on a token's claims: tid, oid, amr, and kc_idp_hint when configured."""
     kind = token_kind(claims)
     checks = [_tid(claims, settings), _oid(claims, kind), _amr(claims, kind, settings)]
-    if settings.kc_idp_hint and "kc_idp_hint" in settings.claims[kind]:
+    if _hinted(claims, settings):
         checks.append(_hint(claims, settings))
     return checks
 

@@ -2,19 +2,22 @@
 
 ``oid`` is the user the token is for, read from the token's own claims: on refresh
 grants Okta's context may name another user (OKTA-869758), so a context that disagrees
-is reported, and its session amr is used as evidence only when the session names this
-user. With an assurance gate, what cannot be proven is refused: a token with no user.
+is reported, and its session (amr, IdP, verification times) is evidence only when it names
+this very user. The establishment is read from the token's claims too, never from the
+context. With a gate, what cannot be proven is refused: a token with no user, for one.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from hook.amr import ASSURANCE_RANK, AmrDecision, decide
-from hook.config import Settings
+from hook.config import AUTH_AGE_LEEWAY_SECONDS, Settings
 from hook.payload import HookRequest
 from hook.refusals import summary
+from hook.tenants import Tenant
 
 ASSURANCE_HELP = {
     "substantiel": "password + Okta Verify, or a CPS card",
@@ -29,6 +32,10 @@ class Decision:
     context_mismatch: bool
     amr: AmrDecision | None
     refusal: str | None = None
+    #: The outcome of a refusal (refused-assurance, tenant-unmatched, auth-too-old...).
+    refused: str | None = None
+    #: The establishment's tid the claims carry; None when refused for want of one.
+    tid: str | None = None
 
 
 def _token_user(request: HookRequest) -> str | None:
@@ -49,28 +56,91 @@ def in_scope(request: HookRequest, settings: Settings) -> bool:
     return not settings.client_ids or request.client_id in settings.client_ids
 
 
+def _tenant(request: HookRequest, settings: Settings, user: str | None) -> Tenant | Decision:
+    """The one establishment of the table the token names, or the refusal saying why not."""
+    table = settings.tenants
+    assert table is not None
+    named = [v for v in (request.identity_tenant, request.access_tenant) if v is not None]
+    if user is None:  # client credentials: no user, the client alone says
+        named = []
+    if len(named) == 2 and table.candidates(named[0], None) != table.candidates(named[1], None):
+        detail = "the ID and access tokens name different establishments"
+        return _refused("tenant-ambiguous", summary("psc_tenant_ambiguous", detail=detail))
+    found = table.candidates(named[0] if named else (), request.client_id)
+    if len(found) == 1:
+        return found.pop()
+    if found:
+        detail = f"this sign-in names {len(found)} establishments (its claim or its application)"
+        return _refused("tenant-ambiguous", summary("psc_tenant_ambiguous", detail=detail))
+    cause = "its establishment claim names none" if named else "no establishment claim"
+    return _refused("tenant-unmatched", summary("psc_tenant_unmatched", cause=cause))
+
+
+def _refused(outcome: str, refusal: str) -> Decision:
+    return Decision({}, None, False, None, refusal, outcome)
+
+
+def span(seconds: float) -> str:
+    """A duration as people read it: ``4 h 01 min``."""
+    minutes = int(max(seconds, 0) // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _auth_age(request: HookRequest, settings: Settings, session_is_users: bool) -> Decision | None:
+    """PSC_MAX_AUTH_AGE: the refusal of a user token authenticated too long ago, or None."""
+    limit = settings.max_auth_age
+    if limit is None:
+        return None
+    if request.auth_time is not None:
+        times: tuple[float, ...] = (request.auth_time,)
+    else:
+        times = request.session_verified if session_is_users else ()
+    age = time.time() - max(times) if times else None
+    if age is None or age < -AUTH_AGE_LEEWAY_SECONDS:
+        return _refused("auth-age-unknown", summary("psc_auth_age_unknown", limit=span(limit)))
+    if age > limit + AUTH_AGE_LEEWAY_SECONDS:
+        return _refused(
+            "auth-too-old", summary("psc_auth_too_old", limit=span(limit), age=span(age))
+        )
+    return None
+
+
 def compute(request: HookRequest, settings: Settings) -> Decision:
-    """Decide tid, oid, amr and kc_idp_hint, and whether the assurance gate refuses."""
+    """Decide tid, oid, amr and kc_idp_hint, and whether a gate (establishment, age of the
+    authentication, assurance) refuses."""
     user_id = _token_user(request)
     context_users = {request.context_user_id, request.session_user_id} - {None}
     mismatch = user_id is not None and bool(context_users - {user_id})
-    claims: dict[str, Any] = {"tid": settings.tenant_id}
-    if settings.kc_idp_hint:
-        claims["kc_idp_hint"] = settings.kc_idp_hint
+    tid, hint = settings.tenant_id, settings.kc_idp_hint
+    if settings.tenants is not None:
+        tenant = _tenant(request, settings, user_id)
+        if isinstance(tenant, Decision):
+            return tenant
+        tid, hint = tenant.tid, tenant.kc_idp_hint
+    claims: dict[str, Any] = {"tid": tid}
+    if hint:
+        claims["kc_idp_hint"] = hint
     if user_id is None:
         minted = request.has_identity or request.has_access  # else there is nothing to refuse
         gated = settings.min_assurance != "none" and minted
         refusal = summary("psc_user_unknown", required=settings.min_assurance) if gated else None
-        return Decision(claims, None, False, None, refusal)
+        return Decision(
+            claims, None, False, None, refusal, "refused-assurance" if gated else None, tid
+        )
 
     claims["oid"] = user_id
     # Only a session that names this very user is evidence: one without userId proves nothing.
     session_is_users = request.session_user_id == user_id and not mismatch
+    too_old = _auth_age(request, settings, session_is_users)
+    if too_old is not None:
+        return Decision({}, user_id, mismatch, None, too_old.refusal, too_old.refused, tid)
     evidence = request.identity_amr + (request.session_amr if session_is_users else ())
-    amr = decide(evidence, settings.amr_table)
+    idps = {request.identity_idp, request.session_idp if session_is_users else None} - {None}
+    amr = decide(evidence, settings.amr_table, frozenset(idps))
     if amr.after:
         claims["amr"] = list(amr.after)
     refusal = None
     if ASSURANCE_RANK[amr.assurance] < ASSURANCE_RANK[settings.min_assurance]:
         refusal = _refusal(amr, settings.min_assurance)
-    return Decision(claims, user_id, mismatch, amr, refusal)
+    refused = "refused-assurance" if refusal else None
+    return Decision(claims, user_id, mismatch, amr, refusal, refused, tid)

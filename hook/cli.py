@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from hook import __version__, check_token, doctor, okta_api, payload, samples
-from hook.claims import ASSURANCE_HELP
+from hook.claims import ASSURANCE_HELP, span
 from hook.commands import build_answer
 from hook.config import (
+    AUTH_AGE_LEEWAY_SECONDS,
     CLAIM_NAMES,
     REGISTER_CLIENT_SECRET,
     ConfigError,
@@ -107,8 +108,23 @@ def _plan(settings: Settings) -> dict[str, Any]:
             "client_ids": sorted(oauth.client_ids),
             "algorithms": list(oauth.algorithms),
         }
+    tenants = settings.tenants
     return {
-        "tid": settings.tenant_id,
+        "tid": settings.tenant_id or None,
+        "tenants": None
+        if tenants is None
+        else [
+            {
+                "tid": tenant.tid,
+                "kc_idp_hint": tenant.kc_idp_hint,
+                "match": sorted(tenant.match),
+                "client_ids": sorted(tenant.client_ids),
+            }
+            for tenant in tenants.tenants
+        ],
+        "tenant_claim": settings.tenant_claim if tenants else None,
+        "cps_idp_ids": sorted(settings.cps_idp_ids),
+        "max_auth_age": settings.max_auth_age,
         "clients": sorted(settings.client_ids),
         "claims": {kind: list(names) for kind, names in settings.claims.items()},
         "kc_idp_hint": settings.kc_idp_hint,
@@ -118,6 +134,7 @@ def _plan(settings: Settings) -> dict[str, Any]:
             {
                 "name": rule.name,
                 "when": sorted(rule.when),
+                "through_idps": None if rule.through is None else sorted(rule.through),
                 "amr": list(rule.amr),
                 "assurance": rule.assurance,
             }
@@ -151,13 +168,66 @@ def _auth_lines(auth: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _tenant_lines(plan: dict[str, Any]) -> list[str]:
+    """The PSC_TENANTS table, one establishment a line."""
+    lines = [
+        "",
+        f"establishments (PSC_TENANTS), matched on the {plan['tenant_claim']!r} claim of the"
+        " tokens (PSC_TENANT_CLAIM) or on the client; none or several: refused",
+    ]
+    rows = [
+        (
+            tenant["tid"],
+            tenant["kc_idp_hint"] or "-",
+            ", ".join(tenant["match"]) or "-",
+            ", ".join(tenant["client_ids"]) or "-",
+        )
+        for tenant in plan["tenants"]
+    ]
+    table = [("tid", "kc_idp_hint", "claim values", "clients"), *rows]
+    widths = [max(len(row[column]) for row in table) for column in range(3)]
+    for row in table:
+        cells = [f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False)]
+        lines.append("  " + "  ".join([*cells, row[3]]))
+    return lines
+
+
+def _gate_lines(plan: dict[str, Any]) -> list[str]:
+    cps = plan["cps_idp_ids"]
+    age = plan["max_auth_age"]
+    return [
+        "cps card IdPs  "
+        + (
+            f"{', '.join(cps)}: eleve only through them (PSC_CPS_IDP_IDS)"
+            if cps
+            else "none (PSC_CPS_IDP_IDS unset): a CPS card gives no eleve"
+        ),
+        "max auth age   "
+        + (
+            f"{span(age)} (+{AUTH_AGE_LEEWAY_SECONDS} s of clock leeway): older sign-ins, and"
+            " those of unknown age, are refused"
+            if age
+            else "no gate (PSC_MAX_AUTH_AGE unset)"
+        ),
+    ]
+
+
 def _plan_text(plan: dict[str, Any]) -> str:
+    tenants = plan["tenants"]
     values = {
         **CLAIM_SOURCES,
-        "tid": plan["tid"],
-        "kc_idp_hint": plan["kc_idp_hint"] or "not set (PSC_KC_IDP_HINT): never emitted",
+        "tid": plan["tid"] or f"the token's establishment, among {len(tenants or ())}",
+        "kc_idp_hint": plan["kc_idp_hint"]
+        or (
+            "the token's establishment's, when it has one"
+            if tenants
+            else "not set (PSC_KC_IDP_HINT): never emitted"
+        ),
     }
-    lines = ["Configuration is valid. The plan:", "", "claims (value -> tokens)"]
+    lines = ["Configuration is valid. The plan:"]
+    if tenants:
+        lines += _tenant_lines(plan)
+    lines += ["", "claims (value -> tokens)"]
     for claim in CLAIM_NAMES:
         tokens = [TOKEN_NAMES[kind] for kind, names in plan["claims"].items() if claim in names]
         where = " and ".join(f"{name} token" for name in tokens) or "no token"
@@ -168,6 +238,7 @@ def _plan_text(plan: dict[str, Any]) -> str:
         f"clients        {', '.join(plan['clients']) or 'every client of the server'}",
         f"min assurance  {gate}"
         + (" (no gate)" if gate == "none" else f": user tokens need {ASSURANCE_HELP[gate]}"),
+        *_gate_lines(plan),
         "auth           " + "\n               ".join(_auth_lines(plan["auth"])),
         f"limits         body up to {plan['max_body_bytes']} bytes; log {plan['log']['level']}"
         f" as {plan['log']['format']}; port {plan['port']}",
@@ -175,8 +246,10 @@ def _plan_text(plan: dict[str, Any]) -> str:
         "amr rules in force (strongest first; extend with PSC_AMR_RULES)",
     ]
     for rule in plan["amr_rules"]:
+        through = rule["through_idps"]
+        idps = "" if through is None else f" through {', '.join(through) or 'no IdP: never'}"
         lines.append(
-            f"  {rule['name']}: {' + '.join(rule['when'])} -> {' '.join(rule['amr'])}"
+            f"  {rule['name']}: {' + '.join(rule['when'])}{idps} -> {' '.join(rule['amr'])}"
             f" ({rule['assurance']})"
         )
     lines.append("  otherwise: Okta's labels pass through, nothing is added")
@@ -268,11 +341,30 @@ def _preview_text(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _as_user_of(raw: bytes, settings: Settings, values: list[str] | None) -> bytes:
+    """The payload with the tenant claim set in its tokens: one value as a string, several
+    as a list (a groups claim), to play a user of an establishment."""
+    if not values:
+        return raw
+    if settings.tenants is None:
+        raise ConfigError("--claim: only with PSC_TENANTS (establishments matched on a claim)")
+    try:
+        document = json.loads(raw)
+        tokens = [document["data"].get(kind) for kind in ("identity", "access")]
+    except (ValueError, AttributeError, KeyError, TypeError):
+        raise ConfigError("--claim: the payload is not a token hook request") from None
+    for token in tokens:
+        if isinstance(token, dict) and isinstance(token.get("claims"), dict):
+            token["claims"][settings.tenant_claim] = values[0] if len(values) == 1 else values
+    return json.dumps(document).encode()
+
+
 def _preview(args: argparse.Namespace) -> int:
     settings = load_settings(environment(args.demo))
     label, raw = _payload(args.payload)
+    raw = _as_user_of(raw, settings, args.claim)
     try:
-        request = payload.parse(raw)
+        request = payload.parse(raw, settings.claim_to_read)
     except payload.InvalidPayload as invalid:
         print(f"{label}: {invalid}", file=sys.stderr)
         if invalid.errors:
@@ -310,6 +402,7 @@ def _send(args: argparse.Namespace) -> int:
     url = https_url("--url", args.url)
     headers = _auth_headers(settings, args.bearer or send_bearer_token(env))
     label, raw = _payload(args.payload)
+    raw = _as_user_of(raw, settings, args.claim)
     headers.update({"Content-Type": "application/json", "X-Request-Id": uuid.uuid4().hex})
     try:
         reply = okta_api.exchange("POST", url, headers, raw, args.timeout)
@@ -673,9 +766,11 @@ def _checks(token: str, issuer: str | None, settings: Settings) -> dict[str, Any
         if issuer
         else check_token.unverified()
     )
+    now = datetime.now(UTC)
     checks = [
         first,
-        check_token.lifetime(claims, datetime.now(UTC)),
+        check_token.lifetime(claims, now),
+        check_token.auth_age(claims, settings, now),
         *check_token.assess(claims, settings),
     ]
     return {
@@ -754,6 +849,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     payload_arg = argparse.ArgumentParser(add_help=False)
     payload_arg.add_argument("payload", metavar="PAYLOAD", help="a sample name or a JSON file")
+    payload_arg.add_argument(
+        "--claim",
+        action="append",
+        metavar="VALUE",
+        help="set the tenant claim (PSC_TENANT_CLAIM) of the payload's tokens to VALUE, to play"
+        " a user of an establishment of PSC_TENANTS; repeat it for a list (a groups claim)",
+    )
 
     def add(name: str, run: Callable[[argparse.Namespace], int], text: str, *parents):
         sub = commands.add_parser(

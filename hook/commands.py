@@ -27,6 +27,7 @@ class Answer:
     assurance: str | None = None
     user_mismatch: bool = False
     amr_rule: str | None = None  # the amr table's rule that fired, "none" if none did
+    tid: str | None = None  # the establishment's, once known (PSC_TENANTS: for the metrics)
 
 
 def _placed(decision: Decision, request: HookRequest, settings: Settings) -> dict[str, list[str]]:
@@ -61,10 +62,11 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
         return Answer(
             200,
             {"error": {"errorSummary": decision.refusal}},
-            "refused-assurance",
+            decision.refused or "refused",
             assurance=assurance,
             user_mismatch=decision.context_mismatch,
             amr_rule=amr_rule,
+            tid=decision.tid,
         )
     placed = _placed(decision, request, settings)
     commands = [
@@ -80,7 +82,9 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
     ]
     written = {kind: names for kind, names in placed.items() if names}
     if not commands:
-        return Answer(204, None, "nothing-to-patch", assurance=assurance, amr_rule=amr_rule)
+        return Answer(
+            204, None, "nothing-to-patch", assurance=assurance, amr_rule=amr_rule, tid=decision.tid
+        )
     return Answer(
         200,
         {"commands": commands, "debugContext": _debug_context(decision, placed)},
@@ -89,4 +93,5 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
         assurance,
         decision.context_mismatch,
         amr_rule,
+        decision.tid,
     )

@@ -17,6 +17,8 @@ from typing import NoReturn
 from urllib.parse import urlsplit
 
 from hook import amr as amr_rules
+from hook import payload
+from hook import tenants as tenant_table
 from hook.okta import TOKEN_KINDS, reserved_reason
 
 CLAIM_NAMES = ("tid", "oid", "amr", "kc_idp_hint")
@@ -29,6 +31,16 @@ OAUTH_ALLOWED_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 OAUTH_MAX_LEEWAY_SECONDS = 60
+DEFAULT_TENANT_CLAIM = "psc_establishment"
+#: A claim name the operator adds to Okta's authorization server (Okta's own rule).
+CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+#: Claims the service reads or writes already: the tenant claim cannot be one of them.
+KNOWN_CLAIMS = frozenset({"sub", "uid", "amr", "idp", "auth_time", "cid", *CLAIM_NAMES})
+#: How far Okta's clock may be ahead of or behind this one, for PSC_MAX_AUTH_AGE.
+AUTH_AGE_LEEWAY_SECONDS = 60
+DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+#: The Okta IdP id the shipped samples sign in through with a CPS card.
+DEMO_CPS_IDP_ID = "0oa1cpsSmartCard0Idp7"
 #: RFC 6749 section 3.3: a scope token is printable ASCII without space, '"' or '\\'.
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 
@@ -36,6 +48,7 @@ SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 DEMO_ENVIRONMENT = {
     "PSC_TENANT_ID": "OKTA_demo-hospital",
     "PSC_KC_IDP_HINT": "OKTA_demo-hospital",
+    "PSC_CPS_IDP_IDS": DEMO_CPS_IDP_ID,
     "HOOK_AUTH_MODE": "header",
     "HOOK_SECRETS": "demo-secret-0123456789-abcdefghijklmnop",
     "LOG_FORMAT": "console",
@@ -85,7 +98,19 @@ class Settings:
     port: int = 8080
     metrics_token: bytes | None = None
     metrics_dir: Path | None = None
+    #: The establishments of a hospital group (PSC_TENANTS); None: PSC_TENANT_ID for all.
+    tenants: tenant_table.Table | None = None
+    tenant_claim: str = DEFAULT_TENANT_CLAIM
+    #: The Okta IdPs that read CPS cards (PSC_CPS_IDP_IDS): the élevé rule fires only there.
+    cps_idp_ids: frozenset[str] = frozenset()
+    #: Refuse a user token whose authentication is older, in seconds; None: no gate.
+    max_auth_age: int | None = None
     warnings: tuple[str, ...] = ()
+
+    @property
+    def claim_to_read(self) -> str | None:
+        """The tenant claim to read in the tokens, when establishments are matched on it."""
+        return self.tenant_claim if self.tenants is not None else None
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -214,6 +239,75 @@ def _metrics_dir(env: Mapping[str, str]) -> Path | None:
     return path
 
 
+def _identifier(env: Mapping[str, str], name: str) -> str | None:
+    """A tid or kc_idp_hint as PSC's forms take it (hook/tenants.py), or None when unset."""
+    raw = env.get(name, "")
+    if not raw.strip():
+        return None
+    problem = tenant_table.identifier_problem(raw.strip())
+    if problem or raw != raw.strip(" "):
+        raise ConfigError(f"{name}: {problem or 'spaces around the value'}")
+    return raw.strip()
+
+
+def _tenancy(env: Mapping[str, str]) -> tuple[str, tenant_table.Table | None]:
+    """PSC_TENANT_ID for every token, or the PSC_TENANTS table of establishments."""
+    path = env.get("PSC_TENANTS", "").strip()
+    tenant_id = _identifier(env, "PSC_TENANT_ID")
+    if path and tenant_id is not None:
+        raise ConfigError("PSC_TENANTS: set it or PSC_TENANT_ID, not both")
+    if path:
+        try:
+            return "", tenant_table.load(Path(path))
+        except tenant_table.TenantsError as error:
+            raise ConfigError(f"PSC_TENANTS: {error}") from None
+    if tenant_id is None:
+        raise ConfigError(
+            "PSC_TENANT_ID: required (the tid value PSC knows your establishment by),"
+            " or PSC_TENANTS for several establishments"
+        )
+    return tenant_id, None
+
+
+def _placements(env: Mapping[str, str], hinted: bool, source: str) -> dict[str, tuple[str, ...]]:
+    """Where each claim goes. A configured hint goes in the ID token, where PSC's broker
+    reads it, unless the placements are given; given without it, the start refuses."""
+    claims = {
+        "identity": _claims(
+            env, "PSC_CLAIMS_ID_TOKEN", "tid,oid,kc_idp_hint" if hinted else "tid,oid"
+        ),
+        "access": _claims(env, "PSC_CLAIMS_ACCESS_TOKEN", "tid,oid,amr"),
+    }
+    if hinted and not any("kc_idp_hint" in placed for placed in claims.values()):
+        raise ConfigError(
+            f"{source}: a kc_idp_hint is set, but neither PSC_CLAIMS_ID_TOKEN nor"
+            " PSC_CLAIMS_ACCESS_TOKEN places kc_idp_hint: add it to one, or unset the hint"
+        )
+    return claims
+
+
+def _tenant_claim(env: Mapping[str, str]) -> str:
+    name = env.get("PSC_TENANT_CLAIM", "").strip() or DEFAULT_TENANT_CLAIM
+    if not CLAIM_NAME.fullmatch(name) or name in KNOWN_CLAIMS or payload.schema_name(name):
+        raise ConfigError(
+            f"PSC_TENANT_CLAIM: {name!r} is not a claim name of your own (letters, digits, _;"
+            f" not one of {', '.join(sorted(KNOWN_CLAIMS))})"
+        )
+    return name
+
+
+def _duration(env: Mapping[str, str], name: str) -> int | None:
+    """Seconds, or a number with ``s``, ``m`` or ``h``; None when unset."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return None
+    found = re.fullmatch(r"([0-9]{1,7})\s*([smh]?)", raw)
+    seconds = int(found[1]) * DURATION_UNITS[found[2]] if found else 0
+    if not 60 <= seconds <= 30 * 86400:
+        raise ConfigError(f"{name}: {raw!r} is not a duration of 60s..30 days (14400, 240m, 4h)")
+    return seconds
+
+
 def _reserved_warnings(claims: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(
         f"{claim!r} in the {kind} token: {reason}"
@@ -225,9 +319,7 @@ def _reserved_warnings(claims: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]
 
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Build the one :class:`Settings` object from an environment mapping."""
-    tenant_id = env.get("PSC_TENANT_ID", "").strip()
-    if not tenant_id:
-        raise ConfigError("PSC_TENANT_ID: required (the tid value PSC knows your establishment by)")
+    tenant_id, tenants = _tenancy(env)
 
     modes = _csv(env.get("HOOK_AUTH_MODE", "").lower())
     if not modes:
@@ -241,20 +333,34 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if not auth_header.replace("-", "").isalnum():
         raise ConfigError(f"HOOK_AUTH_HEADER: {auth_header!r} is not a valid header name")
 
-    claims = {
-        "identity": _claims(env, "PSC_CLAIMS_ID_TOKEN", "tid,oid"),
-        "access": _claims(env, "PSC_CLAIMS_ACCESS_TOKEN", "tid,oid,amr"),
-    }
-    kc_idp_hint = env.get("PSC_KC_IDP_HINT", "").strip() or None
+    kc_idp_hint = _identifier(env, "PSC_KC_IDP_HINT")
+    if tenants and kc_idp_hint is not None:
+        raise ConfigError("PSC_KC_IDP_HINT: with PSC_TENANTS, give each tenant its kc_idp_hint")
+    hinted = kc_idp_hint is not None or any(
+        tenant.kc_idp_hint for tenant in (tenants.tenants if tenants else ())
+    )
+    claims = _placements(env, hinted, "PSC_TENANTS" if tenants else "PSC_KC_IDP_HINT")
     warnings = list(_reserved_warnings(claims))
-    if kc_idp_hint is None and any("kc_idp_hint" in placed for placed in claims.values()):
+    if not hinted and any("kc_idp_hint" in placed for placed in claims.values()):
         warnings.append("kc_idp_hint is placed in a token but PSC_KC_IDP_HINT is unset: omitted")
 
+    cps_idp_ids = frozenset(_csv(env.get("PSC_CPS_IDP_IDS")))
+    for idp_id in cps_idp_ids:
+        if not amr_rules.IDP_ID.fullmatch(idp_id):
+            raise ConfigError(f"PSC_CPS_IDP_IDS: {idp_id!r} is not an Okta IdP id (0oa...)")
     rules_path = env.get("PSC_AMR_RULES", "").strip()
     try:
-        table = amr_rules.load_table(Path(rules_path) if rules_path else None)
+        table = amr_rules.load_table(Path(rules_path) if rules_path else None, cps_idp_ids)
     except amr_rules.AmrRulesError as error:
         raise ConfigError(f"PSC_AMR_RULES: {error}") from None
+    if not cps_idp_ids:
+        warnings.append(
+            "PSC_CPS_IDP_IDS is unset: a CPS card gives no eleve (the cps-smart-card rule fires"
+            " only through the smart-card IdPs it names)"
+        )
+    client_ids = frozenset(_csv(env.get("PSC_CLIENT_IDS")))
+    if tenants:
+        warnings += tenant_table.unreachable(tenants, client_ids)
 
     secrets = _secrets(env) if "header" in modes else ()
     oauth = _oauth(env) if "oauth" in modes else None
@@ -268,7 +374,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return Settings(
         tenant_id=tenant_id,
         auth_modes=modes,
-        client_ids=frozenset(_csv(env.get("PSC_CLIENT_IDS"))),
+        client_ids=client_ids,
         claims=claims,
         kc_idp_hint=kc_idp_hint,
         min_assurance=_choice(env, "PSC_MIN_ASSURANCE", ASSURANCE_LEVELS, "none"),
@@ -286,6 +392,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         port=_int(env, "PORT", 8080, 1, 65535),
         metrics_token=_metrics_token(env),
         metrics_dir=_metrics_dir(env),
+        tenants=tenants,
+        tenant_claim=_tenant_claim(env),
+        cps_idp_ids=cps_idp_ids,
+        max_auth_age=_duration(env, "PSC_MAX_AUTH_AGE"),
         warnings=tuple(warnings),
     )
 

@@ -10,6 +10,7 @@ what holds is kept too, so the operator sees what was covered.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -256,13 +257,148 @@ def coverage_findings(
             )
 
 
+def tenant_findings(
+    attachments: list[Attachment],
+    claims: Mapping[str, list[dict[str, Any]]],
+    settings: Settings,
+    report: Report,
+) -> None:
+    """PSC_TENANTS: each establishment's clients reach the hook, and the tenant claim exists
+    on the authorization servers whose rules call it."""
+    table = settings.tenants
+    if table is None:
+        return
+    active = [attachment for attachment in attachments if attachment.active]
+    covered = {client for attachment in active for client in attachment.clients}
+    for tenant in table.tenants:
+        for client in sorted(tenant.client_ids):
+            if active and ALL_CLIENTS not in covered and client not in covered:
+                report.add(
+                    "tenant-client-not-covered",
+                    f"The client {client} of establishment {tenant.tid} (PSC_TENANTS) is not"
+                    " assigned to any policy whose active rule calls the hook: its tokens are"
+                    " issued without PSC's claims.",
+                    f"Add {client} to the policy's Assigned clients ({ATTACH_BY_HAND}).",
+                )
+    if not any(tenant.match for tenant in table.tenants):
+        return
+    name = settings.tenant_claim
+    for server, found in sorted(claims.items()):
+        if any(claim.get("name") == name and claim.get("status") == "ACTIVE" for claim in found):
+            report.holds.append(f"The authorization server {server} issues the {name!r} claim.")
+            continue
+        report.add(
+            "tenant-claim-missing",
+            f"The authorization server {server} has no active {name!r} claim"
+            " (PSC_TENANT_CLAIM): the hook cannot tell its users' establishments apart and"
+            " refuses them as tenant-unmatched.",
+            f"Add it: Security > API > Authorization Servers > the PSC server > Claims > Add"
+            f" Claim, name {name}, in the ID and access tokens, value the profile attribute"
+            " naming the establishment (or a Groups filter).",
+        )
+
+
+def _idp_label(idp: Mapping[str, Any]) -> str:
+    return f"{idp.get('name')!r} ({idp.get('id')})"
+
+
+def smart_card_findings(idps: list[dict[str, Any]], settings: Settings, report: Report) -> None:
+    """PSC_CPS_IDP_IDS against the org's smart-card (X509) IdPs: only a CPS reader gives eleve."""
+    cards = {idp.get("id"): idp for idp in idps if idp.get("type") == "X509"}
+    known = ", ".join(map(_idp_label, cards.values())) or "none"
+    if not settings.cps_idp_ids:
+        if cards:
+            report.add(
+                "cps-idps-unset",
+                f"PSC_CPS_IDP_IDS is not set: a CPS card gives no eleve, though the org has"
+                f" smart-card IdPs: {known}.",
+                "Set PSC_CPS_IDP_IDS to the id of the IdP that reads CPS cards (Security >"
+                " Identity Providers), here and on the service.",
+            )
+        return
+    for idp_id in sorted(settings.cps_idp_ids):
+        idp = cards.get(idp_id)
+        if idp is None or idp.get("status") != "ACTIVE":
+            state = "is not a smart-card IdP of the org" if idp is None else "is not ACTIVE"
+            report.add(
+                "cps-idp-not-found",
+                f"PSC_CPS_IDP_IDS names {idp_id}, which {state} (smart-card IdPs: {known}):"
+                " its CPS cards give no eleve.",
+                "Set PSC_CPS_IDP_IDS to the id of the active smart-card IdP that reads CPS"
+                " cards (Security > Identity Providers > the IdP), here and on the service.",
+            )
+        else:
+            report.holds.append(
+                f"The smart-card IdP {_idp_label(idp)} reads CPS cards (PSC_CPS_IDP_IDS)."
+            )
+    others = [idp for idp_id, idp in cards.items() if idp_id not in settings.cps_idp_ids]
+    if others:
+        report.holds.append(
+            f"Other smart-card IdPs give no eleve: {', '.join(map(_idp_label, others))}."
+        )
+
+
+#: ISO 8601 durations as Okta writes reauthenticateIn: PT4H, PT30M, P1D, PT0S.
+_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
+
+
+def duration_seconds(text: Any) -> int | None:
+    """An ISO 8601 duration of days, hours, minutes, seconds, in seconds; None if not one."""
+    found = _DURATION.fullmatch(text) if isinstance(text, str) else None
+    if found is None or text in ("P", "PT"):
+        return None
+    days, hours, minutes, seconds = (int(part or 0) for part in found.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def reauth_findings(
+    policies: Mapping[str, list[dict[str, Any]]], settings: Settings, report: Report
+) -> None:
+    """PSC_MAX_AUTH_AGE against the PSC apps' authentication policies, which prompt the user:
+    the hook can only refuse a sign-in too old, Okta's policy is what asks for a new one."""
+    limit = settings.max_auth_age
+    if limit is None:
+        return
+    for label, rules in sorted(policies.items()):
+        for rule in rules:
+            if rule.get("status") != "ACTIVE":
+                continue
+            method = ((rule.get("actions") or {}).get("appSignOn") or {}).get(
+                "verificationMethod"
+            ) or {}
+            seconds = duration_seconds(method.get("reauthenticateIn"))
+            if seconds is not None and seconds <= limit:
+                report.holds.append(
+                    f"The authentication policy of {label}, rule {rule.get('name')!r},"
+                    f" re-authenticates within {method.get('reauthenticateIn')}."
+                )
+                continue
+            report.add(
+                "reauth-too-long",
+                f"The authentication policy of {label}, rule {rule.get('name')!r}, re-"
+                f"authenticates after {method.get('reauthenticateIn') or 'no set time'}, longer"
+                f" than PSC_MAX_AUTH_AGE ({limit} s): the hook refuses those sign-ins without"
+                " Okta ever asking the user to sign in again.",
+                "Set the rule's 'Re-authentication frequency' to at most"
+                f" {limit // 3600} h {limit % 3600 // 60} min (Security > Authentication"
+                " Policies > the PSC app's policy > the rule > Edit).",
+            )
+
+
 def trial_request(settings: Settings, sample: str) -> dict[str, Any]:
-    """A shipped sample whose client is PSC's (the first of PSC_CLIENT_IDS), to execute."""
+    """A shipped sample whose client is PSC's (the first of PSC_CLIENT_IDS), to execute; with
+    PSC_TENANTS, a user of the first establishment."""
     request = samples.load(sample)
-    if not settings.client_ids:
-        return request
-    client = min(settings.client_ids)
     data = request["data"]
+    first = settings.tenants.tenants[0] if settings.tenants else None
+    if first is not None and first.match:
+        for kind in ("identity", "access"):
+            if data.get(kind):
+                data[kind]["claims"][settings.tenant_claim] = min(first.match)
+    clients = first.client_ids if first is not None and not first.match else settings.client_ids
+    if not clients:
+        return request
+    client = min(clients)
     protocol = data["context"]["protocol"]
     protocol["client"]["id"] = protocol["request"]["client_id"] = client
     if data.get("identity"):
@@ -366,6 +502,19 @@ def _attachments(
     return found
 
 
+def _claims(
+    client: okta_api.OktaClient, attachments: list[Attachment], settings: Settings
+) -> dict[str, list[dict[str, Any]]]:
+    """The custom claims of each active server calling the hook, when PSC_TENANTS needs one."""
+    if settings.tenants is None:
+        return {}
+    servers = {a.server.get("id"): a.server for a in attachments if a.active}
+    return {
+        f"{server.get('name')!r} ({server_id})": client.listing(okta_api.claims_path(server_id))
+        for server_id, server in servers.items()
+    }
+
+
 def _servers(client: okta_api.OktaClient, auth_server: str | None, report: Report) -> list:
     if auth_server is None:
         return client.listing(okta_api.AUTH_SERVERS_PATH)
@@ -410,13 +559,34 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
         servers = _servers(client, target.auth_server, report)
         if servers:
             searched = target.auth_server or "any authorization server"
-            coverage_findings(_attachments(client, hook["id"], servers), settings, report, searched)
+            attachments = _attachments(client, hook["id"], servers)
+            coverage_findings(attachments, settings, report, searched)
+            tenant_findings(attachments, _claims(client, attachments, settings), settings, report)
         _execute(client, hook["id"], settings, target.sample, report)
+    smart_card_findings(client.listing(okta_api.SMART_CARD_IDPS_PATH), settings, report)
     apps: dict[str, Mapping[str, Any] | None] = {}
-    for client_id in settings.client_ids if settings.kc_idp_hint else ():
+    wanted = settings.kc_idp_hint or settings.max_auth_age is not None
+    for client_id in settings.client_ids if wanted else ():
         try:
             apps[client_id] = client.call(okta_api.ApiCall("GET", okta_api.app_path(client_id)))
         except okta_api.NotFound:
             apps[client_id] = None
     redirect_findings(apps, settings, target.psc_issuer, report)
+    if settings.max_auth_age is not None:
+        reauth_findings(_authentication_policies(client, apps), settings, report)
     return report
+
+
+def _authentication_policies(
+    client: okta_api.OktaClient, apps: Mapping[str, Mapping[str, Any] | None]
+) -> dict[str, list[dict[str, Any]]]:
+    """The rules of each PSC app's authentication policy, by the app's label."""
+    found = {}
+    for app in apps.values():
+        href = (((app or {}).get("_links") or {}).get("accessPolicy") or {}).get("href")
+        if href:
+            policy = urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]
+            found[f"the app {app.get('label')!r}"] = client.listing(
+                okta_api.policy_rules_path(policy)
+            )
+    return found

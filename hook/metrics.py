@@ -9,8 +9,8 @@ dead worker's file stays behind to slow the scrapes down.
 
 A call is counted once, from the facts its canonical log line holds (:meth:`Recorder.observe`).
 Every label value comes from a closed set (outcomes, auth failure reasons, amr rule names,
-assurance levels) and anything else counts as "other": no label carries a caller's text,
-a user, a client id, a token or a secret.
+assurance levels, the tids of PSC_TENANTS) and anything else counts as "other": no label
+carries a caller's text, a user, a client id, a token or a secret.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from hook import __version__
 from hook.amr import NO_RULE
 from hook.config import ConfigError, Settings, exit_on_error
+from hook.tenants import NO_TENANT
 
 HOOK_PATH = "/token-hook"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -53,6 +54,10 @@ OUTCOMES = (
     "nothing-to-patch",
     "out-of-scope-client",
     "refused-assurance",
+    "tenant-unmatched",
+    "tenant-ambiguous",
+    "auth-too-old",
+    "auth-age-unknown",
     "unauthenticated",
     "invalid-payload",
     "too-large",
@@ -60,6 +65,11 @@ OUTCOMES = (
     "unsupported-media-type",
     "error",
 )
+#: The outcomes of a call whose establishment is known (PSC_TENANTS), counted by tid too.
+TENANT_OUTCOMES = ("patched", "nothing-to-patch", "refused-assurance", "auth-too-old",
+                   "auth-age-unknown")  # fmt: skip
+#: ... and those of a call refused for want of one, counted with tid "none".
+NO_TENANT_OUTCOMES = ("tenant-unmatched", "tenant-ambiguous")
 #: The reasons each authenticator gives (hook/auth.py, hook/oauth.py); a test keeps them in step.
 AUTH_FAILURE_REASONS = {
     "header": ("header-missing", "header-mismatch"),
@@ -112,6 +122,14 @@ METRICS: dict[str, tuple[type, str, str, tuple[str, ...], dict[str, Any]]] = {
         "amr decisions, by the rule of the amr table that fired (none: no rule) and the"
         " assurance reached.",
         ("rule", "assurance"),
+        {},
+    ),
+    "tenant_calls": (
+        Counter,
+        "psc_hook_tenant_calls",
+        "Calls of /token-hook with PSC_TENANTS, by establishment (tid of the table; none: no"
+        " establishment matched) and outcome.",
+        ("tid", "outcome"),
         {},
     ),
     "duration": (
@@ -263,6 +281,16 @@ class Recorder:
             metrics["amr_decisions"], [*sorted(decisions), (NO_RULE, "none"), (OTHER, OTHER)]
         )
         self.duration = metrics["duration"]
+        tids = settings.tenants.tids() if settings.tenants else ()
+        self.tenant_calls = (
+            _children(
+                metrics["tenant_calls"],
+                [(tid, outcome) for tid in tids for outcome in TENANT_OUTCOMES]
+                + [(NO_TENANT, outcome) for outcome in NO_TENANT_OUTCOMES],
+            )
+            if tids
+            else {}
+        )
         if "oauth" in settings.auth_modes:
             _children(metrics["key_fetches"], [(result,) for result in KEY_FETCH_RESULTS])
 
@@ -274,6 +302,11 @@ class Recorder:
                 counter = self.calls["error" if status >= 500 else OTHER]
             counter.inc()
             self.duration.observe(seconds)
+            tid = facts.get("tid")
+            if tid is not None:
+                tenant_counter = self.tenant_calls.get((tid, facts.get("outcome")))
+                if tenant_counter is not None:
+                    tenant_counter.inc()
             rule = facts.get("amr_rule")
             if rule is not None:
                 decision = (rule, facts.get("assurance"))

@@ -257,6 +257,20 @@ def rules_path(auth_server: str, policy: str) -> str:
     return _path("/api/v1/authorizationServers/{}/policies/{}/rules", auth_server, policy)
 
 
+#: The org's smart-card identity providers (Okta's type for them is X509).
+SMART_CARD_IDPS_PATH = "/api/v1/idps?type=X509"
+
+
+def claims_path(auth_server: str) -> str:
+    """The custom claims of an authorization server."""
+    return _path("/api/v1/authorizationServers/{}/claims", auth_server)
+
+
+def policy_rules_path(policy: str) -> str:
+    """The rules of a policy, such as an app's authentication policy."""
+    return _path("/api/v1/policies/{}/rules", policy)
+
+
 def app_path(client_id: str) -> str:
     """An OIDC app, by its client id (Okta gives an OIDC app's client the app's own id)."""
     return _path("/api/v1/apps/{}", client_id)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -43,6 +45,8 @@ class _Amr(fields.List):
 class _IdentityClaims(_Lenient):
     sub = fields.String(**_ID)
     amr = _Amr()
+    idp = fields.String(**_ID)
+    auth_time = fields.Integer(strict=True)
 
 
 class _AccessClaims(_Lenient):
@@ -70,9 +74,16 @@ class _Protocol(_Lenient):
     client = fields.Nested(_Client, allow_none=True)
 
 
+class _Idp(_Lenient):
+    id = fields.String(**_ID)
+
+
 class _Session(_Lenient):
     userId = fields.String(**_ID)
     amr = _Amr()
+    idp = fields.Nested(_Idp, allow_none=True)
+    lastPasswordVerification = fields.String(validate=validate.Length(max=64), allow_none=True)
+    lastMfaVerification = fields.String(validate=validate.Length(max=64), allow_none=True)
 
 
 class _User(_Lenient):
@@ -97,7 +108,42 @@ class TokenRequestSchema(_Lenient):
     data = fields.Nested(_Data, required=True)
 
 
-_SCHEMA = TokenRequestSchema()
+def schema_name(name: str) -> bool:
+    """Whether a claim name is taken by marshmallow's Schema (it cannot be a field)."""
+    return hasattr(Schema, name)
+
+
+def _nest(outer: type[Schema], key: str, inner: type[Schema], **options: Any) -> type[Schema]:
+    return outer.from_dict({key: fields.Nested(inner, **options)}, name=outer.__name__)
+
+
+@cache
+def schema(tenant_claim: str | None = None) -> Schema:
+    """The request schema, reading the tenant claim of both tokens when one is named: any
+    JSON value, which the tenant match judges (an unusable one matches nothing)."""
+    if tenant_claim is None:
+        return TokenRequestSchema()
+    tenant = {tenant_claim: fields.Raw(allow_none=True)}
+    identity_claims = _IdentityClaims.from_dict(tenant, name="_IdentityClaims")
+    access_claims = _AccessClaims.from_dict(tenant, name="_AccessClaims")
+    identity = _nest(_Identity, "claims", identity_claims, required=True)
+    access = _nest(_Access, "claims", access_claims, required=True)
+    data = _Data.from_dict(
+        {
+            "identity": fields.Nested(identity, allow_none=True),
+            "access": fields.Nested(access, allow_none=True),
+        },
+        name="_Data",
+    )
+    return _nest(TokenRequestSchema, "data", data, required=True)()
+
+
+@cache
+def _decoder(tenant_claim: str | None) -> Any:
+    return compile_decoder(schema(tenant_claim))
+
+
+_SCHEMA = schema()
 _FAST_DECODE = compile_decoder(_SCHEMA)
 
 
@@ -116,6 +162,16 @@ class HookRequest:
     identity_sub: str | None
     identity_amr: tuple[str, ...]
     access_uid: str | None
+    #: The IdP of the sign-in: the ID token's ``idp``, the session's ``idp.id``.
+    identity_idp: str | None = None
+    session_idp: str | None = None
+    #: When the user authenticated: the ID token's ``auth_time``, the session's last
+    #: verifications (seconds since the epoch, unparseable times left out).
+    auth_time: int | None = None
+    session_verified: tuple[float, ...] = ()
+    #: The tenant claim's values in each token; None: the token or the claim is absent.
+    identity_tenant: tuple[str, ...] | None = None
+    access_tenant: tuple[str, ...] | None = None
 
 
 def _get(mapping: dict[str, Any] | None, *keys: str) -> Any:
@@ -126,7 +182,30 @@ def _get(mapping: dict[str, Any] | None, *keys: str) -> Any:
     return mapping
 
 
-def _load(body: bytes) -> dict[str, Any]:
+def _instant(value: Any) -> float | None:
+    """An ISO 8601 time Okta writes (``2026-11-20T08:01:10.000Z``), in epoch seconds."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.timestamp() if moment.tzinfo is not None else None
+
+
+def _values(claims: dict[str, Any] | None, name: str | None) -> tuple[str, ...] | None:
+    """A string, or a list of strings (a groups claim), as values; other values match none."""
+    if name is None or not claims or claims.get(name) is None:
+        return None
+    value = claims[name]
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(item for item in value if isinstance(item, str))
+    return ()
+
+
+def _load(body: bytes, tenant_claim: str | None = None) -> dict[str, Any]:
     """The standard library and marshmallow: the slow path, and the word on every error."""
     try:
         document = json.loads(body)
@@ -135,21 +214,24 @@ def _load(body: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise InvalidPayload("The body must be a JSON object.")
     try:
-        return _SCHEMA.load(document)
+        return schema(tenant_claim).load(document)
     except ValidationError as error:
         raise InvalidPayload(
             "The body is not an Okta token inline hook request.", error.normalized_messages()
         ) from None
 
 
-def parse(body: bytes) -> HookRequest:
-    """Decode and validate a request body, or raise :class:`InvalidPayload`."""
-    loaded = _FAST_DECODE(body)
+def parse(body: bytes, tenant_claim: str | None = None) -> HookRequest:
+    """Decode and validate a request body, or raise :class:`InvalidPayload`; with a tenant
+    claim (PSC_TENANTS), read its values in both tokens too."""
+    loaded = (_FAST_DECODE if tenant_claim is None else _decoder(tenant_claim))(body)
     if loaded is None:
-        loaded = _load(body)
+        loaded = _load(body, tenant_claim)
     data = loaded["data"]
     context = data.get("context")
     identity, access = data.get("identity"), data.get("access")
+    session = _get(context, "session")
+    verified = (_get(session, key) for key in ("lastPasswordVerification", "lastMfaVerification"))
     return HookRequest(
         event_id=loaded.get("eventId"),
         client_id=_get(context, "protocol", "client", "id"),
@@ -162,4 +244,10 @@ def parse(body: bytes) -> HookRequest:
         identity_sub=_get(identity, "claims", "sub"),
         identity_amr=tuple(_get(identity, "claims", "amr") or ()),
         access_uid=_get(access, "claims", "uid"),
+        identity_idp=_get(identity, "claims", "idp"),
+        session_idp=_get(session, "idp", "id"),
+        auth_time=_get(identity, "claims", "auth_time"),
+        session_verified=tuple(t for t in map(_instant, verified) if t is not None),
+        identity_tenant=_values(_get(identity, "claims"), tenant_claim),
+        access_tenant=_values(_get(access, "claims"), tenant_claim),
     )

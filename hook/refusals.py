@@ -16,6 +16,21 @@ REFUSALS: dict[str, str] = {
         "Pro Sante Connect needs assurance {required} ({methods}); this sign-in reached"
         " {reached}. Sign out, then sign in again with one of those methods."
     ),
+    "psc_tenant_unmatched": (
+        "this sign-in names no establishment of this service ({cause}, nor does its"
+        " application). Ask your administrator to assign you to yours."
+    ),
+    "psc_tenant_ambiguous": (
+        "{detail}. Ask your administrator to leave you in one establishment, then sign in again."
+    ),
+    "psc_auth_too_old": (
+        "Pro Sante Connect needs a sign-in within {limit}; this one is {age} old. Sign out,"
+        " then sign in again."
+    ),
+    "psc_auth_age_unknown": (
+        "Pro Sante Connect needs a sign-in within {limit}, and the time of this one is not"
+        " known. Request the openid scope on refresh, or sign in again."
+    ),
     "psc_user_unknown": (
         "the token names no user, so its assurance cannot be checked against {required}."
         " Only sign-ins of a user can get Pro Sante Connect tokens."

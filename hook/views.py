@@ -19,6 +19,7 @@ from hook.canonical_log import CanonicalLog, facts
 from hook.commands import build_answer
 from hook.config import Settings
 from hook.errors import problem
+from hook.tenants import NO_TENANT
 
 bp = Blueprint("hook", __name__)
 log = structlog.get_logger("psc_token_hook")
@@ -90,7 +91,7 @@ def token_hook() -> Response:
     if len(body) > settings.max_body_bytes:  # a chunked body has no Content-Length
         return _too_large(settings, recorded)
     try:
-        hook_request = payload.parse(body)
+        hook_request = payload.parse(body, settings.claim_to_read)
     except payload.InvalidPayload as invalid:
         recorded["outcome"] = "invalid-payload"
         return problem(400, "Bad Request", str(invalid), errors=invalid.errors or None)
@@ -109,6 +110,8 @@ def token_hook() -> Response:
     )
     if answer.user_mismatch:
         recorded["context_user_mismatch"] = True
+    if settings.tenants is not None:
+        recorded["tid"] = answer.tid or NO_TENANT
     if answer.body is None:
         return Response(status=answer.status)
     return Response(jsonio.dumps(answer.body), status=answer.status, mimetype="application/json")

@@ -25,6 +25,7 @@ SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 OTHER_SECRET = "rotated-secret-9876543210-zyxwvutsrqponmlkjihgfedcba"
 BASE_ENV = {
     "PSC_TENANT_ID": "OKTA_chu-exemple",
+    "PSC_CPS_IDP_IDS": "0oa1cpsSmartCard0Idp7",  # the samples' CPS card reader
     "HOOK_AUTH_MODE": "header",
     "HOOK_SECRETS": SECRET,
     "LOG_FORMAT": "json",
@@ -44,15 +45,23 @@ READ_PATHS: tuple[tuple[str, ...], ...] = (
     ("data", "context", "session"),
     ("data", "context", "session", "userId"),
     ("data", "context", "session", "amr"),
+    ("data", "context", "session", "idp"),
+    ("data", "context", "session", "idp", "id"),
+    ("data", "context", "session", "lastPasswordVerification"),
+    ("data", "context", "session", "lastMfaVerification"),
     ("data", "context", "user"),
     ("data", "context", "user", "id"),
     ("data", "identity"),
     ("data", "identity", "claims"),
     ("data", "identity", "claims", "sub"),
     ("data", "identity", "claims", "amr"),
+    ("data", "identity", "claims", "idp"),
+    ("data", "identity", "claims", "auth_time"),
+    ("data", "identity", "claims", "psc_establishment"),
     ("data", "access"),
     ("data", "access", "claims"),
     ("data", "access", "claims", "uid"),
+    ("data", "access", "claims", "psc_establishment"),
 )
 
 

@@ -45,6 +45,8 @@ READ_PATHS = {
     "policies": re.compile(r"/api/v1/authorizationServers/([^/]+)/policies"),
     "rules": re.compile(r"/api/v1/authorizationServers/([^/]+)/policies/([^/]+)/rules"),
     "app": re.compile(r"/api/v1/apps/([^/]+)"),
+    "claims": re.compile(r"/api/v1/authorizationServers/([^/]+)/claims"),
+    "policy_rules": re.compile(r"/api/v1/policies/([^/]+)/rules"),
 }
 EXECUTE_PATH = re.compile(r"/api/v1/inlineHooks/([^/]+)/execute")
 ORG = "https://chu-exemple.okta.com"
@@ -174,6 +176,9 @@ class FakeOkta:
     policies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rules: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     apps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    idps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    claims: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    policy_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     canned: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
     #: Where the hooks really are (a loopback service); the hook URL's path is kept.
@@ -264,6 +269,56 @@ class FakeOkta:
             "_links": {"self": {"href": f"{ORG}/api/v1/apps/{client_id}"}},
         }
         return self.apps[client_id]
+
+    def add_idp(self, idp_id: str, name: str, kind: str = "X509", status: str = "ACTIVE"):
+        """An identity provider as ``GET /api/v1/idps`` lists it."""
+        self.idps[idp_id] = {
+            "id": idp_id,
+            "type": kind,
+            "name": name,
+            "status": status,
+            "protocol": {"type": "MTLS"} if kind == "X509" else {"type": "OIDC"},
+            "created": STAMP,
+            "lastUpdated": STAMP,
+            "_links": {"self": {"href": f"{ORG}/api/v1/idps/{idp_id}"}},
+        }
+        return self.idps[idp_id]
+
+    def add_claim(self, server: str, name: str, claim_type: str = "IDENTITY") -> dict[str, Any]:
+        """A custom claim of an authorization server, from a profile attribute."""
+        claim = {
+            "id": f"ocl{next(self._ids):017d}",
+            "name": name,
+            "status": "ACTIVE",
+            "claimType": claim_type,
+            "valueType": "EXPRESSION",
+            "value": f"user.{name}",
+            "alwaysIncludeInToken": True,
+            "conditions": {"scopes": []},
+            "system": False,
+        }
+        self.claims.setdefault(server, []).append(claim)
+        return claim
+
+    def add_authentication_policy(
+        self, client_id: str, policy: str, reauthenticate_in: str | None
+    ) -> dict[str, Any]:
+        """The app's authentication policy, one rule re-authenticating after that time."""
+        method: dict[str, Any] = {"factorMode": "2FA", "type": "ASSURANCE"}
+        if reauthenticate_in is not None:
+            method["reauthenticateIn"] = reauthenticate_in
+        rule = {
+            "id": f"rul{next(self._ids):017d}",
+            "name": "Health professionals",
+            "type": "ACCESS_POLICY",
+            "status": "ACTIVE",
+            "priority": 0,
+            "system": False,
+            "actions": {"appSignOn": {"access": "ALLOW", "verificationMethod": method}},
+        }
+        self.policy_rules[policy] = [rule]
+        self.apps[client_id]["_links"]["accessPolicy"] = {"href": f"{ORG}/api/v1/policies/{policy}"}
+        return rule
 
     def add_rule(
         self,
@@ -399,6 +454,13 @@ class FakeOkta:
             return 200, [h for h in self.hooks.values() if wanted in (None, h["type"])], {}
         if path == "/api/v1/authorizationServers":
             return 200, list(self.servers.values()), {}
+        if path == "/api/v1/idps":
+            wanted = query.get("type", [None])[0]
+            return 200, [i for i in self.idps.values() if wanted in (None, i["type"])], {}
+        if kind == "claims" and ids[0] in self.servers:
+            return 200, self.claims.get(ids[0], []), {}
+        if kind == "policy_rules" and ids[0] in self.policy_rules:
+            return 200, self.policy_rules[ids[0]], {}
         if kind == "policies" and ids[0] in self.servers:
             found = [body for (server, _), body in self.policies.items() if server == ids[0]]
             return 200, found, {}

@@ -10,7 +10,10 @@ import pytest
 from hook import amr
 from hook.config import ConfigError, load_settings
 
-TABLE = amr.default_table()
+CPS_IDP = "0oa1cpsSmartCard0Idp7"
+#: The shipped table, with the CPS card reader's IdP named (PSC_CPS_IDP_IDS).
+TABLE = amr.load_table(cps_idps=frozenset({CPS_IDP}))
+THROUGH_CPS = frozenset({CPS_IDP})
 SUBSTANTIEL = ("swk", "mfa", "pwd", "okta_verify")
 ELEVE = ("sc", "pin", "mfa", "hwk")
 
@@ -32,7 +35,7 @@ ELEVE = ("sc", "pin", "mfa", "hwk")
     ],
 )
 def test_psc_sets(labels, after, assurance) -> None:
-    decision = amr.decide(labels, TABLE)
+    decision = amr.decide(labels, TABLE, THROUGH_CPS)
     assert decision.after == after
     assert decision.assurance == assurance
 
@@ -70,8 +73,9 @@ def test_operator_file_extends_aliases_and_rules(tmp_path) -> None:
         "assurance": "substantiel",
     }
     aliases = {"CARTE_CPS": "sc", "webauthn": "pop"}
-    table = amr.load_table(rules_file(tmp_path, {"aliases": aliases, "rules": [fido2]}))
-    assert amr.decide(["CARTE_CPS"], table).after == ELEVE
+    document = {"aliases": aliases, "rules": [fido2]}
+    table = amr.load_table(rules_file(tmp_path, document), THROUGH_CPS)
+    assert amr.decide(["CARTE_CPS"], table, THROUGH_CPS).after == ELEVE
     assert amr.decide(["pwd", "webauthn"], table).assurance == "substantiel"
     assert amr.decide(["pwd", "okta_verify"], table).after == SUBSTANTIEL
 

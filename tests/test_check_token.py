@@ -138,7 +138,8 @@ def test_a_client_credentials_token_has_no_user(capsys):
 
 def test_kc_idp_hint_is_checked_where_it_is_configured(capsys, monkeypatch):
     placed = "tid,oid,amr,kc_idp_hint"
-    env = {**BASE_ENV, "PSC_KC_IDP_HINT": HINT, "PSC_CLAIMS_ACCESS_TOKEN": placed}
+    env = {**BASE_ENV, "PSC_KC_IDP_HINT": HINT, "PSC_CLAIMS_ACCESS_TOKEN": placed,
+           "PSC_CLAIMS_ID_TOKEN": "tid,oid"}  # fmt: skip
     use_env(monkeypatch, env)
     claims = minted("password-okta-verify-push", "access", env)
     assert verdicts(capsys, sign(claims))["kc_idp_hint"] == (True, f"'{HINT}', as PSC_KC_IDP_HINT")
@@ -175,7 +176,8 @@ def test_json_gives_every_check(capsys):
     assert shown["kind"] == "access"
     assert shown["issuer"] == SAMPLE_ISSUER
     assert shown["accepted"] is True
-    assert [item["name"] for item in shown["checks"]] == ["signature", "exp", "tid", "oid", "amr"]
+    names = [item["name"] for item in shown["checks"]]
+    assert names == ["signature", "exp", "auth_time", "tid", "oid", "amr"]
 
 
 # broken tokens ----------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Every finding the doctor can report is triggered here at least once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import Message
@@ -33,6 +34,7 @@ PSC_CLIENT = samples.load("password-okta-verify-push")["data"]["context"]["proto
     "id"
 ]
 HINT = "OKTA_chu-exemple"
+CPS_IDP = BASE_ENV["PSC_CPS_IDP_IDS"]
 SERVER, POLICY, RULE = "aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7"
 HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
 BROKER = broker_endpoint(PSC_SANDBOX_ISSUER, HINT)
@@ -53,10 +55,19 @@ def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
     use_env(monkeypatch, LOCAL_ENV)
 
 
+@pytest.fixture(scope="module")
+def hinted_service(tmp_path_factory) -> Iterator[Server]:
+    """The service with the doctor's settings: PSC's client, and the hint in the ID token."""
+    env = {key: value for key, value in LOCAL_ENV.items() if key != "OKTA_API_TOKEN"}
+    server = launch(env, tmp_path_factory.mktemp("hinted"))
+    yield server
+    stop(server.process)
+
+
 @pytest.fixture
-def okta(module_server: Server) -> Iterator[FakeOktaServer]:
-    """An empty org whose hooks reach the service with the base settings."""
-    server = FakeOktaServer(FakeOkta(service_url=module_server.url))
+def okta(hinted_service: Server) -> Iterator[FakeOktaServer]:
+    """An empty org whose hooks reach the service with the doctor's settings."""
+    server = FakeOktaServer(FakeOkta(service_url=hinted_service.url))
     yield server
     server.close()
 
@@ -94,6 +105,7 @@ def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BRO
     fake.add_policy(SERVER, POLICY, list(clients))
     fake.add_rule(SERVER, POLICY, RULE, hook_id=hook["id"])
     fake.add_app(PSC_CLIENT, list(redirect_uris))
+    fake.add_idp(CPS_IDP, "Carte CPS")  # the samples' CPS card reader (BASE_ENV names it)
     return hook
 
 
@@ -368,7 +380,7 @@ def test_an_oauth_channel_that_matches_the_settings(capsys, okta, monkeypatch):
 def test_an_oauth_hook_end_to_end(capsys, okta, start_server, monkeypatch):
     jwks = JwksServer([signing_key(FIRST_KID)])
     try:
-        settings = {**BASE_ENV, **oauth_environment(jwks)}
+        settings = {**BASE_ENV, "PSC_KC_IDP_HINT": HINT, **oauth_environment(jwks)}
         del settings["HOOK_SECRETS"]
         okta.fake.service_url = start_server(settings).url
         use_env(monkeypatch, {**LOCAL_ENV, **settings})
@@ -585,3 +597,66 @@ def test_a_missing_api_token_is_2(capsys, okta, monkeypatch):
     result = doctor(capsys, okta)
     assert result.code == 2
     assert "OKTA_API_TOKEN: required by register and doctor" in result.err
+
+
+# establishments, the CPS card reader, re-authentication -------------------------------------
+
+
+def holds(capsys, okta: FakeOktaServer) -> list[str]:
+    return doctor(capsys, okta, "--json").json()["holds"]
+
+
+def test_the_cps_reader_is_among_the_smart_card_idps(capsys, okta, monkeypatch):
+    wire(okta.fake)
+    okta.fake.add_idp("0oa9staffBadge0Idp01", "Staff badge")
+    okta.fake.add_idp("0oa9googleSocial0Idp", "Google", kind="GOOGLE")
+    assert codes(capsys, okta) == []
+    shown = holds(capsys, okta)
+    assert f"The smart-card IdP 'Carte CPS' ({CPS_IDP}) reads CPS cards (PSC_CPS_IDP_IDS)." in shown
+    assert "Other smart-card IdPs give no eleve: 'Staff badge' (0oa9staffBadge0Idp01)." in shown
+    monkeypatch.setenv("PSC_CPS_IDP_IDS", "0oa9staffBadge0Idp02")
+    assert codes(capsys, okta) == ["cps-idp-not-found"]
+    monkeypatch.delenv("PSC_CPS_IDP_IDS")
+    assert codes(capsys, okta) == ["cps-idps-unset"]
+    okta.fake.idps[CPS_IDP]["status"] = "INACTIVE"
+    monkeypatch.setenv("PSC_CPS_IDP_IDS", CPS_IDP)
+    assert codes(capsys, okta) == ["cps-idp-not-found"]
+
+
+@pytest.mark.parametrize(
+    ("reauthenticate_in", "found"),
+    [("PT4H", []), ("PT2H30M", []), ("PT0S", []), ("PT8H", ["reauth-too-long"]),
+     ("P1D", ["reauth-too-long"]), (None, ["reauth-too-long"])],
+)  # fmt: skip
+def test_the_psc_apps_policy_re_authenticates_within_the_age_gate(
+    capsys, okta, monkeypatch, reauthenticate_in, found
+):
+    monkeypatch.setenv("PSC_MAX_AUTH_AGE", "4h")
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(PSC_CLIENT, "rst1pscAuthPolicy0ex7", reauthenticate_in)
+    assert codes(capsys, okta) == found
+    assert ("GET", "/api/v1/policies/rst1pscAuthPolicy0ex7/rules") in [
+        (r.method, r.path) for r in okta.fake.requests
+    ]
+
+
+def test_each_establishment_reaches_the_hook_with_its_claim(
+    capsys, okta, monkeypatch, start_server, tmp_path
+):
+    clinic = "0oa1clinicC0Example7"
+    table = {"tenants": [{"tid": "OKTA_chu-a", "kc_idp_hint": "OKTA_chu-a", "match": ["chu-a"]},
+                         {"tid": "123456", "client_ids": [clinic]}]}  # fmt: skip
+    (tmp_path / "tenants.json").write_text(json.dumps(table))
+    env = {key: value for key, value in LOCAL_ENV.items() if key not in ("PSC_TENANT_ID",
+           "PSC_KC_IDP_HINT")} | {"PSC_TENANTS": str(tmp_path / "tenants.json")}  # fmt: skip
+    okta.fake.service_url = start_server(env).url
+    use_env(monkeypatch, env)
+    wire(okta.fake)
+    assert codes(capsys, okta) == ["tenant-client-not-covered", "tenant-claim-missing"]
+    okta.fake.add_claim(SERVER, "psc_establishment")
+    okta.fake.policies[(SERVER, POLICY)]["conditions"]["clients"]["include"].append(clinic)
+    assert codes(capsys, okta) == []
+    [execute, *_] = [r for r in okta.fake.requests if r.method == "POST"]
+    assert execute.body["data"]["identity"]["claims"]["psc_establishment"] == "chu-a"
+    assert "The authorization server 'Pro Santé Connect' (aus1psc0hook0example7) issues the" \
+        " 'psc_establishment' claim." in holds(capsys, okta)  # fmt: skip

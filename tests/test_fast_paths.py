@@ -31,6 +31,11 @@ VALUES = st.one_of(
 )
 
 
+#: The decoder when establishments are matched on a claim (PSC_TENANTS), and its schema.
+TENANT_CLAIM = "psc_establishment"
+_TENANT_DECODE = compile_decoder(payload.schema(TENANT_CLAIM))
+
+
 def FAST(document: Any, raw: bool = False) -> dict[str, Any] | None:
     """The fast path, on the JSON the standard library writes for ``document``: ASCII with
     ``\\u`` escapes, or (``raw``) UTF-8 as most clients write it."""
@@ -82,6 +87,75 @@ def test_fast_path_never_disagrees_with_marshmallow(name: str, edits: list, raw:
         assert loaded is None
     else:
         assert loaded in (None, expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    name=st.sampled_from(sorted(DESCRIPTIONS)),
+    edits=st.lists(
+        st.tuples(st.sampled_from(READ_PATHS), st.one_of(VALUES, st.just(DELETE))), max_size=4
+    ),
+)
+def test_the_tenant_claims_fast_path_never_disagrees(name: str, edits: list) -> None:
+    document = copy.deepcopy(load(name))
+    for path, value in edits:
+        _edit(document, path, value)
+    try:
+        expected = payload.schema(TENANT_CLAIM).load(document)
+    except ValidationError:
+        expected = None
+    loaded = _TENANT_DECODE(json.dumps(document).encode("utf-8", "surrogatepass"))
+    assert loaded is None if expected is None else loaded in (None, expected)
+
+
+@pytest.mark.parametrize(
+    ("value", "values"),
+    [
+        ("chu-a", ("chu-a",)),
+        (["Everyone", "GRP_CHU_B"], ("Everyone", "GRP_CHU_B")),
+        ([1, None, "chu-a"], ("chu-a",)),
+        ({"a": 1}, ()),
+        (None, None),
+    ],
+)
+def test_the_tenant_claim_is_read_alike_on_both_paths(value: Any, values: Any, monkeypatch) -> None:
+    document = copy.deepcopy(load("password-okta-verify-push"))
+    for kind in ("identity", "access"):
+        document["data"][kind]["claims"][TENANT_CLAIM] = value
+    body = json.dumps(document).encode()
+    assert _TENANT_DECODE(body) is not None
+    fast = payload.parse(body, TENANT_CLAIM)
+    monkeypatch.setattr(payload, "_decoder", lambda _claim: lambda _body: None)
+    assert fast == payload.parse(body, TENANT_CLAIM)
+    assert fast.identity_tenant == fast.access_tenant == values
+
+
+def test_the_new_fields_take_the_fast_path_and_read_alike(monkeypatch) -> None:
+    body = json.dumps(load("cps-smart-card")).encode()
+    assert _DECODE(body) is not None
+    fast = payload.parse(body)
+    monkeypatch.setattr(payload, "_FAST_DECODE", lambda _body: None)
+    assert fast == payload.parse(body)
+    assert (fast.identity_idp, fast.session_idp) == ("0oa1cpsSmartCard0Idp7",) * 2
+    assert fast.auth_time == 1795680070 and len(fast.session_verified) == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("data", "identity", "claims", "auth_time"), True),
+        (("data", "identity", "claims", "auth_time"), 1.5),
+        (("data", "identity", "claims", "auth_time"), "1795680070"),
+        (("data", "identity", "claims", "idp"), 7),
+        (("data", "context", "session", "idp"), "0oa1cpsSmartCard0Idp7"),
+    ],
+)
+def test_new_fields_of_the_wrong_type_are_left_to_marshmallow(path, value) -> None:
+    document = copy.deepcopy(load("cps-smart-card"))
+    _edit(document, path, value)
+    assert FAST(document) is None
+    with pytest.raises(payload.InvalidPayload):
+        payload.parse(json.dumps(document).encode())
 
 
 @pytest.mark.parametrize(

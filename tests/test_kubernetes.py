@@ -64,7 +64,7 @@ def test_the_kustomization_lists_every_manifest_and_the_settings():
     for kind, manifest in MANIFESTS.items():
         if kind != "Namespace":
             assert manifest["metadata"]["namespace"] == KUSTOMIZATION["namespace"], kind
-    [generator] = KUSTOMIZATION["configMapGenerator"]
+    [generator] = [g for g in KUSTOMIZATION["configMapGenerator"] if "envs" in g]
     assert generator["envs"] == ["settings.env"]
     assert CONTAINER["envFrom"] == [{"configMapRef": {"name": generator["name"]}}]
 
@@ -109,10 +109,27 @@ def test_the_pods_are_non_root_on_a_read_only_root_with_tmp_in_memory():
     assert context["allowPrivilegeEscalation"] is False
     assert context["capabilities"] == {"drop": ["ALL"]}
     assert POD["automountServiceAccountToken"] is False
-    [mount] = CONTAINER["volumeMounts"]
-    [volume] = POD["volumes"]
+    [mount] = [m for m in CONTAINER["volumeMounts"] if not m.get("readOnly")]
+    [volume] = [v for v in POD["volumes"] if "emptyDir" in v]
     assert mount == {"name": volume["name"], "mountPath": WRITABLE}
     assert volume["emptyDir"]["medium"] == "Memory"
+
+
+def test_the_tenants_file_is_a_config_map_mounted_read_only():
+    generator = next(g for g in KUSTOMIZATION["configMapGenerator"] if "files" in g)
+    assert generator["files"] == ["tenants.json"]
+    [volume] = [v for v in POD["volumes"] if "configMap" in v]
+    assert volume["configMap"]["name"] == generator["name"]
+    [mount] = [m for m in CONTAINER["volumeMounts"] if m["name"] == volume["name"]]
+    assert mount["readOnly"] is True
+    path = f"{mount['mountPath']}/tenants.json"
+    assert f"PSC_TENANTS={path}" in (HERE / "settings.env").read_text()
+    env = {**settings_env(), "PSC_TENANTS": str(HERE / "tenants.json"), "HOOK_SECRETS": SECRET,
+           "PSC_CLAIMS_ID_TOKEN": "tid,oid,kc_idp_hint"}  # fmt: skip
+    assert [t.tid for t in load_settings(env).tenants.tenants] == [
+        "OKTA_chu-exemple-a",
+        "OKTA_chu-exemple-b",
+    ]
 
 
 def mebibytes(quantity: str) -> int:
@@ -125,7 +142,8 @@ def test_memory_is_sized_for_gunicorns_master_and_workers():
     processes = 1 + gunicorn_setting("workers")
     resources = CONTAINER["resources"]
     assert mebibytes(resources["requests"]["memory"]) >= 40 * processes
-    tmp_limit = mebibytes(POD["volumes"][0]["emptyDir"]["sizeLimit"])
+    [tmp] = [volume for volume in POD["volumes"] if "emptyDir" in volume]
+    tmp_limit = mebibytes(tmp["emptyDir"]["sizeLimit"])
     assert mebibytes(resources["limits"]["memory"]) >= 40 * processes + tmp_limit
     assert resources["requests"]["cpu"] and resources["limits"]["cpu"]
 

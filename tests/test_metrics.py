@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import os
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ TOKEN = "metrics-token-0123456789-abcdefghijklmnop"
 CALLS = "psc_hook_calls_total"
 FAILURES = "psc_hook_auth_failures_total"
 DECISIONS = "psc_hook_amr_decisions_total"
+TENANT_CALLS = "psc_hook_tenant_calls_total"
 AUTH = {"Authorization": SECRET}
 GATED = {**BASE_ENV, "PSC_MIN_ASSURANCE": "substantiel", "PSC_CLIENT_IDS": "0oa1pscClient0Example7"}
 BOTH_MODES = {
@@ -89,8 +91,76 @@ CASES: dict[str, tuple[Callable[[Any], Any], int]] = {
 }
 
 
+TENANTS_FILE = {"tenants": [{"tid": "OKTA_chu-a", "match": ["chu-a"]},
+                            {"tid": "OKTA_chu-b", "match": ["chu-b"]}]}  # fmt: skip
+
+
+def as_user_of(*values: str, fresh: bool = True) -> dict[str, Any]:
+    """A push sign-in of a user of the establishments ``values``, authenticated now."""
+    body = samples.load("password-okta-verify-push")
+    for kind in ("identity", "access"):
+        body["data"][kind]["claims"]["psc_establishment"] = list(values)
+    if fresh:
+        body["data"]["identity"]["claims"]["auth_time"] = int(time.time())
+    return body
+
+
+def without_auth_time() -> dict[str, Any]:
+    body = as_user_of("chu-a")
+    del body["data"]["identity"]["claims"]["auth_time"]
+    del body["data"]["context"]["session"]["lastPasswordVerification"]
+    return body
+
+
+#: The outcomes of PSC_TENANTS and PSC_MAX_AUTH_AGE, and the tid they count under.
+TENANT_CASES: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
+    "tenant-unmatched": (lambda: as_user_of("chu-z"), "none"),
+    "tenant-ambiguous": (lambda: as_user_of("chu-a", "chu-b"), "none"),
+    "auth-too-old": (lambda: as_user_of("chu-b", fresh=False), "OKTA_chu-b"),
+    "auth-age-unknown": (without_auth_time, "OKTA_chu-a"),
+}
+
+
 def test_every_outcome_label_has_a_case() -> None:
-    assert set(CASES) == {*metrics.OUTCOMES, metrics.OTHER}
+    assert set(CASES) | set(TENANT_CASES) == {*metrics.OUTCOMES, metrics.OTHER}
+    assert not set(CASES) & set(TENANT_CASES)
+
+
+@pytest.mark.parametrize("outcome", list(TENANT_CASES))
+def test_tenant_outcomes_count_under_their_label_and_tid(outcome, tmp_path) -> None:
+    (tmp_path / "tenants.json").write_text(json.dumps(TENANTS_FILE))
+    env = {**BASE_ENV, "PSC_TENANTS": str(tmp_path / "tenants.json"), "PSC_MAX_AUTH_AGE": "4h"}
+    del env["PSC_TENANT_ID"]
+    client = create_app(load_settings(env)).test_client()
+    make, tid = TENANT_CASES[outcome]
+    before = scrape(client)
+    answer = post(client, make())
+    assert answer.status_code == 200
+    code = "psc_" + outcome.replace("-", "_")
+    assert answer.get_json()["error"]["errorSummary"].startswith(f"{code}: ")
+    after = scrape(client)
+    assert after(CALLS, outcome=outcome) - before(CALLS, outcome=outcome) == 1
+    series = {labels for name, labels in after.samples if name == TENANT_CALLS}
+    assert (("outcome", outcome), ("tid", tid)) in series
+    assert (
+        after(TENANT_CALLS, tid=tid, outcome=outcome)
+        - before(TENANT_CALLS, tid=tid, outcome=outcome)
+        == 1
+    )
+    assert {dict(labels)["tid"] for labels in series} == {"OKTA_chu-a", "OKTA_chu-b", "none"}
+
+
+def test_a_patched_call_counts_under_its_establishment(tmp_path) -> None:
+    (tmp_path / "tenants.json").write_text(json.dumps(TENANTS_FILE))
+    env = {**BASE_ENV, "PSC_TENANTS": str(tmp_path / "tenants.json")}
+    del env["PSC_TENANT_ID"]
+    client = create_app(load_settings(env)).test_client()
+    before = scrape(client)
+    assert post(client, as_user_of("chu-b")).status_code == 200
+    after = scrape(client)
+    labels = {"tid": "OKTA_chu-b", "outcome": "patched"}
+    assert after(TENANT_CALLS, **labels) - before(TENANT_CALLS, **labels) == 1
+    assert after(TENANT_CALLS, tid="OKTA_chu-a", outcome="patched") == 0
 
 
 @pytest.mark.parametrize("outcome", list(CASES))
