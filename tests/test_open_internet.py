@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -137,17 +138,42 @@ def test_a_thousand_slow_connections_cost_bounded_memory(start_server) -> None:
     assert_patched(genuine_call(server))
 
 
+def launch_tls(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Server:
+    """gunicorn with a self-signed certificate, which this test process trusts."""
+    certificate = self_signed(directory)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
+    tls = ("--certfile", str(certificate), "--keyfile", str(directory / "key.pem"))
+    return launch(BASE_ENV, directory, tls, scheme="https")
+
+
 def test_tls_when_gunicorn_is_given_a_certificate(tmp_path, monkeypatch) -> None:
     """A self-hosted server with nothing in front: gunicorn's --certfile/--keyfile."""
-    certificate = self_signed(tmp_path)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
-    tls = ("--certfile", str(certificate), "--keyfile", str(tmp_path / "key.pem"))
-    server = launch(BASE_ENV, tmp_path, tls, scheme="https")
+    server = launch_tls(tmp_path, monkeypatch)
     try:
         assert_patched(genuine_call(server))
         plain = server.url.replace("https://", "http://")
         with pytest.raises(requests.ConnectionError):  # no plain HTTP on that port
             requests.get(f"{plain}/healthz", timeout=5)
+    finally:
+        stop(server.process)
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_silent_connections_are_dropped_within_the_deadline(
+    tmp_path, monkeypatch, scheme: str
+) -> None:
+    """Connections that never send a byte (with TLS: never a ClientHello): held, enough of
+    them would fill every worker. Each is closed by the deadline of its accept."""
+    tls = scheme == "https"
+    server = launch_tls(tmp_path, monkeypatch) if tls else launch(BASE_ENV, tmp_path)
+    try:
+        with SlowClients(port_of(server), 50, b"", b"") as silent:
+            assert_patched(genuine_call(server))
+            assert silent.open == 50
+            assert silent.wait_until_dropped(DROPPED_WITHIN_S), f"{silent.open} still open"
+            assert_patched(genuine_call(server))
+        assert min(silent.dropped_after) >= REQUEST_DEADLINE_S - TRICKLE_PAUSE_S
+        assert '"level":"error"' not in server.log()
     finally:
         stop(server.process)
 
