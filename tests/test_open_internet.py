@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,7 +25,8 @@ import requests
 from bench.servers import children, rss_kib
 from hook import samples
 from hook.worker import REQUEST_DEADLINE_S
-from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
+from tests.conftest import BASE_ENV, ROOT, SECRET, Server, launch, stop, wait_until_up
+from tests.held_app import HELD_FIRST_LINE
 from tests.jwks_server import (
     FIRST_KID,
     JwksServer,
@@ -302,3 +305,70 @@ def test_sigterm_lets_every_accepted_call_finish_with_its_200(start_server, call
     log = server.log()
     assert '"level":"error"' not in log  # no worker killed, no call failed in the service
     assert "unfinished" not in log  # every call a worker accepted was answered
+
+
+# --- stopping a call that does not end -----------------------------------------------------
+
+
+#: The app of tests/held_app.py, importable from the server's working directory.
+HELD_APP = ("--pythonpath", str(ROOT), "tests.held_app:app")
+
+
+def hold_a_call(server: Server) -> socket.socket:
+    """A call of tests/held_app.py's /held, in flight once its first line has arrived."""
+    connection = socket.create_connection(("127.0.0.1", port_of(server)), timeout=30)
+    connection.sendall(b"GET /held HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    received = b""
+    while HELD_FIRST_LINE not in received:  # bounded by the socket's timeout
+        chunk = connection.recv(4096)
+        assert chunk, received
+        received += chunk
+    return connection
+
+
+def read_to_end(connection: socket.socket) -> bytes:
+    received = b""
+    while chunk := connection.recv(4096):  # bounded by the socket's timeout
+        received += chunk
+    return received
+
+
+def test_sigterm_stops_a_call_that_does_not_end_before_the_master_kills(tmp_path) -> None:
+    """A call still running when ``graceful_timeout`` ends is stopped by the worker itself,
+    before the master's SIGKILL would have taken it (and every other call) down."""
+    graceful_timeout = 5
+    stopping = ("--workers", "1", "--graceful-timeout", str(graceful_timeout))
+    server = launch(BASE_ENV, tmp_path, (*stopping, *HELD_APP))
+    try:
+        held = hold_a_call(server)
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()  # the master counts graceful_timeout from later still
+        assert b"released" not in read_to_end(held)  # stopped, not finished
+        held.close()
+        assert server.process.wait(timeout=30) == 0
+        assert time.monotonic() - signalled < graceful_timeout  # the master never had to kill
+    finally:
+        stop(server.process)
+    log = server.log()
+    assert "SIGKILL" not in log  # the master did not have to kill the worker
+    assert "stopping 1 calls unfinished" in log
+
+
+def test_a_draining_worker_keeps_telling_the_master_it_is_alive(tmp_path) -> None:
+    """A worker told to stop (as ``max_requests`` does) drains for up to ``graceful_timeout``,
+    longer than the master's ``timeout`` without news: it must not be taken for hung."""
+    stopping = ("--workers", "1", "--graceful-timeout", "5", "--timeout", "2")
+    server = launch(BASE_ENV, tmp_path, (*stopping, *HELD_APP))
+    try:
+        (worker,) = children(server.process.pid)
+        held = hold_a_call(server)
+        os.kill(worker, signal.SIGTERM)
+        assert b"released" not in read_to_end(held)
+        held.close()
+        wait_until_up(server)  # the master started a new worker
+        assert server.process.poll() is None
+    finally:
+        stop(server.process)
+    log = server.log()
+    assert "WORKER TIMEOUT" not in log
+    assert "stopping 1 calls unfinished" in log
