@@ -8,6 +8,7 @@ measurement (the benchmark measures).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -181,6 +182,63 @@ def test_silent_connections_are_dropped_within_the_deadline(
         stop(server.process)
 
 
+# --- large request heads ------------------------------------------------------------------
+
+#: What a router in front adds to Okta's call (the platforms' own and a CDN's headers).
+ROUTER_HEADERS = {
+    "X-Forwarded-For": "203.0.113.7, 198.51.100.2",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Host": "hook.example.fr",
+    "X-Real-Ip": "203.0.113.7",
+    "X-Request-Start": "t=1764700000000",
+    "Via": "1.1 router",
+    "Traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "Cf-Ray": "8f1d2c3b4a5e6f70-CDG",
+    "Cdn-Loop": "cloudflare",
+}
+
+
+def test_a_large_bearer_token_behind_a_router_is_answered(jwks: JwksServer, start_server) -> None:
+    """Okta's token is about 1 KB; one of 6 KB, among a router's headers, still fits."""
+    server = start_server({**BASE_ENV, **oauth_environment(jwks)})
+    token = mint(KEY, padding="p" * 4500)
+    assert len(token) > 6000
+    assert_patched(genuine_call(server, {**bearer(token), **ROUTER_HEADERS}))
+
+
+#: Heads past hook/gunicorn_conf.py's limits: whole, and unfinished but past the most the
+#: limits let a head hold (24 lines of 8 KB).
+OVERSIZED = {
+    "too-many-headers": b"".join(b"X-Padding-%d: %s\r\n" % (n, b"a" * 100) for n in range(30))
+    + b"\r\n",
+    "a-header-line-too-long": b"X-Padding: " + b"a" * 9000 + b"\r\n\r\n",
+    "an-unfinished-head-of-320-kb": b"".join(
+        b"X-Padding-%d: %s\r\n" % (n, b"a" * 8000) for n in range(40)
+    ),
+}
+
+
+@pytest.mark.parametrize("head", OVERSIZED.values(), ids=OVERSIZED.keys())
+def test_an_oversized_head_is_refused_without_reading_on(module_server, head: bytes) -> None:
+    """Answered 431, and the connection closed, at once: no body is read, and an unfinished
+    head is not waited for (nor parsed) past the limits."""
+    with socket.create_connection(("127.0.0.1", port_of(module_server)), timeout=10) as sock:
+        sent = b"POST /token-hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n" + head
+        with contextlib.suppress(OSError):  # the server may refuse before it has read it all
+            for offset in range(0, len(sent), 8192):
+                sock.sendall(sent[offset : offset + 8192])
+        received = read_to_end(sock)  # only the server can end this connection
+    assert received.startswith(b"HTTP/1.1 431 "), received[:100]
+
+
+def test_a_request_line_too_long_is_refused(module_server) -> None:
+    with socket.create_connection(("127.0.0.1", port_of(module_server)), timeout=10) as sock:
+        sock.sendall(b"GET /healthz?" + b"a" * 2000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        received = read_to_end(sock)
+    assert received.startswith(b"HTTP/1.1 414 "), received[:100]
+
+
 # --- key rotation --------------------------------------------------------------------------
 
 
@@ -327,9 +385,12 @@ def hold_a_call(server: Server) -> socket.socket:
 
 
 def read_to_end(connection: socket.socket) -> bytes:
+    """What the server sent until it closed the connection, or reset it (closing with some
+    of the client's bytes unread)."""
     received = b""
-    while chunk := connection.recv(4096):  # bounded by the socket's timeout
-        received += chunk
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := connection.recv(4096):  # bounded by the socket's timeout
+            received += chunk
     return received
 
 
