@@ -413,6 +413,7 @@ def test_sigterm_stops_a_call_that_does_not_end_before_the_master_kills(tmp_path
     log = server.log()
     assert "SIGKILL" not in log  # the master did not have to kill the worker
     assert "stopping 1 calls unfinished" in log
+    assert '"level":"error"' not in log  # the stopped call is not logged as a failure
 
 
 def test_a_draining_worker_keeps_telling_the_master_it_is_alive(tmp_path) -> None:
@@ -433,3 +434,4 @@ def test_a_draining_worker_keeps_telling_the_master_it_is_alive(tmp_path) -> Non
     log = server.log()
     assert "WORKER TIMEOUT" not in log
     assert "stopping 1 calls unfinished" in log
+    assert '"level":"error"' not in log
