@@ -16,7 +16,8 @@
    same service in header mode, at 8 and 32 connections;
 6. slow clients: genuine calls at 8 connections while 50 connections send their headers a
    byte every half second (each replaced as soon as the service drops it), against the
-   same calls with none.
+   same calls with none; then again with each slow head starting with 156 KiB of headers
+   sent at once, which the workers parse before the deadline drops the connection.
 
 Everything is on loopback; every loop is bounded. The summary goes to stdout, the figures
 as JSON to ``bench/results/`` (git-ignored). Exit 1 when a call failed; the targets are
@@ -56,6 +57,10 @@ UNEVEN_SHARE = 0.75  # a worker doing more than this share of the work (with 2 w
 NO_RESTARTS = ("--max-requests", "0")
 SLOW_CONNECTIONS = 50
 SLOW_LOAD_CONNECTIONS = 8
+#: Slow clients' heads of 20 lines of 8,000 bytes (156 KiB), sent at once before the rest
+#: trickles: near the most hook/gunicorn_conf.py's limits let through (24 lines of 8 KB).
+LARGE_HEAD_LINES = 20
+LARGE_HEAD_LINE_BYTES = 8000
 
 
 def machine() -> dict:
@@ -168,18 +173,40 @@ def oauth_rounds(oauth: wrk.Target, header: dict, args: argparse.Namespace) -> d
 
 
 def slow_client_run(target: wrk.Target, header: dict, args: argparse.Namespace) -> dict:
-    """Genuine calls while SLOW_CONNECTIONS slowloris connections are held open."""
+    """Genuine calls while SLOW_CONNECTIONS slowloris connections are held open: heads sent
+    a byte at a time, then heads that each start with LARGE_HEAD_LINES large lines at once
+    (what the worker must parse before the deadline drops the connection)."""
     raise_open_files_limit(SLOW_CONNECTIONS * 2)
+    request_line = b"POST /token-hook HTTP/1.1\r\n"
     request_head = (
-        "POST /token-hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Host: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Content-Length: {target.body_file.stat().st_size}\r\n{target.header}: {target.value}"
         "\r\n\r\n"
     ).encode()
-    with SlowClients(target.server.port, SLOW_CONNECTIONS, b"", request_head, reopen=True) as slow:
+    large = b"".join(
+        b"X-Padding-%d: %s\r\n" % (n, b"a" * LARGE_HEAD_LINE_BYTES) for n in range(LARGE_HEAD_LINES)
+    )
+    without = header[str(SLOW_LOAD_CONNECTIONS)]["service"]
+    report = _slow_run("slow", target, b"", request_line + request_head, without, args)
+    report["large_heads"] = _slow_run(
+        "slow-big", target, request_line + large, request_head, without, args
+    )
+    report["large_heads"]["head_kib"] = len(request_line + large) // 1024
+    return report
+
+
+def _slow_run(
+    name: str,
+    target: wrk.Target,
+    prefix: bytes,
+    trickle: bytes,
+    without: dict,
+    args: argparse.Namespace,
+) -> dict:
+    with SlowClients(target.server.port, SLOW_CONNECTIONS, prefix, trickle, reopen=True) as slow:
         run = wrk.run(target, SLOW_LOAD_CONNECTIONS, args.duration)
         held = slow.open
-    print_run("slow", run)
-    without = header[str(SLOW_LOAD_CONNECTIONS)]["service"]
+    print_run(name, run)
     return {
         "slow_connections": SLOW_CONNECTIONS,
         "held_at_the_end": held,
@@ -295,6 +322,13 @@ def print_summary(report: dict, quick: bool) -> None:
         f" replaced), {SLOW_LOAD_CONNECTIONS} genuine connections:"
         f" {slow['with_slow']['requests_per_s']:.0f} req/s, p99 {slow['with_slow']['p99_ms']:.2f}"
         f" ms, {slow['with_slow']['errors']} errors | vs none: p99 ratio {slow['p99_ratio']:.2f}"
+    )
+    big = slow["large_heads"]
+    print(
+        f"Slow clients with {big['head_kib']} KiB heads: {big['slow_connections']} held open"
+        f" ({big['dropped']} dropped and replaced): {big['with_slow']['requests_per_s']:.0f}"
+        f" req/s, p99 {big['with_slow']['p99_ms']:.2f} ms, {big['with_slow']['errors']} errors"
+        f" | vs none: p99 ratio {big['p99_ratio']:.2f}"
     )
     memory = report["memory"]
     growth = "workers replaced" if memory["growth"] is None else f"{memory['growth']:+.1%}"
@@ -464,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     errors = sum(level[app]["errors"] for level in report["http"].values() for app in TARGETS)
     errors += sum(level["oauth"]["errors"] for level in report["oauth_http"].values())
     errors += report["slow_clients"]["with_slow"]["errors"]
+    errors += report["slow_clients"]["large_heads"]["with_slow"]["errors"]
     return 1 if errors else 0
 
 

@@ -39,7 +39,7 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _unexpected(error: Exception) -> Response:
-    structlog.get_logger().error("unhandled-error", error_type=type(error).__name__)
+    structlog.get_logger().error("unhandled-error", exc_info=error)  # frames, not their locals
     fallback = InternalServerError()
     return problem(500, fallback.name, "The service failed to handle the request.")
 

@@ -47,6 +47,17 @@ worker_connections = 1000
 # from its connection's start. Okta opens a connection per call through the platform's
 # router anyway.
 keepalive = 0
+# Request heads no larger than Okta's: its call has about 10 headers, a router in front adds
+# as many, and the longest line is Okta's bearer token (about 1 KB; 8 KB fit). gunicorn's
+# defaults (100 lines of 8 KB) let an unauthenticated client make a worker parse 800 KB of
+# an unfinished head, which costs CPU in the square of its size: measured on 2 cores
+# (2026-12-02, the machine shared), 50 connections each sending the largest unfinished head
+# the limits let through cost 114 ms of worker CPU each with the defaults, 6.6 ms with these
+# (what genuine calls pay meanwhile: bench/run.sh's slow-client row with large heads). A
+# head past them is refused with 431 (a request line past 1 KB: 414) once read that far.
+limit_request_fields = 24
+limit_request_field_size = 8190
+limit_request_line = 1024
 
 # The app is loaded in each worker, after gevent has patched the standard library: a lock
 # or TLS context built in a preloaded master would block the whole worker instead of one

@@ -17,10 +17,19 @@ from hook.config import Settings
 _LEVELS = logging.getLevelNamesMapping()
 
 
-def _renderer(log_format: str) -> Any:
+def _rendering(log_format: str) -> list[Any]:
+    """The last processors: an exception as data (its type, message and frames: file, line,
+    function), never its frames' local values, which hold a call's headers and body (rich's
+    traceback, the console's default, would show them)."""
     if log_format == "console":
-        return structlog.dev.ConsoleRenderer(colors=False)
-    return structlog.processors.JSONRenderer(serializer=jsonio.dumps_text)
+        plain = structlog.dev.plain_traceback
+        return [structlog.dev.ConsoleRenderer(colors=False, exception_formatter=plain)]
+    return [
+        structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        ),
+        structlog.processors.JSONRenderer(serializer=jsonio.dumps_text),
+    ]
 
 
 class _Timestamp:
@@ -48,7 +57,7 @@ _SHARED = (structlog.processors.add_log_level, _Timestamp())
 def configure(settings: Settings) -> None:
     """Configure structlog for this process; called by ``create_app`` and gunicorn's config."""
     structlog.configure(
-        processors=[*_SHARED, _renderer(settings.log_format)],
+        processors=[*_SHARED, *_rendering(settings.log_format)],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS[settings.log_level.upper()]),
         logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
@@ -65,7 +74,7 @@ def stdlib_config(settings: Settings) -> dict[str, Any]:
                 "()": structlog.stdlib.ProcessorFormatter,
                 "processors": [
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    _renderer(settings.log_format),
+                    *_rendering(settings.log_format),
                 ],
                 "foreign_pre_chain": [*_SHARED, structlog.stdlib.add_logger_name],
             }

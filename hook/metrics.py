@@ -5,7 +5,9 @@ memory-mapped files in one directory, and a scrape of ``/metrics``, whichever wo
 serves it, adds up the files of all. The master prepares the directory before the workers
 fork (:func:`prepare` wipes an earlier run's files) and, when a worker exits, folds its
 files into an archive (:func:`reap`): a restart neither loses nor doubles a count, and no
-dead worker's file stays behind to slow the scrapes down.
+dead worker's file stays behind to slow the scrapes down. A file the library cannot read
+(empty, truncated) is renamed ``*.db.bad``, logged and counted, never raised: nothing in
+metrics may stop gunicorn's master or fail a scrape.
 
 A call is counted once, from the facts its canonical log line holds (:meth:`Recorder.observe`).
 Every label value comes from a closed set (outcomes, auth failure reasons, amr rule names,
@@ -21,6 +23,7 @@ import fcntl
 import os
 import platform
 import shutil
+import struct
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -146,10 +149,23 @@ METRICS: dict[str, tuple[type, str, str, tuple[str, ...], dict[str, Any]]] = {
         ("result",),
         {},
     ),
+    "files_set_aside": (
+        Counter,
+        "psc_hook_metrics_files_set_aside",
+        "Metrics files that could not be read (empty, truncated), renamed *.db.bad and left"
+        " out of the counts.",
+        (),
+        {},
+    ),
 }
 #: The kinds of file a process writes (gauges, which name their mode too, are not used).
 FILE_KINDS = ("counter", "histogram")
 LOCK_FILE = "lock"
+#: What an unreadable file is renamed with: out of the library's ``*.db``, kept to be looked at.
+SET_ASIDE_SUFFIX = ".bad"
+#: What prometheus_client raises on a file it did not write whole: struct.error on a short
+#: header, RuntimeError past the used size, ValueError on a key that is not UTF-8 JSON.
+UNREADABLE = (struct.error, RuntimeError, ValueError, KeyError, IndexError, TypeError)
 
 log = structlog.get_logger("psc_token_hook")
 _directory: Path | None = None
@@ -262,7 +278,7 @@ class Recorder:
         self.directory = prepare(settings.metrics_dir)
         metrics = _objects()
         self.registry = CollectorRegistry()
-        MultiProcessCollector(self.registry, path=str(self.directory))
+        ReadableFilesCollector(self.registry, path=str(self.directory))
         self.registry.register(BuildInfo())
         # Every label value known now, so that each series exists (at 0) before its first
         # count, and a call finds its counter with one dictionary look-up.
@@ -330,6 +346,46 @@ class Recorder:
             return generate_latest(self.registry)
 
 
+class ReadableFilesCollector(MultiProcessCollector):
+    """The library's collector, which sets an unreadable file aside instead of failing the
+    whole scrape on it."""
+
+    def merge(self, files: list[str], accumulate: bool = True) -> Iterable[Metric]:
+        """What ``collect`` calls with every ``*.db`` file of the directory."""
+        return merge_readable([Path(name) for name in files], accumulate)
+
+
+def merge_readable(paths: list[Path], accumulate: bool) -> Iterable[Metric]:
+    """``MultiProcessCollector.merge`` of the files, once those it cannot read are set aside
+    (each is read once more only when the merge failed)."""
+    try:
+        return MultiProcessCollector.merge([str(path) for path in paths], accumulate)
+    except UNREADABLE:
+        kept = [path for path in paths if not _set_aside_if_unreadable(path)]
+        return MultiProcessCollector.merge([str(path) for path in kept], accumulate)
+
+
+def _set_aside_if_unreadable(path: Path) -> bool:
+    """Whether ``path`` could not be read and was set aside: renamed out of ``*.db``, logged
+    (one line, no traceback) and counted."""
+    try:
+        MultiProcessCollector.merge([str(path)], accumulate=False)
+        return False
+    except FileNotFoundError:  # gone since (folded, or set aside by another process)
+        return True
+    except UNREADABLE as error:
+        try:
+            path.replace(path.with_name(path.name + SET_ASIDE_SUFFIX))
+        except FileNotFoundError:  # another process set it aside first, and counted it
+            return True
+        log.warning("metrics-file-set-aside", file=path.name, error=type(error).__name__)
+        try:
+            _objects()["files_set_aside"].inc()
+        except OSError as failure:
+            _write_failed("metrics-write-failed", failure)
+        return True
+
+
 def _children(metric: Any, label_values: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], Any]:
     return {labels: metric.labels(*labels) for labels in label_values}
 
@@ -352,12 +408,12 @@ def fold(directory: Path, pid: int) -> None:
             if not dead.exists():
                 continue
             archive = directory / f"{kind}_archive.db"
-            sources = [str(path) for path in (archive, dead) if path.exists()]
+            sources = [path for path in (archive, dead) if path.exists()]
             staging = directory / f".{kind}_archive.tmp"
             staging.unlink(missing_ok=True)
-            _write(staging, MultiProcessCollector.merge(sources, accumulate=False))
+            _write(staging, merge_readable(sources, accumulate=False))
             staging.replace(archive)
-            dead.unlink()
+            dead.unlink(missing_ok=True)  # set aside when it could not be read
 
 
 def _write(path: Path, metrics: Iterable[Metric]) -> None:
@@ -375,7 +431,9 @@ def _write(path: Path, metrics: Iterable[Metric]) -> None:
 
 def reap(pid: int) -> None:
     """gunicorn's ``child_exit``, in the master: fold the exited worker's files away, and do
-    the library's own bookkeeping for a dead process (the files of live gauges)."""
+    the library's own bookkeeping for a dead process (the files of live gauges). Whatever
+    fails is logged: an exception out of ``child_exit`` would stop the master, and every
+    worker with it."""
     if _directory is None:
         return
     try:
@@ -383,3 +441,5 @@ def reap(pid: int) -> None:
         mark_process_dead(pid, str(_directory))
     except OSError as error:
         _write_failed("metrics-fold-failed", error)
+    except Exception as error:  # never out of a gunicorn hook: see above
+        log.error("metrics-fold-failed", error=type(error).__name__, directory=str(_directory))

@@ -3,14 +3,16 @@
 The hook is often deployed with no buffering proxy in front (a self-hosted server, or a
 platform router that streams request bodies), so anyone can open connections and send
 their request a byte at a time. A ``sync`` worker is held by each such connection; here
-each connection is a greenlet, and a request must arrive whole, headers and body, within
-``REQUEST_DEADLINE_S`` of its connection being accepted. Past that the connection stops
-being read: a body cut short is refused (400), headers that never ended close the
-connection.
+each connection is a greenlet, and a request must arrive whole, TLS handshake, headers and
+body, within ``REQUEST_DEADLINE_S`` of its connection being accepted. Past that the
+connection stops being read: a body cut short is refused (400), a handshake or headers that
+never ended close the connection.
 
 On a stop (a deploy, a scale-down, ``max_requests``), the worker answers the calls in
 flight and the connections the kernel already queued for it before it closes its
-listening socket, so that no connection the service accepted is dropped.
+listening socket, so that no connection the service accepted is dropped. It keeps telling
+the master it is alive meanwhile, and stops what is still running ``stop_margin`` before
+the master's SIGKILL, as gunicorn's own gevent worker does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import socket
+import ssl
 import time
 import warnings
 from functools import partial
@@ -33,6 +36,16 @@ from gunicorn.workers.ggevent import GeventWorker
 #: Okta waits 3 s for the whole exchange and sends its request at once: a request still
 #: arriving after 2 s is a slow or hostile client, and no answer could reach Okta in time.
 REQUEST_DEADLINE_S = 2.0
+#: How often a draining worker tells the master it is alive, as gunicorn's gevent loop does.
+HEARTBEAT_S = 1.0
+#: What a draining worker keeps of gunicorn's ``graceful_timeout`` to stop the calls still
+#: running and exit on its own: the master sends SIGKILL when the timeout ends.
+STOP_MARGIN_S = 1.0
+
+
+def stop_margin(graceful_timeout: float) -> float:
+    """STOP_MARGIN_S, or a quarter of a shorter ``graceful_timeout``."""
+    return min(STOP_MARGIN_S, graceful_timeout / 4)
 
 
 #: The standard library's socket class: gevent's own ``shutdown`` would throw an error into
@@ -41,10 +54,11 @@ REQUEST_DEADLINE_S = 2.0
 PLAIN_SOCKET = get_original("socket", "socket")
 
 
-def stop_reading(client: socket.socket) -> None:
-    """Make every further read of ``client`` see the end of the stream; answers still go out."""
+def stop_reading(fileno: int) -> None:
+    """Make every further read of the connection see the end of the stream; answers still go
+    out. By file descriptor: TLS wraps the socket in a new object on the same descriptor."""
     with contextlib.suppress(OSError):  # the connection has already gone: nothing to stop
-        plain = PLAIN_SOCKET(fileno=client.fileno())
+        plain = PLAIN_SOCKET(fileno=fileno)
         try:
             plain.shutdown(socket.SHUT_RD)
         finally:
@@ -81,23 +95,32 @@ class HookWorker(GeventWorker):
 
     def handle(self, listener: Any, client: socket.socket, addr: Any) -> None:
         deadline = gevent.get_hub().loop.timer(REQUEST_DEADLINE_S)
-        deadline.start(stop_reading, client)
+        deadline.start(stop_reading, client.fileno())
         try:
-            super().handle(listener, client, addr)
+            if self.tls is not None:
+                client = self.handshake(client)
+            if client is not None:
+                super().handle(listener, client, addr)
         finally:
             deadline.close()
+
+    def handshake(self, client: socket.socket) -> ssl.SSLSocket | None:
+        """TLS, under the request's deadline (gevent's StreamServer would run it before the
+        deadline exists, and hold a client that never sends its ClientHello forever)."""
+        try:
+            return self.tls.wrap_socket(client, server_side=True)
+        except (ssl.SSLError, OSError) as error:  # a scanner, a plain-HTTP client, the deadline
+            self.log.debug("TLS handshake failed: %s", type(error).__name__)
+            client.close()
+            return None
 
     def run(self) -> None:
         # TLS when gunicorn is given a certificate (a self-hosted server with nothing in front).
         self.tls = ssl_context(self.cfg) if self.cfg.is_ssl else None
-        tls = {"ssl_context": self.tls} if self.tls else {}
         servers = []
         for listener in self.sockets:
             server = StreamServer(
-                listener,
-                handle=partial(self.handle, listener),
-                spawn=Pool(self.worker_connections),
-                **tls,
+                listener, handle=partial(self.handle, listener), spawn=Pool(self.worker_connections)
             )
             server.max_accept = 1  # take one connection per wake-up: the workers share them
             server.start()
@@ -105,18 +128,30 @@ class HookWorker(GeventWorker):
 
         while self.alive:
             self.notify()
-            gevent.sleep(1.0)
+            gevent.sleep(HEARTBEAT_S)
 
         for listener, server in servers:
             server.stop_accepting()
             self.answer_queued(listener, server.pool)
             server.close()
-        deadline = (self.stop_asked_at or time.monotonic()) + self.cfg.graceful_timeout
-        for _, server in servers:  # the calls in flight, within gunicorn's graceful_timeout
-            server.pool.join(timeout=max(deadline - time.monotonic(), 0.0))
-        unfinished = sum(server.pool.size - server.pool.free_count() for _, server in servers)
+        self.drain([server.pool for _, server in servers])
+
+    def drain(self, pools: list[Pool]) -> None:
+        """Let the calls in flight finish within gunicorn's ``graceful_timeout`` (counted from
+        SIGTERM, as the master counts it), still telling the master the worker is alive; stop
+        the rest ``stop_margin`` before the master's SIGKILL would."""
+        timeout = self.cfg.graceful_timeout
+        stop_at = (self.stop_asked_at or time.monotonic()) + timeout - stop_margin(timeout)
+        while (running := [pool for pool in pools if len(pool)]) and (
+            left := stop_at - time.monotonic()
+        ) > 0:
+            self.notify()
+            running[0].join(timeout=min(HEARTBEAT_S, left))
+        unfinished = sum(len(pool) for pool in pools)
         if unfinished:
-            self.log.warning("Worker stopping with %d calls unfinished", unfinished)
+            self.log.warning("Worker graceful timeout: stopping %d calls unfinished", unfinished)
+            for pool in pools:
+                pool.kill(timeout=stop_margin(timeout) / 2)
 
     def answer_queued(self, listener: Any, pool: Pool) -> None:
         """Accept the connections the kernel completed but nobody accepted yet, which closing
@@ -128,12 +163,7 @@ class HookWorker(GeventWorker):
                 client, addr = listener.accept()
             except OSError:  # nothing left in the queue
                 return
-            pool.spawn(self.serve_queued, closed, client, addr)
-
-    def serve_queued(self, listener: Any, client: socket.socket, addr: Any) -> None:
-        if self.tls is not None:  # as StreamServer does for the connections it accepts
-            client = self.tls.wrap_socket(client, server_side=True)
-        self.handle(listener, client, addr)
+            pool.spawn(self.handle, closed, client, addr)
 
 
 class ClosedListener:

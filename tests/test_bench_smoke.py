@@ -20,6 +20,7 @@ LABELS = (
     "OAuth mode,  8 connections",
     "OAuth mode, 32 connections",
     "Slow clients: 50 held open",
+    "Slow clients with 156 KiB heads: 50 held open",
     "Worker memory (RSS)",
     "Targets:",
 )
@@ -63,6 +64,9 @@ def test_a_quick_run_completes_and_reports_every_figure(tmp_path) -> None:
     slow = report["slow_clients"]
     assert slow["slow_connections"] == 50 and slow["held_at_the_end"] > 0
     assert slow["with_slow"]["requests_per_s"] > 0 and slow["with_slow"]["errors"] == 0
+    big = slow["large_heads"]
+    assert big["slow_connections"] == 50 and big["held_at_the_end"] > 0
+    assert big["with_slow"]["requests_per_s"] > 0 and big["with_slow"]["errors"] == 0
     memory = report["memory"]
     assert memory["requests"] >= 2_000 and sum(memory["cold_kib"].values()) > 0
     assert memory["same_workers"] and isinstance(memory["growth"], float)

@@ -33,6 +33,7 @@ from tests.conftest import (
     free_port,
     gunicorn_command,
 )
+from tests.failing_app import SECRET_IN_A_LOCAL
 from tests.jwks_server import (
     FIRST_KID,
     JwksServer,
@@ -360,3 +361,52 @@ def test_oauth_mode_and_key_source_failures_leak_nothing(jwks: JwksServer, start
     servers.append(working)
     output = "\n".join(server.log() for server in servers)
     assert_nothing_leaked(exchanges, output, [SECRET, *tokens])
+
+
+# --- errors the service did not expect ----------------------------------------------------
+
+
+def exceptions_logged(server: Server, event: str) -> list[dict[str, Any]]:
+    """The structured exception of each of the server's log lines with this event."""
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    found = [line for line in lines if line["event"] == event]
+    assert found, server.log()
+    for line in found:
+        assert "exc_info" not in line  # no tuple repr: the exception below is data
+    return [exception for line in found for exception in line["exception"]]
+
+
+def assert_structured(exceptions: list[dict[str, Any]], kind: str, message: str) -> None:
+    (exception,) = exceptions
+    assert (exception["exc_type"], exception["exc_value"]) == (kind, message)
+    frames = exception["frames"]
+    assert frames[-1]["filename"].endswith("tests/failing_app.py")
+    assert all({"filename", "lineno", "name"} <= set(frame) for frame in frames)
+    assert not any("locals" in frame for frame in frames)
+
+
+FAILING_APP = ("--pythonpath", str(ROOT))
+
+
+def test_an_unexpected_error_is_logged_as_data_without_locals(start_server) -> None:
+    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.failing_app:failing_hook()"))
+    answer = requests.post(
+        f"{server.url}/token-hook",
+        json=samples.load("password-only"),
+        headers={"Authorization": SECRET},
+        timeout=10,
+    )
+    assert answer.status_code == 500
+    message = f"answer failed ({len(SECRET_IN_A_LOCAL)} characters)"
+    assert_structured(exceptions_logged(server, "unhandled-error"), "RuntimeError", message)
+    assert SECRET_IN_A_LOCAL not in server.log() and SECRET not in server.log()
+
+
+def test_an_error_gunicorn_logs_is_data_without_locals(start_server) -> None:
+    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.failing_app:raw_app"))
+    answer = requests.get(f"{server.url}/fail", headers={"Authorization": SECRET}, timeout=10)
+    assert answer.status_code == 500
+    message = f"raw app failed ({len(SECRET_IN_A_LOCAL)} characters)"
+    exceptions = exceptions_logged(server, "Error handling request GET /fail")
+    assert_structured(exceptions, "LookupError", message)
+    assert SECRET_IN_A_LOCAL not in server.log() and SECRET not in server.log()

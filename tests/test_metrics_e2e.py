@@ -164,3 +164,37 @@ def test_restarts_and_a_killed_worker_neither_lose_nor_double_a_count(
     assert scrape(CALLS, outcome="patched") == 24
     assert scrape(f"{DURATION}_count") == 24
     assert scrape(DECISIONS, rule="cps-smart-card", assurance="eleve") == 24
+
+
+def test_unreadable_metrics_files_are_set_aside_and_never_stop_the_server(
+    start_server, tmp_path
+) -> None:
+    """An empty archive (what a crash while it was written leaves) read by the master as a
+    worker exits, and a truncated file read by a scrape: each is set aside and counted."""
+    directory = tmp_path / "metrics"
+    server = start_server({**ENV, "PROMETHEUS_MULTIPROC_DIR": str(directory)})
+    eventually(lambda: len(file_pids(directory)) == 2, "both workers booted")
+    call = (samples.load("cps-smart-card"), AUTH, 200)
+    send(server, [call] * 8)
+    (directory / "counter_archive.db").write_bytes(b"")
+    whole = (directory / f"histogram_{min(file_pids(directory))}.db").read_bytes()
+    used = int.from_bytes(whole[:4], "little")
+    (directory / "histogram_999999.db").write_bytes(whole[: used // 2])
+
+    victim = min(workers(server))
+    os.kill(victim, signal.SIGKILL)  # the master folds its files into the empty archive
+    eventually(
+        lambda: victim not in workers(server) and len(workers(server)) == 2,
+        "the master replaced the killed worker",
+    )
+    assert server.process.poll() is None
+    fetch(server)  # the scrape that meets the truncated file still answers
+    scrape = fetch(server)
+    assert scrape("psc_hook_metrics_files_set_aside_total") == 2
+    assert scrape(CALLS, outcome="patched") == 8  # the killed worker's counts were kept
+    assert {"counter_archive.db.bad", "histogram_999999.db.bad"} <= {
+        path.name for path in directory.iterdir()
+    }
+    log = server.log()
+    assert log.count('"event":"metrics-file-set-aside"') == 2
+    assert "Traceback" not in log and "struct.error" not in log

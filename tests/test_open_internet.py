@@ -8,13 +8,17 @@ measurement (the benchmark measures).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import os
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
@@ -23,7 +27,8 @@ from bench.servers import children, rss_kib
 from hook import samples
 from hook.oauth import REFETCH_BURST
 from hook.worker import REQUEST_DEADLINE_S
-from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
+from tests.conftest import BASE_ENV, ROOT, SECRET, Server, launch, stop, wait_until_up
+from tests.held_app import HELD_FIRST_LINE
 from tests.jwks_server import (
     FIRST_KID,
     JwksServer,
@@ -138,12 +143,17 @@ def test_a_thousand_slow_connections_cost_bounded_memory(start_server) -> None:
     assert_patched(genuine_call(server))
 
 
+def launch_tls(directory: Path, monkeypatch: pytest.MonkeyPatch) -> Server:
+    """gunicorn with a self-signed certificate, which this test process trusts."""
+    certificate = self_signed(directory)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
+    tls = ("--certfile", str(certificate), "--keyfile", str(directory / "key.pem"))
+    return launch(BASE_ENV, directory, tls, scheme="https")
+
+
 def test_tls_when_gunicorn_is_given_a_certificate(tmp_path, monkeypatch) -> None:
     """A self-hosted server with nothing in front: gunicorn's --certfile/--keyfile."""
-    certificate = self_signed(tmp_path)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(certificate))
-    tls = ("--certfile", str(certificate), "--keyfile", str(tmp_path / "key.pem"))
-    server = launch(BASE_ENV, tmp_path, tls, scheme="https")
+    server = launch_tls(tmp_path, monkeypatch)
     try:
         assert_patched(genuine_call(server))
         plain = server.url.replace("https://", "http://")
@@ -151,6 +161,83 @@ def test_tls_when_gunicorn_is_given_a_certificate(tmp_path, monkeypatch) -> None
             requests.get(f"{plain}/healthz", timeout=5)
     finally:
         stop(server.process)
+
+
+@pytest.mark.parametrize("scheme", ["https", "http"])
+def test_silent_connections_are_dropped_within_the_deadline(
+    tmp_path, monkeypatch, scheme: str
+) -> None:
+    """Connections that never send a byte (with TLS: never a ClientHello): held, enough of
+    them would fill every worker. Each is closed by the deadline of its accept."""
+    tls = scheme == "https"
+    server = launch_tls(tmp_path, monkeypatch) if tls else launch(BASE_ENV, tmp_path)
+    try:
+        with SlowClients(port_of(server), 50, b"", b"") as silent:
+            assert_patched(genuine_call(server))
+            assert silent.open == 50
+            assert silent.wait_until_dropped(DROPPED_WITHIN_S), f"{silent.open} still open"
+            assert_patched(genuine_call(server))
+        assert min(silent.dropped_after) >= REQUEST_DEADLINE_S - TRICKLE_PAUSE_S
+        assert '"level":"error"' not in server.log()
+    finally:
+        stop(server.process)
+
+
+# --- large request heads ------------------------------------------------------------------
+
+#: What a router in front adds to Okta's call (the platforms' own and a CDN's headers).
+ROUTER_HEADERS = {
+    "X-Forwarded-For": "203.0.113.7, 198.51.100.2",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Port": "443",
+    "X-Forwarded-Host": "hook.example.fr",
+    "X-Real-Ip": "203.0.113.7",
+    "X-Request-Start": "t=1764700000000",
+    "Via": "1.1 router",
+    "Traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "Cf-Ray": "8f1d2c3b4a5e6f70-CDG",
+    "Cdn-Loop": "cloudflare",
+}
+
+
+def test_a_large_bearer_token_behind_a_router_is_answered(jwks: JwksServer, start_server) -> None:
+    """Okta's token is about 1 KB; one of 6 KB, among a router's headers, still fits."""
+    server = start_server({**BASE_ENV, **oauth_environment(jwks)})
+    token = mint(KEY, padding="p" * 4500)
+    assert len(token) > 6000
+    assert_patched(genuine_call(server, {**bearer(token), **ROUTER_HEADERS}))
+
+
+#: Heads past hook/gunicorn_conf.py's limits: whole, and unfinished but past the most the
+#: limits let a head hold (24 lines of 8 KB).
+OVERSIZED = {
+    "too-many-headers": b"".join(b"X-Padding-%d: %s\r\n" % (n, b"a" * 100) for n in range(30))
+    + b"\r\n",
+    "a-header-line-too-long": b"X-Padding: " + b"a" * 9000 + b"\r\n\r\n",
+    "an-unfinished-head-of-320-kb": b"".join(
+        b"X-Padding-%d: %s\r\n" % (n, b"a" * 8000) for n in range(40)
+    ),
+}
+
+
+@pytest.mark.parametrize("head", OVERSIZED.values(), ids=OVERSIZED.keys())
+def test_an_oversized_head_is_refused_without_reading_on(module_server, head: bytes) -> None:
+    """Answered 431, and the connection closed, at once: no body is read, and an unfinished
+    head is not waited for (nor parsed) past the limits."""
+    with socket.create_connection(("127.0.0.1", port_of(module_server)), timeout=10) as sock:
+        sent = b"POST /token-hook HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n" + head
+        with contextlib.suppress(OSError):  # the server may refuse before it has read it all
+            for offset in range(0, len(sent), 8192):
+                sock.sendall(sent[offset : offset + 8192])
+        received = read_to_end(sock)  # only the server can end this connection
+    assert received.startswith(b"HTTP/1.1 431 "), received[:100]
+
+
+def test_a_request_line_too_long_is_refused(module_server) -> None:
+    with socket.create_connection(("127.0.0.1", port_of(module_server)), timeout=10) as sock:
+        sock.sendall(b"GET /healthz?" + b"a" * 2000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        received = read_to_end(sock)
+    assert received.startswith(b"HTTP/1.1 414 "), received[:100]
 
 
 # --- key rotation --------------------------------------------------------------------------
@@ -278,3 +365,75 @@ def test_sigterm_lets_every_accepted_call_finish_with_its_200(start_server, call
     log = server.log()
     assert '"level":"error"' not in log  # no worker killed, no call failed in the service
     assert "unfinished" not in log  # every call a worker accepted was answered
+
+
+# --- stopping a call that does not end -----------------------------------------------------
+
+
+#: The app of tests/held_app.py, importable from the server's working directory.
+HELD_APP = ("--pythonpath", str(ROOT), "tests.held_app:app")
+
+
+def hold_a_call(server: Server) -> socket.socket:
+    """A call of tests/held_app.py's /held, in flight once its first line has arrived."""
+    connection = socket.create_connection(("127.0.0.1", port_of(server)), timeout=30)
+    connection.sendall(b"GET /held HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    received = b""
+    while HELD_FIRST_LINE not in received:  # bounded by the socket's timeout
+        chunk = connection.recv(4096)
+        assert chunk, received
+        received += chunk
+    return connection
+
+
+def read_to_end(connection: socket.socket) -> bytes:
+    """What the server sent until it closed the connection, or reset it (closing with some
+    of the client's bytes unread)."""
+    received = b""
+    with contextlib.suppress(ConnectionResetError):
+        while chunk := connection.recv(4096):  # bounded by the socket's timeout
+            received += chunk
+    return received
+
+
+def test_sigterm_stops_a_call_that_does_not_end_before_the_master_kills(tmp_path) -> None:
+    """A call still running when ``graceful_timeout`` ends is stopped by the worker itself,
+    before the master's SIGKILL would have taken it (and every other call) down."""
+    graceful_timeout = 5
+    stopping = ("--workers", "1", "--graceful-timeout", str(graceful_timeout))
+    server = launch(BASE_ENV, tmp_path, (*stopping, *HELD_APP))
+    try:
+        held = hold_a_call(server)
+        server.process.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()  # the master counts graceful_timeout from later still
+        assert b"released" not in read_to_end(held)  # stopped, not finished
+        held.close()
+        assert server.process.wait(timeout=30) == 0
+        assert time.monotonic() - signalled < graceful_timeout  # the master never had to kill
+    finally:
+        stop(server.process)
+    log = server.log()
+    assert "SIGKILL" not in log  # the master did not have to kill the worker
+    assert "stopping 1 calls unfinished" in log
+    assert '"level":"error"' not in log  # the stopped call is not logged as a failure
+
+
+def test_a_draining_worker_keeps_telling_the_master_it_is_alive(tmp_path) -> None:
+    """A worker told to stop (as ``max_requests`` does) drains for up to ``graceful_timeout``,
+    longer than the master's ``timeout`` without news: it must not be taken for hung."""
+    stopping = ("--workers", "1", "--graceful-timeout", "5", "--timeout", "2")
+    server = launch(BASE_ENV, tmp_path, (*stopping, *HELD_APP))
+    try:
+        (worker,) = children(server.process.pid)
+        held = hold_a_call(server)
+        os.kill(worker, signal.SIGTERM)
+        assert b"released" not in read_to_end(held)
+        held.close()
+        wait_until_up(server)  # the master started a new worker
+        assert server.process.poll() is None
+    finally:
+        stop(server.process)
+    log = server.log()
+    assert "WORKER TIMEOUT" not in log
+    assert "stopping 1 calls unfinished" in log
+    assert '"level":"error"' not in log
