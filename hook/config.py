@@ -70,6 +70,8 @@ class Settings:
     tenant_id: str
     auth_modes: tuple[str, ...]
     client_ids: frozenset[str] = frozenset()
+    #: PSC_CLIENT_IDS as written: its first is the client the CLI and the doctor play.
+    client_order: tuple[str, ...] = ()
     claims: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {"identity": ("tid", "oid"), "access": ("tid", "oid", "amr")}
     )
@@ -86,6 +88,11 @@ class Settings:
     metrics_token: bytes | None = None
     metrics_dir: Path | None = None
     warnings: tuple[str, ...] = ()
+
+    @property
+    def first_client(self) -> str | None:
+        """The client a sample is played as: the first of PSC_CLIENT_IDS as written."""
+        return self.client_order[0] if self.client_order else min(self.client_ids, default=None)
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -256,10 +263,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     except amr_rules.AmrRulesError as error:
         raise ConfigError(f"PSC_AMR_RULES: {error}") from None
 
+    clients = _csv(env.get("PSC_CLIENT_IDS"))
     return Settings(
         tenant_id=tenant_id,
         auth_modes=modes,
-        client_ids=frozenset(_csv(env.get("PSC_CLIENT_IDS"))),
+        client_ids=frozenset(clients),
+        client_order=clients,
         claims=claims,
         kc_idp_hint=kc_idp_hint,
         min_assurance=_choice(env, "PSC_MIN_ASSURANCE", ASSURANCE_LEVELS, "none"),

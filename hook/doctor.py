@@ -259,17 +259,8 @@ def coverage_findings(
 def trial_request(settings: Settings, sample: str) -> dict[str, Any]:
     """A shipped sample whose client is PSC's (the first of PSC_CLIENT_IDS), to execute."""
     request = samples.load(sample)
-    if not settings.client_ids:
-        return request
-    client = min(settings.client_ids)
-    data = request["data"]
-    protocol = data["context"]["protocol"]
-    protocol["client"]["id"] = protocol["request"]["client_id"] = client
-    if data.get("identity"):
-        data["identity"]["claims"]["aud"] = client
-    if data.get("access"):
-        data["access"]["claims"]["cid"] = client
-    return request
+    client = settings.first_client
+    return request if client is None else samples.as_client(request, client)
 
 
 def answer_findings(
