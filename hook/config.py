@@ -23,6 +23,8 @@ CLAIM_NAMES = ("tid", "oid", "amr", "kc_idp_hint")
 ASSURANCE_LEVELS = ("none", "substantiel", "eleve")
 AUTH_MODES = ("header", "oauth")
 MIN_SECRET_LENGTH = 32
+#: A secret starting or ending with one of these was pasted with its quotes.
+QUOTES = frozenset("'\"")
 DEFAULT_MAX_BODY_BYTES = 262_144
 OAUTH_DEFAULT_ALGORITHMS = ("RS256",)
 OAUTH_ALLOWED_ALGORITHMS = frozenset(
@@ -185,6 +187,11 @@ def _secrets(env: Mapping[str, str]) -> tuple[bytes, ...]:
     if not secrets:
         raise ConfigError("HOOK_SECRETS: required when HOOK_AUTH_MODE includes header")
     for position, secret in enumerate(secrets, start=1):
+        if secret[0] in QUOTES or secret[-1] in QUOTES:
+            raise ConfigError(
+                f"HOOK_SECRETS: secret #{position} is in quotes, which would be part of it;"
+                " remove the quotes (platforms and env files take the value as written)"
+            )
         if len(secret) < MIN_SECRET_LENGTH:
             raise ConfigError(
                 f"HOOK_SECRETS: secret #{position} is {len(secret)} characters;"
