@@ -30,6 +30,39 @@ CPS_IDPS_SETTING = "PSC_CPS_IDP_IDS"
 #: Okta's ids of identity providers: ``0oa`` then letters and digits (17 in Okta's own).
 IDP_ID = re.compile(r"0oa[0-9A-Za-z]{5,60}")
 
+#: The keys a rules file may hold; any other is refused by name (a misspelt key would
+#: otherwise be ignored). A key starting with ``_`` is a comment.
+DOCUMENT_KEYS = frozenset({"aliases", "rules"})
+RULE_KEYS = frozenset(
+    {"name", "when", "amr", "assurance", "why", "assurance_override", "through_idps"}
+)
+#: The factor class of each amr label (RFC 8176, Okta's labels): a rule whose evidence is
+#: one class at most may not claim more than one factor. A label not listed counts as a
+#: class of its own; ``mfa`` in the evidence is Okta's own record of several factors.
+FACTOR_CLASS = {
+    "pwd": "knowledge",
+    "pin": "knowledge",
+    "kba": "knowledge",
+    "sc": "possession",
+    "swk": "possession",
+    "hwk": "possession",
+    "otp": "possession",
+    "sms": "possession",
+    "tel": "possession",
+    "okta_verify": "possession",
+    "pop": "possession",
+    "fpt": "inherence",
+    "face": "inherence",
+    "bio": "inherence",
+    "iris": "inherence",
+    "retina": "inherence",
+    "vbm": "inherence",
+}
+MULTI_FACTOR_EVIDENCE = frozenset({"mfa"})
+#: What only several factors may claim: these labels, or this assurance.
+MULTI_FACTOR_CLAIMS = frozenset({"mfa", "hwk"})
+MULTI_FACTOR_ASSURANCE = "eleve"
+
 
 class AmrRulesError(ValueError):
     """The rules file cannot be used; the message says where it is wrong."""
@@ -94,26 +127,58 @@ def _through(raw: Any, where: str, cps_idps: frozenset[str]) -> frozenset[str] |
     return frozenset(raw)
 
 
+def _unknown_keys(raw: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(key for key in raw if key not in allowed and not str(key).startswith("_"))
+    if unknown:
+        raise AmrRulesError(
+            f"{where}: unknown key {', '.join(map(repr, unknown))};"
+            f" allowed: {', '.join(sorted(allowed))} (or a '_' comment)"
+        )
+
+
+def single_factor(when: Iterable[str]) -> bool:
+    """Whether the evidence is one factor class at most (no ``mfa`` record from Okta)."""
+    labels = set(when)
+    classes = {FACTOR_CLASS.get(label, label) for label in labels}
+    return not labels & MULTI_FACTOR_EVIDENCE and len(classes) <= 1
+
+
+def _claims_more(rule: AmrRule) -> bool:
+    return bool(set(rule.amr) & MULTI_FACTOR_CLAIMS) or rule.assurance == MULTI_FACTOR_ASSURANCE
+
+
 def _rule(raw: Any, index: int, cps_idps: frozenset[str]) -> AmrRule:
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
         raise AmrRulesError(f"rules[{index}] needs a name")
     where = f"rule {raw['name']!r}"
+    _unknown_keys(raw, RULE_KEYS, where)
     assurance = raw.get("assurance", "none")
     if assurance not in ASSURANCE_RANK:
         raise AmrRulesError(f"{where}: assurance must be one of {', '.join(ASSURANCE_RANK)}")
     amr = _labels(raw.get("amr"), f"{where}: amr")
-    return AmrRule(
+    override = raw.get("assurance_override")
+    if override is not None and not (isinstance(override, str) and override.strip()):
+        raise AmrRulesError(f"{where}: assurance_override must be the reason, as text")
+    rule = AmrRule(
         name=raw["name"],
         when=frozenset(_labels(raw.get("when"), f"{where}: when")),
         amr=tuple(dict.fromkeys(amr)),
         assurance=assurance,
         through=_through(raw.get("through_idps"), where, cps_idps),
     )
+    if override is None and single_factor(rule.when) and _claims_more(rule):
+        raise AmrRulesError(
+            f"{where}: claims mfa, hwk or eleve from a single factor"
+            f" ({' + '.join(sorted(rule.when))}), which forges assurance; give the rule"
+            ' "assurance_override": "<why this evidence is worth more>" if it truly is'
+        )
+    return rule
 
 
 def _parse(document: Any, cps_idps: frozenset[str]) -> tuple[dict[str, str], list[AmrRule]]:
     if not isinstance(document, dict):
         raise AmrRulesError("the file must hold a JSON object with 'aliases' and/or 'rules'")
+    _unknown_keys(document, DOCUMENT_KEYS, "the file")
     aliases = document.get("aliases", {})
     if not isinstance(aliases, dict) or not all(
         isinstance(key, str) and key.isascii() and isinstance(value, str) and LABEL.fullmatch(value)

@@ -288,17 +288,96 @@ def _samples(args: argparse.Namespace) -> int:
 # preview and send -------------------------------------------------------------------------
 
 
-def _payload(reference: str) -> tuple[str, bytes]:
-    """A sample by name, or a file by path: its label and the exact bytes to use."""
+#: Claims that name a person, masked in what preview prints unless --show-personal-data.
+#: Okta's opaque user ids (the ID token's sub, uid, the oid the hook adds) stay visible:
+#: checking them is what preview is for, and they name no one outside the org's directory.
+#: The access token's sub is the user's login unless the authorization server says otherwise.
+NAME_CLAIMS = frozenset(
+    {
+        "name",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "email",
+        "login",
+        "phone_number",
+        "address",
+        "birthdate",
+        "picture",
+        "profile",
+        "website",
+    }
+)
+PERSONAL_CLAIMS = {"identity": NAME_CLAIMS, "access": NAME_CLAIMS | {"sub"}}
+
+
+@dataclass(frozen=True)
+class Played:
+    """A payload as preview or send play it: its label, its bytes, the client it names."""
+
+    label: str
+    raw: bytes
+    client: str | None
+    why: str
+
+
+def _read(reference: str) -> tuple[Any, bytes]:
+    """A sample by name (as a document), or a file by path (as its exact bytes)."""
     if reference in samples.DESCRIPTIONS:
-        return reference, json.dumps(samples.load(reference)).encode()
+        return samples.load(reference), b""
     try:
-        return reference, Path(reference).read_bytes()
+        return None, Path(reference).read_bytes()
     except OSError as error:
         raise ConfigError(
             f"PAYLOAD: {reference!r} is neither a sample (see psc-hook samples)"
             f" nor a readable file ({error.strerror})"
         ) from None
+
+
+def _as_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _payload(args: argparse.Namespace, settings: Settings) -> Played:
+    """The payload as the configured PSC client makes it: a sample plays ``--client``, else
+    the first of PSC_CLIENT_IDS (the service skips any other client); a captured file keeps
+    its own client unless ``--client`` is given."""
+    document, raw = _read(args.payload)
+    if document is None:
+        if args.client is None:
+            raw = _as_user_of(raw, settings, args.claim)
+            return Played(args.payload, raw, samples.client_of(_as_json(raw)), "as captured")
+        document = _as_json(raw)
+    client = args.client or settings.first_client
+    if args.client:
+        why = "--client"
+    elif client:
+        why = "the first of PSC_CLIENT_IDS"
+    else:
+        why = "the sample's own; PSC_CLIENT_IDS is unset"
+    if isinstance(document, dict):
+        raw = json.dumps(samples.as_client(document, client) if client else document).encode()
+    raw = _as_user_of(raw, settings, args.claim)
+    return Played(args.payload, raw, samples.client_of(_as_json(raw)), why)
+
+
+def _say_client(args: argparse.Namespace, played: Played) -> None:
+    _progress(args, f"psc-hook: playing client {played.client or 'none'} ({played.why})")
+
+
+def _masked(tokens: dict[str, Any]) -> dict[str, Any]:
+    return {
+        kind: {
+            claim: okta_api.MASK if claim in PERSONAL_CLAIMS.get(kind, ()) else value
+            for claim, value in claims.items()
+        }
+        for kind, claims in tokens.items()
+    }
 
 
 def _ops_text(body: dict[str, Any]) -> list[str]:
@@ -338,6 +417,8 @@ def _preview_text(result: dict[str, Any]) -> str:
     lines += [f"  note: {note}" for note in okta["notes"]]
     for kind, claims in result["tokens"].items():
         lines += ["", f"{TOKEN_NAMES[kind]} token claims after Okta applies it:", _indented(claims)]
+    if result["tokens"] and result["personal_data"] == "masked":
+        lines += ["", f"names, emails and logins shown as {okta_api.MASK} (--show-personal-data)"]
     return "\n".join(lines)
 
 
@@ -361,24 +442,26 @@ def _as_user_of(raw: bytes, settings: Settings, values: list[str] | None) -> byt
 
 def _preview(args: argparse.Namespace) -> int:
     settings = load_settings(environment(args.demo))
-    label, raw = _payload(args.payload)
-    raw = _as_user_of(raw, settings, args.claim)
+    played = _payload(args, settings)
     try:
-        request = payload.parse(raw, settings.claim_to_read)
+        request = payload.parse(played.raw, settings.claim_to_read)
     except payload.InvalidPayload as invalid:
-        print(f"{label}: {invalid}", file=sys.stderr)
+        print(f"{played.label}: {invalid}", file=sys.stderr)
         if invalid.errors:
             print(_indented(invalid.errors), file=sys.stderr)
         return 1
+    _say_client(args, played)
     answer = build_answer(request, settings)
     tolerate = {"tolerate": ()} if args.strict else {}
-    outcome = apply_answer(json.loads(raw), answer.status, answer.body, **tolerate)
+    outcome = apply_answer(json.loads(played.raw), answer.status, answer.body, **tolerate)
     result = {
-        "payload": label,
+        "payload": played.label,
         "description": samples.DESCRIPTIONS.get(args.payload),
+        "client": played.client,
         "answer": {"status": answer.status, "outcome": answer.outcome, "body": answer.body},
         "okta": {"minted": outcome.minted, "voided": outcome.voided, "notes": outcome.notes},
-        "tokens": outcome.tokens,
+        "tokens": outcome.tokens if args.show_personal_data else _masked(outcome.tokens),
+        "personal_data": "shown" if args.show_personal_data else "masked",
     }
     if args.json:
         _print_json(result)
@@ -401,17 +484,18 @@ def _send(args: argparse.Namespace) -> int:
     settings = load_settings(env)
     url = https_url("--url", args.url)
     headers = _auth_headers(settings, args.bearer or send_bearer_token(env))
-    label, raw = _payload(args.payload)
-    raw = _as_user_of(raw, settings, args.claim)
+    played = _payload(args, settings)
+    _say_client(args, played)
     headers.update({"Content-Type": "application/json", "X-Request-Id": uuid.uuid4().hex})
     try:
-        reply = okta_api.exchange("POST", url, headers, raw, args.timeout)
+        reply = okta_api.exchange("POST", url, headers, played.raw, args.timeout)
     except okta_api.Unreachable as error:
         print(f"psc-hook send: {error}", file=sys.stderr)
         return error.exit_code
     answer = reply.json()
     result = {
-        "payload": label,
+        "payload": played.label,
+        "client": played.client,
         "url": url,
         "status": reply.status,
         "request_id": reply.headers.get("X-Request-Id"),
@@ -422,7 +506,7 @@ def _send(args: argparse.Namespace) -> int:
         _print_json(result)
     else:
         print(
-            f"POST {url} ({label}): HTTP {reply.status} in {result['latency_ms']} ms,"
+            f"POST {url} ({played.label}): HTTP {reply.status} in {result['latency_ms']} ms,"
             f" request id {result['request_id']}"
         )
         print(_indented(answer) if answer is not None else "  no body")
@@ -856,6 +940,12 @@ def _parser() -> argparse.ArgumentParser:
         help="set the tenant claim (PSC_TENANT_CLAIM) of the payload's tokens to VALUE, to play"
         " a user of an establishment of PSC_TENANTS; repeat it for a list (a groups claim)",
     )
+    payload_arg.add_argument(
+        "--client",
+        metavar="ID",
+        help="play the request as this client (default: a sample plays the first of"
+        " PSC_CLIENT_IDS, a file its own client)",
+    )
 
     def add(name: str, run: Callable[[argparse.Namespace], int], text: str, *parents):
         sub = commands.add_parser(
@@ -890,6 +980,11 @@ def _parser() -> argparse.ArgumentParser:
         "--strict",
         action="store_true",
         help="treat every claim Okta documents as reserved as refused (oid in the ID token too)",
+    )
+    preview.add_argument(
+        "--show-personal-data",
+        action="store_true",
+        help="print the tokens' names, emails and logins (masked by default)",
     )
     send = add(
         "send",

@@ -25,6 +25,8 @@ CLAIM_NAMES = ("tid", "oid", "amr", "kc_idp_hint")
 ASSURANCE_LEVELS = ("none", "substantiel", "eleve")
 AUTH_MODES = ("header", "oauth")
 MIN_SECRET_LENGTH = 32
+#: A secret starting or ending with one of these was pasted with its quotes.
+QUOTES = frozenset("'\"")
 DEFAULT_MAX_BODY_BYTES = 262_144
 OAUTH_DEFAULT_ALGORITHMS = ("RS256",)
 OAUTH_ALLOWED_ALGORITHMS = frozenset(
@@ -83,6 +85,8 @@ class Settings:
     tenant_id: str
     auth_modes: tuple[str, ...]
     client_ids: frozenset[str] = frozenset()
+    #: PSC_CLIENT_IDS as written: its first is the client the CLI and the doctor play.
+    client_order: tuple[str, ...] = ()
     claims: Mapping[str, tuple[str, ...]] = field(
         default_factory=lambda: {"identity": ("tid", "oid"), "access": ("tid", "oid", "amr")}
     )
@@ -111,6 +115,11 @@ class Settings:
     def claim_to_read(self) -> str | None:
         """The tenant claim to read in the tokens, when establishments are matched on it."""
         return self.tenant_claim if self.tenants is not None else None
+
+    @property
+    def first_client(self) -> str | None:
+        """The client a sample is played as: the first of PSC_CLIENT_IDS as written."""
+        return self.client_order[0] if self.client_order else min(self.client_ids, default=None)
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
@@ -203,6 +212,11 @@ def _secrets(env: Mapping[str, str]) -> tuple[bytes, ...]:
     if not secrets:
         raise ConfigError("HOOK_SECRETS: required when HOOK_AUTH_MODE includes header")
     for position, secret in enumerate(secrets, start=1):
+        if secret[0] in QUOTES or secret[-1] in QUOTES:
+            raise ConfigError(
+                f"HOOK_SECRETS: secret #{position} is in quotes, which would be part of it;"
+                " remove the quotes (platforms and env files take the value as written)"
+            )
         if len(secret) < MIN_SECRET_LENGTH:
             raise ConfigError(
                 f"HOOK_SECRETS: secret #{position} is {len(secret)} characters;"
@@ -358,7 +372,8 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             "PSC_CPS_IDP_IDS is unset: a CPS card gives no eleve (the cps-smart-card rule fires"
             " only through the smart-card IdPs it names)"
         )
-    client_ids = frozenset(_csv(env.get("PSC_CLIENT_IDS")))
+    clients = _csv(env.get("PSC_CLIENT_IDS"))
+    client_ids = frozenset(clients)
     if tenants:
         warnings += tenant_table.unreachable(tenants, client_ids)
 
@@ -375,6 +390,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         tenant_id=tenant_id,
         auth_modes=modes,
         client_ids=client_ids,
+        client_order=clients,
         claims=claims,
         kc_idp_hint=kc_idp_hint,
         min_assurance=_choice(env, "PSC_MIN_ASSURANCE", ASSURANCE_LEVELS, "none"),

@@ -395,17 +395,11 @@ def trial_request(settings: Settings, sample: str) -> dict[str, Any]:
         for kind in ("identity", "access"):
             if data.get(kind):
                 data[kind]["claims"][settings.tenant_claim] = min(first.match)
-    clients = first.client_ids if first is not None and not first.match else settings.client_ids
-    if not clients:
-        return request
-    client = min(clients)
-    protocol = data["context"]["protocol"]
-    protocol["client"]["id"] = protocol["request"]["client_id"] = client
-    if data.get("identity"):
-        data["identity"]["claims"]["aud"] = client
-    if data.get("access"):
-        data["access"]["claims"]["cid"] = client
-    return request
+    if first is not None and not first.match:
+        client: str | None = min(first.client_ids)
+    else:
+        client = settings.first_client
+    return request if client is None else samples.as_client(request, client)
 
 
 def answer_findings(

@@ -1,23 +1,60 @@
 """gunicorn's configuration (``gunicorn -c python:hook.gunicorn_conf``).
 
-The settings are validated here, in the master, before any worker forks: a bad setting
-stops gunicorn with one line and exit code 2 instead of a worker boot traceback.
+The settings are validated here, in the master, before any worker forks: a bad setting,
+or no writable directory for the heartbeat and metrics files, stops gunicorn with one line
+and exit code 2 instead of a traceback; so does a worker that cannot load the app.
 
 Every process setting below was chosen with the benchmark (``bench/run.sh``; figures in
 the README, "Performance") on 2 cores, the load generator sharing them.
 """
 
 import gc
+import sys
+import tempfile
 from typing import Any
 
 import structlog
 from gunicorn import glogging
+from gunicorn.arbiter import Arbiter
+from gunicorn.errors import HaltServer
 
 import hook.metrics
 from hook import logs
-from hook.config import settings_from_environment
+from hook.config import ConfigError, exit_on_error, settings_from_environment
+
+#: What a start-up stops on when it cannot write a file where gunicorn and the metrics need
+#: one: the setting that chose the place (None: the system's default), then the fix.
+UNWRITABLE = {
+    None: (
+        "TMPDIR",
+        "no writable temporary directory (a read-only root file system without one):"
+        " gunicorn keeps its worker heartbeat files there, and the metrics their files;"
+        " mount one at /tmp (docker run --tmpfs /tmp, a Kubernetes emptyDir) or set TMPDIR"
+        " to a writable directory",
+    ),
+    "worker_tmp_dir": (
+        "--worker-tmp-dir",
+        "is not a writable directory: gunicorn keeps its worker heartbeat files there;"
+        " give a writable one (a tmpfs such as /dev/shm) or leave it unset",
+    ),
+}
+
+
+def _writable(directory: str | None, setting: str | None) -> None:
+    """Make and drop a file in ``directory`` (the default temporary directory when None);
+    stop with one line naming the cause and the fix (exit 2) when it fails."""
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            return
+    except OSError as error:  # FileNotFoundError when no default directory is usable
+        name, fix = UNWRITABLE[setting]
+        where = f"{directory!r} ({error.strerror}) " if directory else ""
+        exit_on_error(ConfigError(f"{name}: {where}{fix}"))
+
 
 _settings = settings_from_environment()
+if _settings.metrics_dir is None:  # the metrics make their directory there: check at once
+    _writable(None, None)
 logs.configure(_settings)
 for _warning in _settings.warnings:
     structlog.get_logger("psc_token_hook").warning("configuration-warning", detail=_warning)
@@ -101,9 +138,12 @@ accesslog = None
 logconfig_dict = logs.stdlib_config(_settings)
 
 
-def on_starting(server: object) -> None:
-    """In the master, before any worker forks: the metrics directory, clean. The workers
-    inherit it, and each one's ``create_app`` finds it prepared."""
+def on_starting(server: Any) -> None:
+    """In the master, before any worker forks: where gunicorn writes the heartbeat files,
+    then the metrics directory, clean. The workers inherit it, and each one's
+    ``create_app`` finds it prepared."""
+    heartbeats = server.cfg.worker_tmp_dir
+    _writable(heartbeats, "worker_tmp_dir" if heartbeats else None)
     hook.metrics.start(_settings)
 
 
@@ -111,3 +151,51 @@ def child_exit(server: object, worker: Any) -> None:
     """In the master, once a worker has exited: fold its metrics into the archive, so that a
     restart neither loses its counts nor leaves its files behind."""
     hook.metrics.reap(worker.pid)
+
+
+#: What the master says when its workers could not start, instead of gunicorn's exit 3 or 4.
+BOOT_FAILURES = {
+    Arbiter.WORKER_BOOT_ERROR: "a worker failed to boot",
+    Arbiter.APP_LOAD_ERROR: "a worker could not load the app",
+}
+BOOT_FIX = (
+    "the worker's one line above names the error; run `psc-hook check-config` with the same"
+    " environment, and reinstall the image or the package if an import failed"
+)
+
+
+def post_fork(server: object, worker: Any) -> None:
+    """In each new worker: an error while loading the app is one line and exit 3 (gunicorn's
+    "failed to boot"), not a traceback."""
+    load = worker.load_wsgi
+
+    def load_wsgi() -> None:
+        try:
+            load()
+        except SystemExit:
+            raise
+        except Exception as error:  # whatever it is, the operator sees one line
+            detail = " ".join(str(error).split())
+            print(
+                f"psc-token-hook: start-up error: the worker could not load the app:"
+                f" {type(error).__name__}: {detail}",
+                file=sys.stderr,
+                flush=True,
+            )
+            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+
+    worker.load_wsgi = load_wsgi
+
+
+def on_exit(server: object) -> None:
+    """In the master, halting: when it halts because its workers could not start (gunicorn
+    raises ``HaltServer`` and calls this from its handler), one line and exit 2, as every
+    other start-up failure."""
+    halted = sys.exc_info()[1]
+    if isinstance(halted, HaltServer) and halted.exit_status in BOOT_FAILURES:
+        print(
+            f"psc-token-hook: start-up error: {BOOT_FAILURES[halted.exit_status]}: {BOOT_FIX}",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(2)

@@ -9,6 +9,8 @@ import pytest
 
 from hook import amr
 from hook.config import ConfigError, load_settings
+from tests.cli_runner import run, use_env
+from tests.conftest import BASE_ENV
 
 CPS_IDP = "0oa1cpsSmartCard0Idp7"
 #: The shipped table, with the CPS card reader's IdP named (PSC_CPS_IDP_IDS).
@@ -105,6 +107,18 @@ def test_operator_rule_replaces_a_shipped_rule_by_name(tmp_path) -> None:
             "assurance must be",
         ),
         ('{"aliases": {"a": 1}}', "'aliases' must map"),
+        (
+            '{"rule": [{"name": "r", "when": ["pwd"], "amr": ["pwd"]}]}',
+            "the file: unknown key 'rule'; allowed: aliases, rules",
+        ),
+        (
+            '{"rules": [{"name": "r", "when": ["pwd"], "amr": ["pwd"], "asurance": "eleve"}]}',
+            "rule 'r': unknown key 'asurance'",
+        ),
+        (
+            '{"rules": [{"name": "r", "when": ["pwd"], "amr": ["pwd"], "assurance_override": ""}]}',
+            "assurance_override must be the reason",
+        ),
         ('{"rules": {}}', "'rules' must be a list"),
     ],
 )
@@ -115,6 +129,60 @@ def test_bad_rules_file_is_a_config_error(tmp_path, env, content, message) -> No
     with pytest.raises(ConfigError, match=message) as error:
         load_settings(env)
     assert str(error.value).startswith("PSC_AMR_RULES: ")
+
+
+FORGERIES = [
+    {"when": ["pwd"], "amr": ["pwd", "mfa"], "assurance": "none"},
+    {"when": ["swk"], "amr": ["swk", "hwk"], "assurance": "none"},
+    {"when": ["pwd"], "amr": ["pwd"], "assurance": "eleve"},
+    {"when": ["pwd", "pin"], "amr": ["pwd", "pin", "mfa"], "assurance": "substantiel"},
+    {"when": ["okta_verify", "swk"], "amr": ["swk", "hwk", "mfa"], "assurance": "substantiel"},
+    {"when": ["custom_card"], "amr": ["sc", "pin", "mfa", "hwk"], "assurance": "eleve"},
+]
+
+
+@pytest.mark.parametrize("forgery", FORGERIES)
+def test_a_single_factor_rule_claiming_more_is_refused(tmp_path, env, forgery) -> None:
+    """SECURITY.md: such a rule forges assurance; it loads only with a stated reason."""
+    rule = {"name": "forged", **forgery}
+    env["PSC_AMR_RULES"] = str(rules_file(tmp_path, {"rules": [rule]}))
+    with pytest.raises(ConfigError, match="single factor") as error:
+        load_settings(env)
+    assert str(error.value).startswith("PSC_AMR_RULES: rule 'forged': claims mfa, hwk or eleve")
+    assert "assurance_override" in str(error.value)
+    rule["assurance_override"] = "our card reader checks the PIN itself"
+    env["PSC_AMR_RULES"] = str(rules_file(tmp_path, {"rules": [rule]}))
+    table = load_settings(env).amr_table
+    assert amr.decide(forgery["when"], table).rule == "forged"
+
+
+@pytest.mark.parametrize(
+    "evidence",
+    [["pwd", "okta_verify"], ["pwd", "webauthn"], ["pwd", "mfa"], ["fpt", "swk"]],
+)
+def test_several_factors_may_claim_mfa(tmp_path, evidence) -> None:
+    rule = {"name": "two", "when": evidence, "amr": [*evidence, "mfa", "hwk"]}
+    table = amr.load_table(rules_file(tmp_path, {"rules": [{**rule, "assurance": "eleve"}]}))
+    assert amr.decide(evidence, table).rule == "two"
+
+
+def test_the_shipped_card_rule_passes_only_by_its_stated_override() -> None:
+    """Okta's smart card IdP records sc alone; PSC's own contract (MIE.md) makes it eleve."""
+    shipped = json.loads((Path(amr.__file__).parent / "amr_rules.json").read_text("utf-8"))
+    [card] = [rule for rule in shipped["rules"] if rule["name"] == "cps-smart-card"]
+    assert "MIE.md" in card["assurance_override"]
+    del card["assurance_override"]
+    with pytest.raises(amr.AmrRulesError, match="rule 'cps-smart-card': claims mfa"):
+        amr._parse(shipped)
+
+
+def test_a_misspelt_rules_key_stops_the_cli_with_one_line(tmp_path, monkeypatch, capsys) -> None:
+    path = rules_file(tmp_path, {"rule": [{"name": "r", "when": ["pwd"], "amr": ["pwd"]}]})
+    use_env(monkeypatch, {**BASE_ENV, "PSC_AMR_RULES": str(path)})
+    result = run(capsys, "check-config")
+    assert result.code == 2
+    assert result.err.count("\n") == 1
+    assert result.err.startswith("psc-token-hook: configuration error: PSC_AMR_RULES: the file:")
 
 
 def test_missing_rules_file_is_a_config_error(tmp_path, env) -> None:

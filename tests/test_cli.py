@@ -20,6 +20,7 @@ from hook.config import DEMO_ENVIRONMENT, load_settings
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port
 from tests.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key
+from tests.test_log_leaks import PERSONAL
 
 SAMPLES = list(samples.DESCRIPTIONS)
 TENANT = BASE_ENV["PSC_TENANT_ID"]
@@ -173,7 +174,7 @@ def test_samples_lists_every_sample_with_its_description(capsys):
 @pytest.mark.parametrize("name", SAMPLES)
 def test_preview_shows_the_answer_and_the_tokens_okta_would_issue(capsys, name):
     document = samples.load(name)
-    result = run(capsys, "preview", name, "--json")
+    result = run(capsys, "preview", name, "--json", "--show-personal-data")
     assert result.code == 0, result.err
     shown = result.json()
     reference = expected_answer(name)
@@ -221,7 +222,9 @@ def test_preview_flags_an_op_okta_would_refuse(capsys, monkeypatch):
     assert result.code == 1
     assert "OKTA WOULD REFUSE THE PATCH: 'amr' is reserved in the ID token" in result.out
     assert "issued unmodified, without the PSC claims" in result.out
-    shown = run(capsys, "preview", "password-okta-verify-push", "--json").json()
+    shown = run(
+        capsys, "preview", "password-okta-verify-push", "--json", "--show-personal-data"
+    ).json()
     assert shown["okta"]["voided"] == "'amr' is reserved in the ID token"
     original = samples.load("password-okta-verify-push")["data"]
     assert shown["tokens"]["identity"] == original["identity"]["claims"]
@@ -246,10 +249,75 @@ def test_preview_shows_a_refused_token(capsys, monkeypatch):
 
 def test_preview_of_an_out_of_scope_client(capsys, monkeypatch):
     monkeypatch.setenv("PSC_CLIENT_IDS", "0oaAnotherApp")
-    result = run(capsys, "preview", "fastpass")
+    result = run(capsys, "preview", "fastpass", "--client", "0oaIntranetApp")
     assert result.code == 0
+    assert "playing client 0oaIntranetApp (--client)" in result.err
     assert "hook answer: HTTP 204 (out-of-scope-client)" in result.out
     assert "nothing to patch" in result.out
+
+
+def test_preview_plays_the_first_configured_client(capsys, monkeypatch):
+    """The samples carry their own client: with the real one configured they must play it,
+    not answer 204 as if the service patched nothing."""
+    monkeypatch.setenv("PSC_CLIENT_IDS", "0oaZZZRealPsc, 0oaAAASecond")
+    result = run(capsys, "preview", "password-okta-verify-push")
+    assert result.code == 0, result.err
+    assert result.err == "psc-hook: playing client 0oaZZZRealPsc (the first of PSC_CLIENT_IDS)\n"
+    assert "hook answer: HTTP 200 (patched)" in result.out
+    shown = run(capsys, "preview", "password-okta-verify-push", "--json").json()
+    assert shown["client"] == "0oaZZZRealPsc"
+    assert shown["answer"]["status"] == 200
+    assert shown["tokens"]["identity"]["aud"] == "0oaZZZRealPsc"
+    assert shown["tokens"]["access"]["cid"] == "0oaZZZRealPsc"
+    other = run(capsys, "preview", "password-okta-verify-push", "--client", "0oaAAASecond")
+    assert "playing client 0oaAAASecond (--client)" in other.err
+    assert "hook answer: HTTP 200 (patched)" in other.out
+
+
+def test_preview_without_psc_client_ids_plays_the_sample_as_shipped(capsys):
+    result = run(capsys, "preview", "refresh")
+    assert result.code == 0, result.err
+    sample_client = samples.client_of(samples.load("refresh"))
+    assert f"playing client {sample_client} (the sample's own; PSC_CLIENT_IDS is unset)" in (
+        result.err
+    )
+
+
+def test_preview_of_a_captured_file_keeps_its_client_unless_told(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("PSC_CLIENT_IDS", "0oaRealPsc")
+    document = samples.as_client(samples.load("cps-smart-card"), "0oaRealPsc")
+    path = tmp_path / "captured.json"
+    path.write_text(json.dumps(document))
+    result = run(capsys, "preview", str(path))
+    assert "playing client 0oaRealPsc (as captured)" in result.err
+    assert "hook answer: HTTP 200 (patched)" in result.out
+    stranger = run(capsys, "preview", str(path), "--client", "0oaStranger", "--json")
+    assert stranger.json()["client"] == "0oaStranger"
+    assert stranger.json()["answer"]["status"] == 204
+
+
+@pytest.mark.parametrize("name", SAMPLES)
+def test_preview_masks_names_emails_and_logins(capsys, name):
+    """Run on a captured request, preview must not print who signed in (check-token never
+    does either); --show-personal-data is the operator's explicit choice."""
+    for extra in ((), ("--json",)):
+        result = run(capsys, "preview", name, *extra)
+        assert result.code == 0, result.err
+        for datum in PERSONAL:
+            assert datum not in result.out + result.err, datum
+    assert "(--show-personal-data)" in run(capsys, "preview", name).out
+    shown = run(capsys, "preview", name, "--json").json()
+    assert shown["personal_data"] == "masked"
+    for kind, claims in shown["tokens"].items():
+        original = samples.load(name)["data"][kind]["claims"]
+        for claim in ("name", "email", "preferred_username"):
+            if claim in original:
+                assert claims[claim] == "****"
+        assert claims.get("oid") == token_user(samples.load(name))
+    visible = run(capsys, "preview", name, "--show-personal-data").out
+    identity = (samples.load(name)["data"].get("identity") or {}).get("claims") or {}
+    if "email" in identity:
+        assert identity["email"] in visible
 
 
 def test_preview_demo_uses_the_demo_tenant(capsys, monkeypatch):
@@ -315,6 +383,23 @@ def test_send_prints_for_a_person(capsys, module_server: Server):
     )
     assert '"com.okta.identity.patch"' in result.out
     assert SECRET not in result.out + result.err
+
+
+def test_send_plays_the_configured_client(capsys, start_server, monkeypatch):
+    """Going live, step 3: with the real PSC_CLIENT_IDS the demo sample must be patched."""
+    env = {**BASE_ENV, "PSC_CLIENT_IDS": "0oaRealPsc"}
+    use_env(monkeypatch, env)
+    url = f"{start_server(env).url}/token-hook"
+    result = run(capsys, "send", "password-okta-verify-push", "--url", url)
+    assert result.code == 0, result.err
+    assert result.err == "psc-hook: playing client 0oaRealPsc (the first of PSC_CLIENT_IDS)\n"
+    assert "HTTP 200" in result.out
+    assert '"com.okta.access.patch"' in result.out
+    shown = run(capsys, "send", "password-okta-verify-push", "--url", url, "--json").json()
+    assert shown["client"] == "0oaRealPsc"
+    assert shown["answer"]["commands"]
+    stranger = run(capsys, "send", "refresh", "--url", url, "--client", "0oaStranger", "--json")
+    assert stranger.json()["status"] == 204
 
 
 def test_send_with_a_wrong_secret_shows_the_401(capsys, module_server: Server, monkeypatch):

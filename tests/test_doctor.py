@@ -249,9 +249,9 @@ def test_the_doctor_only_reads_and_runs_one_test(capsys, okta):
 
 
 def test_the_test_run_uses_the_first_psc_client(capsys, okta, monkeypatch):
-    monkeypatch.setenv("PSC_CLIENT_IDS", f"0oaZZZlast,{PSC_CLIENT}")
+    monkeypatch.setenv("PSC_CLIENT_IDS", f"{PSC_CLIENT},0oa0second")
     wire(okta.fake, clients=("ALL_CLIENTS",))
-    okta.fake.add_app("0oaZZZlast", [BROKER])
+    okta.fake.add_app("0oa0second", [BROKER])
     assert codes(capsys, okta) == []
     [execute] = [r for r in okta.fake.requests if r.method == "POST"]
     data = execute.body["data"]

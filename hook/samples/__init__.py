@@ -29,3 +29,28 @@ def load(name: str) -> dict[str, Any]:
     if name not in DESCRIPTIONS:
         raise KeyError(name)
     return json.loads(resources.files(__name__).joinpath(f"{name}.json").read_text("utf-8"))
+
+
+def _object(parent: Any, *keys: str) -> dict[str, Any]:
+    for key in keys:
+        parent = parent.get(key) if isinstance(parent, dict) else None
+    return parent if isinstance(parent, dict) else {}
+
+
+def as_client(request: dict[str, Any], client: str) -> dict[str, Any]:
+    """The request as client ``client`` would make it: the protocol's client and the
+    tokens' audience (``aud``, ``cid``) changed in place, in the parts the request has."""
+    for place, key in (
+        (_object(request, "data", "context", "protocol", "client"), "id"),
+        (_object(request, "data", "context", "protocol", "request"), "client_id"),
+        (_object(request, "data", "identity", "claims"), "aud"),
+        (_object(request, "data", "access", "claims"), "cid"),
+    ):
+        place[key] = client
+    return request
+
+
+def client_of(request: Any) -> str | None:
+    """The client a request names (Okta's protocol client), when it names one."""
+    client = _object(request, "data", "context", "protocol", "client").get("id")
+    return client if isinstance(client, str) else None

@@ -1,0 +1,92 @@
+"""Start-up failures under gunicorn: one line naming the cause and the fix, exit 2.
+
+A read-only root without a writable ``/tmp`` (``docker run --read-only`` without
+``--tmpfs /tmp``) is reproduced with bubblewrap when it is installed; the same check on
+gunicorn's ``--worker-tmp-dir`` and a worker that fails to boot need nothing but gunicorn.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE_ENV, free_port, gunicorn_command
+
+#: No configuration warning, so that what is printed is the start-up failure alone.
+ENV = {"PATH": "/usr/bin:/bin", **BASE_ENV, "PSC_CLAIMS_ID_TOKEN": "tid"}
+
+
+def gunicorn(workdir: Path, *extra: str, wrap: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*wrap, *gunicorn_command(free_port()), *extra],
+        env=ENV,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def said(result: subprocess.CompletedProcess) -> list[str]:
+    """What the process printed that is not one of gunicorn's info log lines."""
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    return [line for line in lines if not (line.startswith("{") and '"level":"info"' in line)]
+
+
+def read_only_root() -> tuple[str, ...]:
+    """bubblewrap's prefix for a read-only root with no writable /tmp, or a skip."""
+    bwrap = shutil.which("bwrap")
+    prefix = (bwrap or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc")
+    if bwrap is None or subprocess.run([*prefix, "true"], capture_output=True).returncode:
+        pytest.skip("bubblewrap is not installed or may not make namespaces here")
+    return (*prefix, "--chdir", "/")
+
+
+def test_a_read_only_root_without_tmp_stops_with_one_line(tmp_path) -> None:
+    result = gunicorn(tmp_path, wrap=read_only_root())
+    assert result.returncode == 2, result.stderr
+    lines = (result.stdout + result.stderr).strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("psc-token-hook: configuration error: TMPDIR: no writable")
+    assert "--tmpfs /tmp" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unwritable_worker_tmp_dir_stops_the_master_before_any_fork(tmp_path) -> None:
+    result = gunicorn(tmp_path, "--worker-tmp-dir", str(tmp_path / "missing"))
+    assert result.returncode == 2, result.stderr
+    assert said(result) == [
+        f"psc-token-hook: configuration error: --worker-tmp-dir: '{tmp_path / 'missing'}'"
+        " (No such file or directory) is not a writable directory: gunicorn keeps its worker"
+        " heartbeat files there; give a writable one (a tmpfs such as /dev/shm) or leave it unset"
+    ]
+    assert "Booting worker" not in result.stderr
+    assert "Traceback" not in result.stderr and "exc_info" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("app", "cause"),
+    [
+        ("hook:create_app(1)", "AttributeError: 'int' object has no attribute"),
+        ("hook:no_such_app", "AppImportError: Failed to find attribute 'no_such_app'"),
+    ],
+)
+def test_a_worker_that_fails_to_boot_stops_the_master_with_exit_2(tmp_path, app, cause) -> None:
+    result = gunicorn(tmp_path, app)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "exc_info" not in result.stderr
+    lines = said(result)
+    assert lines[-1].startswith("psc-token-hook: start-up error: a worker failed to boot:")
+    assert "psc-hook check-config" in lines[-1]
+    worker_lines = [line for line in lines if not line.startswith("{")][:-1]
+    assert worker_lines, lines
+    for line in worker_lines:
+        assert line.startswith("psc-token-hook: start-up error: the worker could not load the app")
+        assert cause in line
+    for line in lines:
+        if line.startswith("{"):  # gunicorn's own error lines: the worker's code and the halt
+            assert json.loads(line)["level"] == "error"
