@@ -173,7 +173,7 @@ def test_the_shipped_card_rule_passes_only_by_its_stated_override() -> None:
     assert "MIE.md" in card["assurance_override"]
     del card["assurance_override"]
     with pytest.raises(amr.AmrRulesError, match="rule 'cps-smart-card': claims mfa"):
-        amr._parse(shipped)
+        amr._parse(shipped, frozenset())
 
 
 def test_a_misspelt_rules_key_stops_the_cli_with_one_line(tmp_path, monkeypatch, capsys) -> None:
