@@ -13,7 +13,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from hook.auth import AuthFailure, HeaderAuthenticator
-from hook.config import settings_from_environment
+from hook.config import Settings, settings_from_environment
 
 
 def constant_answer(size: int) -> bytes:
@@ -22,8 +22,9 @@ def constant_answer(size: int) -> bytes:
     return frame[:-2] + b"x" * max(size - len(frame), 0) + frame[-2:]
 
 
-def create_app(answer_bytes: int) -> Flask:
-    settings = settings_from_environment()
+def create_app(answer_bytes: int, settings: Settings | None = None) -> Flask:
+    """The bare app; settings from the environment unless given (the in-process runs)."""
+    settings = settings or settings_from_environment()
     authenticator = HeaderAuthenticator(settings.auth_header, settings.secrets)
     answer = constant_answer(answer_bytes)
     app = Flask(__name__)

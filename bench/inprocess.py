@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from werkzeug.test import EnvironBuilder
 
+from bench import bare_app as bare
 from hook import create_app
 from hook.config import load_settings
 from tests import jwks_server
@@ -74,11 +75,24 @@ def _quiet() -> Iterator[None]:
         yield
 
 
+def answer_size(app: Callable[..., Any], body: bytes, headers: Mapping[str, str]) -> int:
+    environ = EnvironBuilder(
+        path="/token-hook", method="POST", data=body, headers=dict(headers),
+        content_type="application/json",
+    ).get_environ()  # fmt: skip
+    return len(b"".join(app(environ, lambda *_: None)))
+
+
 def measure(environment: Mapping[str, str], body: bytes, secret: str, calls: int) -> dict:
-    """Header auth and OAuth auth, each on its own app built from ``environment``."""
+    """Header auth and OAuth auth, each on its own app built from ``environment``, and the
+    bare app (the same header check, an answer of the same size) as the yardstick."""
     with _quiet():
-        header_app = create_app(load_settings(environment))
-        header = time_calls(header_app, body, {"Authorization": secret}, calls)
+        settings = load_settings(environment)
+        header_app = create_app(settings)
+        auth = {"Authorization": secret}
+        header = time_calls(header_app, body, auth, calls)
+        bare_app = bare.create_app(answer_size(header_app, body, auth), settings)
+        yardstick = time_calls(bare_app, body, auth, calls)
         keys = jwks_server.JwksServer([jwks_server.signing_key(jwks_server.FIRST_KID)])
         try:
             oauth_env = {**environment, **jwks_server.oauth_environment(keys)}
@@ -87,4 +101,4 @@ def measure(environment: Mapping[str, str], body: bytes, secret: str, calls: int
             oauth = time_calls(oauth_app, body, jwks_server.bearer(token), calls)
         finally:
             keys.close()
-    return {"header": header, "oauth": oauth}
+    return {"header": header, "oauth": oauth, "bare": yardstick}
