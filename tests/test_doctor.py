@@ -14,8 +14,9 @@ from email.message import Message
 import pytest
 from freezegun import freeze_time
 
-from hook import okta_api, samples
-from hook.doctor import PSC_SANDBOX_ISSUER, broker_endpoint
+from hook import samples
+from hook.cli import okta_api
+from hook.cli.doctor import PSC_SANDBOX_ISSUER, broker_endpoint
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
 from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body

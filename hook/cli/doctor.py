@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from hook import check_token, okta_api, samples
+from hook import samples
+from hook.cli import check_token, okta_api
 from hook.config import Settings
 from hook.okta import TOKEN_NAMES, apply_answer
 

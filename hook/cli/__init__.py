@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hook import __version__, check_token, doctor, okta_api, payload, samples
+from hook import __version__, payload, samples
 from hook.claims import ASSURANCE_HELP, span
+from hook.cli import check_token, doctor, okta_api
 from hook.commands import build_answer
 from hook.config import (
     AUTH_AGE_LEEWAY_SECONDS,
