@@ -582,7 +582,7 @@ def test_a_rate_limit_is_5_with_the_reset_time(capsys, okta):
     [
         (("--psc-issuer", "http://auth.example/realms/x"), "--psc-issuer: must use https://"),
         (("--org", "http://chu-exemple.okta.com"), "--org: must use https://"),
-        (("--sample", "no-such-sample"), "invalid choice"),
+        (("--sample", "password-okta-verify-psuh"), "did you mean 'password-okta-verify-push'?"),
     ],
 )
 def test_bad_arguments_are_2(capsys, okta, args, words):

@@ -13,7 +13,7 @@ import hcl2
 import pytest
 
 from hook.cli import okta_api
-from hook.cli import DEFAULT_HOOK_NAME
+from hook.cli.register import DEFAULT_HOOK_NAME
 from tests.conftest import ROOT, SECRET
 from tests.fake_okta import FakeOkta, hook_problems
 
