@@ -5,7 +5,8 @@ may verify its signature with the org's published keys, then runs these checks; 
 doctor`` runs the same checks on the tokens of its test run. No check repeats the token
 or says who the user is (never ``sub``, ``oid``, a name or an email): details name the
 ``tid`` and ``kc_idp_hint`` values (found and configured: tenant constants, which an
-operator needs to see to fix a mismatch), the ``amr`` labels and the assurance.
+operator needs to see to fix a mismatch), the ``amr`` labels and the assurance. The
+command, at the end, reads the token and prints the verdicts.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ then come out without ``tid``/``oid``/``amr`` and PSC refuses every login. The d
 reads the org with GETs only, plus Okta's documented test run of the hook (``POST
 /api/v1/inlineHooks/{id}/execute``), compares what it finds with the local configuration,
 and returns a :class:`Report`: each :class:`Finding` says what is wrong and what to do;
-what holds is kept too, so the operator sees what was covered.
+what holds is kept too, so the operator sees what was covered. The command, at the end,
+prints the report.
 """
 
 from __future__ import annotations
