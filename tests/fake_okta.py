@@ -34,7 +34,7 @@ from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 import jsonschema
 import requests
 
-from hook.okta_api import HOOK_TYPE
+from hook.cli.okta_api import HOOK_TYPE
 from tests.okta_schemas import EXAMPLES, validate
 
 TOKEN = "00fakeOktaApiToken-0123456789abcdefABCDEF"

@@ -182,7 +182,7 @@ def test_a_misspelt_rules_key_stops_the_cli_with_one_line(tmp_path, monkeypatch,
     result = run(capsys, "check-config")
     assert result.code == 2
     assert result.err.count("\n") == 1
-    assert result.err.startswith("psc-token-hook: configuration error: PSC_AMR_RULES: the file:")
+    assert result.err.startswith("psc-hook: configuration error: PSC_AMR_RULES: the file:")
 
 
 def test_missing_rules_file_is_a_config_error(tmp_path, env) -> None:

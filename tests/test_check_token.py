@@ -170,6 +170,16 @@ def test_the_token_from_stdin(capsys, monkeypatch):
     assert_private(result, token)
 
 
+def test_an_empty_stdin_says_no_token_was_read(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(" \n"))
+    result = check(capsys, "-")
+    assert result.code == 2
+    assert result.err == (
+        "psc-hook: configuration error: TOKEN -: no token was read from standard input"
+        " (it was empty)\n"
+    )
+
+
 def test_json_gives_every_check(capsys):
     token = sign(minted("password-okta-verify-push", "access"))
     shown = check(capsys, token, "--json").json()

@@ -135,7 +135,7 @@ def test_check_config_exits_2_with_one_line(capsys, monkeypatch, change, variabl
     assert result.code == 2
     assert result.out == ""
     assert result.err.count("\n") == 1
-    assert result.err.startswith(f"psc-token-hook: configuration error: {variable}:")
+    assert result.err.startswith(f"psc-hook: configuration error: {variable}:")
     assert "Traceback" not in result.err
 
 
@@ -148,12 +148,36 @@ def test_check_config_demo_needs_nothing_else(capsys, monkeypatch):
     assert DEMO_ENVIRONMENT["HOOK_SECRETS"] not in result.out
 
 
+#: The exit codes each command can return, as its --help lists them (and no other).
+EXIT_CODES = {
+    "check-config": {0, 2},
+    "samples": {0, 2},
+    "preview": {0, 1, 2},
+    "send": {0, 1, 2, 3},
+    "register": {0, 1, 2, 3, 4, 5},
+    "doctor": {0, 1, 2, 3, 4, 5},
+    "check-token": {0, 1, 2, 3},
+    "serve": {0, 2},
+}
+
+
 def test_help_documents_the_exit_codes(capsys):
     result = run(capsys, "register", "--help")
     assert result.code == 0
-    for code in ("0  done", "2  bad configuration", "3  the service or the Okta org is unreachable",
+    for code in ("0  done", "2  bad configuration", "3  the Okta org is unreachable",
                  "4  Okta rejected the API token", "5  Okta's rate limit"):  # fmt: skip
         assert code in result.out
+
+
+@pytest.mark.parametrize("command", sorted(EXIT_CODES))
+def test_each_help_lists_only_its_exit_codes_and_gives_an_example(capsys, command):
+    result = run(capsys, command, "--help")
+    assert result.code == 0
+    codes = result.out.split("exit codes:\n", 1)[1]
+    assert {int(code) for code in re.findall(r"^ +([0-9])  ", codes, re.M)} == EXIT_CODES[command]
+    examples = result.out.split("example", 1)[1].split("exit codes:", 1)[0]
+    assert f"psc-hook {command}" in examples
+    assert "psc-token-hook" not in result.out
 
 
 # samples ----------------------------------------------------------------------------------
@@ -348,11 +372,17 @@ def test_preview_of_a_file_that_is_not_a_hook_request(capsys, tmp_path):
     assert "not valid JSON" in run(capsys, "preview", str(path)).err
 
 
-def test_preview_of_an_unknown_payload_is_one_line(capsys):
-    result = run(capsys, "preview", "no-such-sample")
+@pytest.mark.parametrize("command", ["preview", "send"])
+def test_a_misspelt_sample_is_an_argument_error_naming_demo(capsys, monkeypatch, command):
+    """Checked before any setting is read: with none set, the error is still the name."""
+    use_env(monkeypatch, {})
+    url = ("--url", "http://127.0.0.1:9/token-hook") if command == "send" else ()
+    result = run(capsys, command, "cps-smart-crad", *url)
     assert result.code == 2
-    assert result.err.count("\n") == 1
-    assert "PAYLOAD: 'no-such-sample' is neither a sample" in result.err
+    assert "configuration error" not in result.err
+    assert "Usage: psc-hook" in result.err
+    assert "'cps-smart-crad' is neither a sample (did you mean 'cps-smart-card'?)" in result.err
+    assert "--demo" in result.err
 
 
 # send, against the real service under gunicorn --------------------------------------------
@@ -410,6 +440,16 @@ def test_send_with_a_wrong_secret_shows_the_401(capsys, module_server: Server, m
     assert shown["status"] == 401
     assert shown["answer"]["title"] == "Unauthorized"
     assert OTHER_SECRET not in result.out
+
+
+def test_send_needs_only_the_settings_it_uses(capsys, module_server: Server, monkeypatch):
+    """Send plays Okta's call: the secret and the client, not the service's tenant or rules."""
+    use_env(monkeypatch, {key: BASE_ENV[key] for key in ("HOOK_AUTH_MODE", "HOOK_SECRETS")})
+    result = run(capsys, "send", "refresh", "--url", f"{module_server.url}/token-hook", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["answer"] == expected_answer("refresh").body
+    use_env(monkeypatch, {"HOOK_SECRETS": BASE_ENV["HOOK_SECRETS"]})
+    assert run(capsys, "send", "refresh", "--url", f"{module_server.url}/token-hook").code == 0
 
 
 def test_send_to_nothing_is_unreachable(capsys):

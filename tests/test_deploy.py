@@ -15,7 +15,7 @@ import pytest
 import requests
 import yaml
 
-from hook.cli import GUNICORN_ARGS
+from hook.cli.serve import GUNICORN_ARGS
 from hook.config import ConfigError, load_settings
 from tests.cli_runner import run, use_env
 from tests.conftest import (
@@ -351,9 +351,7 @@ def test_serve_with_a_bad_configuration_is_one_line_and_exit_2():
         check=False,
     )
     assert done.returncode == 2
-    assert re.fullmatch(
-        r"psc-token-hook: configuration error: PSC_TENANT_ID: [^\n]+\n", done.stderr
-    )
+    assert re.fullmatch(r"psc-hook: configuration error: PSC_TENANT_ID: [^\n]+\n", done.stderr)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10"])

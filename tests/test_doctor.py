@@ -14,8 +14,9 @@ from email.message import Message
 import pytest
 from freezegun import freeze_time
 
-from hook import okta_api, samples
-from hook.doctor import PSC_SANDBOX_ISSUER, broker_endpoint
+from hook import samples
+from hook.cli import okta_api
+from hook.cli.doctor import PSC_SANDBOX_ISSUER, broker_endpoint
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
 from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body
@@ -581,7 +582,7 @@ def test_a_rate_limit_is_5_with_the_reset_time(capsys, okta):
     [
         (("--psc-issuer", "http://auth.example/realms/x"), "--psc-issuer: must use https://"),
         (("--org", "http://chu-exemple.okta.com"), "--org: must use https://"),
-        (("--sample", "no-such-sample"), "invalid choice"),
+        (("--sample", "password-okta-verify-psuh"), "did you mean 'password-okta-verify-push'?"),
     ],
 )
 def test_bad_arguments_are_2(capsys, okta, args, words):

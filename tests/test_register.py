@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 import pytest
 from freezegun import freeze_time
 
-from hook import okta_api
-from hook.cli import DEFAULT_HOOK_NAME
+from hook.cli import okta_api
+from hook.cli.register import DEFAULT_HOOK_NAME
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, ROOT, SECRET, free_port
 from tests.fake_okta import (

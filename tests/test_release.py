@@ -8,7 +8,7 @@ import re
 import tomllib
 
 from hook import __version__
-from hook.okta_api import OktaClient
+from hook.cli.okta_api import OktaClient
 from tests.cli_runner import run
 from tests.conftest import ROOT, Scrape
 from tests.fake_okta import FakeOkta, FakeOktaServer

@@ -278,7 +278,7 @@ def config_error(capsys, monkeypatch, env: dict[str, str]) -> str:
     result = run(capsys, "check-config")
     assert result.code == 2
     assert result.err.count("\n") == 1 and "Traceback" not in result.err
-    return result.err.removeprefix("psc-token-hook: configuration error: ")
+    return result.err.removeprefix("psc-hook: configuration error: ")
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from typing import Any
 import hcl2
 import pytest
 
-from hook import okta_api
-from hook.cli import DEFAULT_HOOK_NAME
+from hook.cli import okta_api
+from hook.cli.register import DEFAULT_HOOK_NAME
 from tests.conftest import ROOT, SECRET
 from tests.fake_okta import FakeOkta, hook_problems
 

@@ -5,19 +5,35 @@ then come out without ``tid``/``oid``/``amr`` and PSC refuses every login. The d
 reads the org with GETs only, plus Okta's documented test run of the hook (``POST
 /api/v1/inlineHooks/{id}/execute``), compares what it finds with the local configuration,
 and returns a :class:`Report`: each :class:`Finding` says what is wrong and what to do;
-what holds is kept too, so the operator sees what was covered.
+what holds is kept too, so the operator sees what was covered. The command, at the end,
+prints the report.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from hook import check_token, okta_api, samples
-from hook.config import Settings
+import click
+
+from hook import samples
+from hook.cli import check_token, okta_api
+from hook.cli.options import json_option, timeout_option
+from hook.cli.output import (
+    BAD_INPUT,
+    ORG_UNREACHABLE,
+    RATE_LIMITED,
+    REJECTED,
+    epilog,
+    print_json,
+    progress,
+)
+from hook.cli.playing import SampleName
+from hook.config import Settings, environment, https_url, load_settings, okta_api_token
 from hook.okta import TOKEN_NAMES, apply_answer
 
 #: PSC's sandbox issuer (PSC's docs); its Keycloak broker endpoint is the redirect URI.
@@ -584,3 +600,83 @@ def _authentication_policies(
                 okta_api.policy_rules_path(policy)
             )
     return found
+
+
+# the command ------------------------------------------------------------------------------
+
+
+def _doctor_text(report: Report, org: str) -> str:
+    lines = [f"Checked {org} against this configuration.", ""]
+    lines += [f"  ok  {line}" for line in report.holds]
+    if not report.findings:
+        lines += ["", "Everything holds: Okta calls the hook and PSC would accept its tokens."]
+        return "\n".join(lines)
+    lines += ["", f"{len(report.findings)} finding(s), in the order to fix them:"]
+    for number, finding in enumerate(report.findings, start=1):
+        lines += [
+            f"{number}. [{finding.code}] {finding.problem}",
+            f"   what to do: {finding.fix}",
+        ]
+    return "\n".join(lines)
+
+
+@click.command(
+    "doctor",
+    epilog=epilog(
+        ("psc-hook doctor --org https://chu-exemple.okta.com --auth-server aus1pscExample",),
+        {
+            0: "everything holds",
+            1: "findings (listed in the order to fix them), or Okta answered with an error",
+            2: BAD_INPUT,
+            3: ORG_UNREACHABLE,
+            4: REJECTED,
+            5: RATE_LIMITED,
+        },
+    ),
+)
+@click.option("--org", required=True, help="the org URL, https://<org>.okta.com")
+@click.option("--hook", help="the hook's name or id (default: the org's only token inline hook)")
+@click.option("--auth-server", help="the PSC authorization server id (default: search them all)")
+@click.option(
+    "--psc-issuer",
+    default=PSC_SANDBOX_ISSUER,
+    help="PSC's issuer, for its broker redirect URI (default: PSC's sandbox)",
+)
+@click.option(
+    "--sample",
+    type=SampleName(),
+    default=DEFAULT_SAMPLE,
+    help=f"the sample sign-in Okta's test run sends (default {DEFAULT_SAMPLE})",
+)
+@timeout_option
+@json_option
+def command(
+    org: str,
+    hook: str | None,
+    auth_server: str | None,
+    psc_issuer: str,
+    sample: str,
+    timeout: float,
+    as_json: bool,
+) -> int:
+    """Check the Okta org against this configuration: the hook, the rules that call it, a
+    test run, PSC's redirect URI (read-only; API token from OKTA_API_TOKEN)."""
+    env = environment()
+    settings = load_settings(env)
+    org = https_url("--org", org.strip().rstrip("/"))
+    psc_issuer = https_url("--psc-issuer", psc_issuer.strip().rstrip("/"))
+    client = okta_api.OktaClient(org, okta_api_token(env), timeout)
+    target = Target(hook, auth_server, psc_issuer, sample)
+    progress(as_json, f"Reading {org} (GET only, and one test run of the hook) ...")
+    try:
+        report = diagnose(client, settings, target)
+    except okta_api.ApiError as error:
+        print(f"psc-hook doctor: {error}", file=sys.stderr)
+        if as_json:
+            print_json({"error": str(error), "exit_code": error.exit_code})
+        return error.exit_code
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        print(_doctor_text(report, org))
+    return 1 if report.findings else 0

@@ -5,24 +5,40 @@ may verify its signature with the org's published keys, then runs these checks; 
 doctor`` runs the same checks on the tokens of its test run. No check repeats the token
 or says who the user is (never ``sub``, ``oid``, a name or an email): details name the
 ``tid`` and ``kc_idp_hint`` values (found and configured: tenant constants, which an
-operator needs to see to fix a mismatch), the ``amr`` labels and the assurance.
+operator needs to see to fix a mismatch), the ``amr`` labels and the assurance. The
+command, at the end, reads the token and prints the verdicts.
 """
 
 from __future__ import annotations
 
 import re
 import ssl
+import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import click
 import jwt
 
 from hook.amr import AmrRule, normalise
 from hook.claims import span
-from hook.config import AUTH_AGE_LEEWAY_SECONDS, OAUTH_DEFAULT_ALGORITHMS, Settings, okta_keys_uri
-from hook.oauth import download, failure_reason, parse_jwks
+from hook.cli.options import json_option
+from hook.cli.output import BAD_INPUT, STDIN, epilog, print_json
+from hook.config import (
+    AUTH_AGE_LEEWAY_SECONDS,
+    OAUTH_DEFAULT_ALGORITHMS,
+    ConfigError,
+    Settings,
+    environment,
+    https_url,
+    load_settings,
+    okta_keys_uri,
+)
+from hook.oauth import JwksError, download, failure_reason, parse_jwks
+from hook.okta import TOKEN_NAMES
 
 #: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
 OKTA_USER_ID = re.compile(r"00u[0-9A-Za-z]{17}")
@@ -298,3 +314,106 @@ def signature(
 def unverified() -> Check:
     """What is said of the signature when no issuer was given."""
     return Check("signature", True, "not verified: pass --issuer to check it with the org's keys")
+
+
+# the command ------------------------------------------------------------------------------
+
+
+def _token_input(source: str) -> str:
+    """The token from ``-`` (stdin), a file, or the argument itself."""
+    if source == STDIN:
+        token = sys.stdin.read().strip()
+        if not token:
+            raise ConfigError("TOKEN -: no token was read from standard input (it was empty)")
+        return token
+    path = Path(source)
+    try:
+        is_file = path.is_file()
+    except OSError:  # a token is longer than a file name may be
+        is_file = False
+    if not is_file:
+        return source.strip()
+    try:
+        return path.read_text("utf-8").strip()
+    except (OSError, UnicodeDecodeError):
+        raise ConfigError(f"TOKEN: cannot read the file {source!r}") from None
+
+
+def _token_text(result: dict[str, Any]) -> str:
+    kind = result["kind"]
+    issuer = result["issuer"] or "an issuer it does not name (no iss)"
+    lines = [f"{TOKEN_NAMES[kind]} token from {issuer}:" if kind else "The input:"]
+    for check in result["checks"]:
+        verdict = "ok  " if check["ok"] else "FAIL"
+        lines.append(f"  {verdict}  {check['name']:<12} {check['detail']}")
+        if check["fix"] and not check["ok"]:
+            lines.append(f"        what to do: {check['fix']}")
+    verdict = "would accept" if result["accepted"] else "would refuse"
+    lines += ["", f"PSC {verdict} this token."]
+    return "\n".join(lines)
+
+
+def _checks(token: str, issuer: str | None, settings: Settings) -> dict[str, Any]:
+    """Every check of a token, as data; raises JwksError when the org's keys are unavailable."""
+    try:
+        header, claims = decode(token)
+    except NotAJwt as error:
+        failed = Check(
+            "token", False, str(error), "give the whole id_token or access_token (eyJ...)"
+        )
+        return {"kind": None, "issuer": None, "accepted": False, "checks": [failed.as_dict()]}
+    first = signature(token, header, org_keys(issuer), issuer) if issuer else unverified()
+    now = datetime.now(UTC)
+    checks = [
+        first,
+        lifetime(claims, now),
+        auth_age(claims, settings, now),
+        *assess(claims, settings),
+    ]
+    return {
+        "kind": token_kind(claims),
+        "issuer": claims.get("iss"),
+        "accepted": all(check.ok for check in checks),
+        "checks": [check.as_dict() for check in checks],
+    }
+
+
+@click.command(
+    "check-token",
+    epilog=epilog(
+        (
+            "psc-hook check-token token.txt --issuer https://chu-exemple.okta.com/oauth2/aus1psc",
+            "pbpaste | psc-hook check-token - --json",
+        ),
+        {
+            0: "PSC would accept the token",
+            1: "PSC would refuse it (each failed check says what to do)",
+            2: BAD_INPUT,
+            3: "the org's signing keys cannot be fetched (--issuer)",
+        },
+    ),
+)
+@click.argument("token", metavar="TOKEN", help="the token, a file holding it, or - (stdin)")
+@click.option(
+    "--issuer", help="verify the signature with <issuer>/v1/keys (the PSC server's issuer)"
+)
+@json_option
+def command(token: str, issuer: str | None, as_json: bool) -> int:
+    """Say whether PSC would accept an ID or access token from a real sign-in (the token is
+    never printed)."""
+    settings = load_settings(environment())
+    issuer = https_url("--issuer", issuer.strip().rstrip("/")) if issuer else None
+    token = _token_input(token)
+    try:
+        result = _checks(token, issuer, settings)
+    except JwksError as error:
+        print(
+            f"psc-hook check-token: no signing keys from {okta_keys_uri(issuer or '')}: {error}",
+            file=sys.stderr,
+        )
+        return 3
+    if as_json:
+        print_json(result)
+    else:
+        print(_token_text(result))
+    return 0 if result["accepted"] else 1

@@ -1,0 +1,209 @@
+"""``psc-hook check-config``: the environment validated, and what the service will do with
+it, claim by claim (the plan), secrets shown only as fingerprints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from hook.claims import ASSURANCE_HELP, span
+from hook.cli.options import demo_option, json_option
+from hook.cli.output import BAD_INPUT, epilog, fingerprint, print_json
+from hook.config import AUTH_AGE_LEEWAY_SECONDS, CLAIM_NAMES, Settings, environment, load_settings
+from hook.okta import TOKEN_NAMES
+
+CLAIM_SOURCES = {
+    "oid": "the user's Okta id (sub, or uid); none without a user",
+    "amr": "Okta's methods, enriched by the amr rules",
+}
+
+
+def _plan(settings: Settings) -> dict[str, Any]:
+    """What the service will do, as data: the claims' places, auth, gate, amr table."""
+    auth: dict[str, Any] = {"modes": list(settings.auth_modes)}
+    if "header" in settings.auth_modes:
+        auth["header"] = {
+            "name": settings.auth_header,
+            "secrets": len(settings.secrets),
+            "first": fingerprint(settings.secrets[0]),
+        }
+    if settings.oauth is not None:
+        oauth = settings.oauth
+        auth["oauth"] = {
+            "issuer": oauth.issuer,
+            "audience": oauth.audience,
+            "jwks_uri": oauth.jwks_uri,
+            "scopes": list(oauth.scopes),
+            "client_ids": sorted(oauth.client_ids),
+            "algorithms": list(oauth.algorithms),
+        }
+    tenants = settings.tenants
+    return {
+        "tid": settings.tenant_id or None,
+        "tenants": None
+        if tenants is None
+        else [
+            {
+                "tid": tenant.tid,
+                "kc_idp_hint": tenant.kc_idp_hint,
+                "match": sorted(tenant.match),
+                "client_ids": sorted(tenant.client_ids),
+            }
+            for tenant in tenants.tenants
+        ],
+        "tenant_claim": settings.tenant_claim if tenants else None,
+        "cps_idp_ids": sorted(settings.cps_idp_ids),
+        "max_auth_age": settings.max_auth_age,
+        "clients": sorted(settings.client_ids),
+        "claims": {kind: list(names) for kind, names in settings.claims.items()},
+        "kc_idp_hint": settings.kc_idp_hint,
+        "min_assurance": settings.min_assurance,
+        "auth": auth,
+        "amr_rules": [
+            {
+                "name": rule.name,
+                "when": sorted(rule.when),
+                "through_idps": None if rule.through is None else sorted(rule.through),
+                "amr": list(rule.amr),
+                "assurance": rule.assurance,
+            }
+            for rule in settings.amr_table.rules
+        ],
+        "amr_aliases": dict(settings.amr_table.aliases),
+        "max_body_bytes": settings.max_body_bytes,
+        "log": {"level": settings.log_level, "format": settings.log_format},
+        "port": settings.port,
+        "warnings": list(settings.warnings),
+    }
+
+
+def _auth_lines(auth: dict[str, Any]) -> list[str]:
+    lines = []
+    if header := auth.get("header"):
+        lines.append(
+            f"header: Okta sends the secret in {header['name']!r}"
+            f" ({header['secrets']} accepted; values not shown)"
+        )
+        lines.append(
+            f"  newest first: register gives Okta the first ({header['first']}), send sends it"
+        )
+    if oauth := auth.get("oauth"):
+        lines.append(
+            f"oauth: a bearer from {oauth['issuer']} for audience {oauth['audience']!r},"
+            f" keys at {oauth['jwks_uri']}, scopes {', '.join(oauth['scopes']) or 'any'},"
+            f" clients {', '.join(oauth['client_ids']) or 'any'},"
+            f" algorithms {', '.join(oauth['algorithms'])}"
+        )
+    return lines
+
+
+def _tenant_lines(plan: dict[str, Any]) -> list[str]:
+    """The PSC_TENANTS table, one establishment a line."""
+    lines = [
+        "",
+        f"establishments (PSC_TENANTS), matched on the {plan['tenant_claim']!r} claim of the"
+        " tokens (PSC_TENANT_CLAIM) or on the client; none or several: refused",
+    ]
+    rows = [
+        (
+            tenant["tid"],
+            tenant["kc_idp_hint"] or "-",
+            ", ".join(tenant["match"]) or "-",
+            ", ".join(tenant["client_ids"]) or "-",
+        )
+        for tenant in plan["tenants"]
+    ]
+    table = [("tid", "kc_idp_hint", "claim values", "clients"), *rows]
+    widths = [max(len(row[column]) for row in table) for column in range(3)]
+    for row in table:
+        cells = [f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False)]
+        lines.append("  " + "  ".join([*cells, row[3]]))
+    return lines
+
+
+def _gate_lines(plan: dict[str, Any]) -> list[str]:
+    cps = plan["cps_idp_ids"]
+    age = plan["max_auth_age"]
+    return [
+        "cps card IdPs  "
+        + (
+            f"{', '.join(cps)}: eleve only through them (PSC_CPS_IDP_IDS)"
+            if cps
+            else "none (PSC_CPS_IDP_IDS unset): a CPS card gives no eleve"
+        ),
+        "max auth age   "
+        + (
+            f"{span(age)} (+{AUTH_AGE_LEEWAY_SECONDS} s of clock leeway): older sign-ins, and"
+            " those of unknown age, are refused"
+            if age
+            else "no gate (PSC_MAX_AUTH_AGE unset)"
+        ),
+    ]
+
+
+def _plan_text(plan: dict[str, Any]) -> str:
+    tenants = plan["tenants"]
+    values = {
+        **CLAIM_SOURCES,
+        "tid": plan["tid"] or f"the token's establishment, among {len(tenants or ())}",
+        "kc_idp_hint": plan["kc_idp_hint"]
+        or (
+            "the token's establishment's, when it has one"
+            if tenants
+            else "not set (PSC_KC_IDP_HINT): never emitted"
+        ),
+    }
+    lines = ["Configuration is valid. The plan:"]
+    if tenants:
+        lines += _tenant_lines(plan)
+    lines += ["", "claims (value -> tokens)"]
+    for claim in CLAIM_NAMES:
+        tokens = [TOKEN_NAMES[kind] for kind, names in plan["claims"].items() if claim in names]
+        where = " and ".join(f"{name} token" for name in tokens) or "no token"
+        lines.append(f"  {claim:<12} {values[claim]} -> {where}")
+    gate = plan["min_assurance"]
+    lines += [
+        "",
+        f"clients        {', '.join(plan['clients']) or 'every client of the server'}",
+        f"min assurance  {gate}"
+        + (" (no gate)" if gate == "none" else f": user tokens need {ASSURANCE_HELP[gate]}"),
+        *_gate_lines(plan),
+        "auth           " + "\n               ".join(_auth_lines(plan["auth"])),
+        f"limits         body up to {plan['max_body_bytes']} bytes; log {plan['log']['level']}"
+        f" as {plan['log']['format']}; port {plan['port']}",
+        "",
+        "amr rules in force (strongest first; extend with PSC_AMR_RULES)",
+    ]
+    for rule in plan["amr_rules"]:
+        through = rule["through_idps"]
+        idps = "" if through is None else f" through {', '.join(through) or 'no IdP: never'}"
+        lines.append(
+            f"  {rule['name']}: {' + '.join(rule['when'])}{idps} -> {' '.join(rule['amr'])}"
+            f" ({rule['assurance']})"
+        )
+    lines.append("  otherwise: Okta's labels pass through, nothing is added")
+    aliases = ", ".join(f"{key} = {value}" for key, value in plan["amr_aliases"].items())
+    lines.append(f"  aliases: {aliases or 'none'}")
+    if plan["warnings"]:
+        lines += ["", "warnings"] + [f"  ! {warning}" for warning in plan["warnings"]]
+    return "\n".join(lines)
+
+
+@click.command(
+    "check-config",
+    epilog=epilog(
+        ("psc-hook check-config --demo", "psc-hook check-config --json | jq .warnings"),
+        {0: "the configuration is valid: the plan is printed", 2: BAD_INPUT},
+    ),
+)
+@json_option
+@demo_option
+def command(as_json: bool, demo: bool) -> int:
+    """Validate the environment and print the effective plan."""
+    plan = _plan(load_settings(environment(demo)))
+    if as_json:
+        print_json(plan)
+    else:
+        print(_plan_text(plan))
+    return 0

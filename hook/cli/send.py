@@ -1,0 +1,123 @@
+"""``psc-hook send``: a payload POSTed to a running service, authenticated as Okta would be.
+
+Send plays Okta's call, so it reads only the settings that call carries: how Okta
+authenticates (HOOK_AUTH_MODE, HOOK_AUTH_HEADER, HOOK_SECRETS or a bearer), the client
+(PSC_CLIENT_IDS) and, for ``--claim``, the tenant claim. The service checks the rest.
+"""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Mapping
+
+import click
+
+from hook.cli import okta_api
+from hook.cli.options import demo_option, json_option, timeout_option
+from hook.cli.output import BAD_INPUT, epilog, indented, print_json
+from hook.cli.playing import Player, Reference, payload_options, play, say_client
+from hook.config import (
+    AUTH_MODES,
+    ConfigError,
+    _csv,
+    _secrets,
+    _tenant_claim,
+    environment,
+    https_url,
+    send_bearer_token,
+)
+
+
+def _player(env: Mapping[str, str]) -> Player:
+    """The client and tenant claim to play, read as the service reads them."""
+    clients = _csv(env.get("PSC_CLIENT_IDS"))
+    tenants = bool(env.get("PSC_TENANTS", "").strip())
+    return Player(clients[0] if clients else None, _tenant_claim(env) if tenants else None)
+
+
+def _auth_headers(env: Mapping[str, str], bearer: str | None) -> dict[str, str]:
+    """What Okta would send: the bearer in OAuth mode when one is given, else the first
+    secret; with HOOK_AUTH_MODE unset, whichever of the two is at hand."""
+    modes = _csv(env.get("HOOK_AUTH_MODE", "").lower()) or AUTH_MODES
+    if not set(modes) <= set(AUTH_MODES):
+        raise ConfigError(
+            f"HOOK_AUTH_MODE: {env['HOOK_AUTH_MODE']!r} is not header, oauth or header,oauth"
+        )
+    if bearer and "oauth" in modes:
+        return {"Authorization": f"Bearer {bearer}"}
+    if "header" in modes and ("oauth" not in modes or env.get("HOOK_SECRETS", "").strip()):
+        name = env.get("HOOK_AUTH_HEADER", "").strip() or "Authorization"
+        return {name: _secrets(env)[0].decode()}
+    if "header" in modes:
+        raise ConfigError(
+            "HOOK_SECRETS or HOOK_SEND_BEARER_TOKEN: send presents the first secret (header"
+            " mode) or a bearer (oauth mode; or pass --bearer)"
+        )
+    raise ConfigError("HOOK_SEND_BEARER_TOKEN: required by send in oauth mode (or pass --bearer)")
+
+
+@click.command(
+    "send",
+    epilog=epilog(
+        (
+            "psc-hook send password-okta-verify-push \\\n"
+            "    --url http://127.0.0.1:8080/token-hook --demo",
+        ),
+        {
+            0: "the service answered 200 or 204",
+            1: "the service answered with an error (its status and body are printed)",
+            2: BAD_INPUT,
+            3: "the service is unreachable (refused, unknown host, timeout)",
+        },
+    ),
+)
+@payload_options
+@json_option
+@demo_option
+@click.option("--url", required=True, help="the service's /token-hook URL")
+@click.option(
+    "--bearer", help="OAuth mode: the bearer token to present (or HOOK_SEND_BEARER_TOKEN)"
+)
+@timeout_option
+def command(
+    payload: Reference,
+    claim: tuple[str, ...],
+    client: str | None,
+    as_json: bool,
+    demo: bool,
+    url: str,
+    bearer: str | None,
+    timeout: float,
+) -> int:
+    """POST a payload to a running service with the configured auth."""
+    env = environment(demo)
+    url = https_url("--url", url)
+    headers = _auth_headers(env, bearer or send_bearer_token(env))
+    played = play(payload, _player(env), client, claim)
+    say_client(as_json, played)
+    headers.update({"Content-Type": "application/json", "X-Request-Id": uuid.uuid4().hex})
+    try:
+        reply = okta_api.exchange("POST", url, headers, played.raw, timeout)
+    except okta_api.Unreachable as error:
+        print(f"psc-hook send: {error}", file=sys.stderr)
+        return error.exit_code
+    answer = reply.json()
+    result = {
+        "payload": played.label,
+        "client": played.client,
+        "url": url,
+        "status": reply.status,
+        "request_id": reply.headers.get("X-Request-Id"),
+        "latency_ms": round(reply.elapsed_ms, 1),
+        "answer": answer,
+    }
+    if as_json:
+        print_json(result)
+    else:
+        print(
+            f"POST {url} ({played.label}): HTTP {reply.status} in {result['latency_ms']} ms,"
+            f" request id {result['request_id']}"
+        )
+        print(indented(answer) if answer is not None else "  no body")
+    return 0 if reply.status in (200, 204) else 1
