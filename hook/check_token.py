@@ -21,8 +21,11 @@ import jwt
 
 from hook.amr import AmrRule, normalise
 from hook.claims import span
-from hook.config import AUTH_AGE_LEEWAY_SECONDS, OAUTH_DEFAULT_ALGORITHMS, Settings, okta_keys_uri
-from hook.oauth import download, failure_reason, parse_jwks
+from hook.config import AUTH_AGE_LEEWAY_SECONDS, Settings, okta_keys_uri
+from hook.fetch import download
+from hook.keyset import parse_jwks
+from hook.oauth import ALGORITHMS as OAUTH_DEFAULT_ALGORITHMS
+from hook.oauth import failure_reason
 
 #: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
 OKTA_USER_ID = re.compile(r"00u[0-9A-Za-z]{17}")

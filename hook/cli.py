@@ -2,7 +2,7 @@
 
 Each subcommand prints for a person (``--json`` for a machine) and reuses the service's
 own parts: the settings loader, the payload parser, ``build_answer`` and Okta's patch
-applier (:func:`hook.okta.apply_answer`). Secrets are never printed.
+applier (:func:`hook.okta_applier.apply_answer`). Secrets are never printed.
 """
 
 from __future__ import annotations
@@ -22,29 +22,33 @@ from typing import Any
 
 from hook import __version__, check_token, doctor, okta_api, payload, samples
 from hook.claims import ASSURANCE_HELP, span
+from hook.cli_environment import (
+    REGISTER_CLIENT_SECRET,
+    environment,
+    exit_on_error,
+    okta_api_token,
+    register_client_secret,
+    send_bearer_token,
+)
 from hook.commands import build_answer
 from hook.config import (
     AUTH_AGE_LEEWAY_SECONDS,
     CLAIM_NAMES,
-    REGISTER_CLIENT_SECRET,
     ConfigError,
     Settings,
-    environment,
-    exit_on_error,
     https_url,
+    is_loopback,
     load_settings,
-    okta_api_token,
     okta_keys_uri,
-    register_client_secret,
-    send_bearer_token,
 )
-from hook.oauth import JwksError
-from hook.okta import COMMAND_TYPES, TOKEN_NAMES, apply_answer
+from hook.fetch import FetchError as JwksError
+from hook.oauth import ALGORITHMS
+from hook.okta import COMMAND_TYPES, HOOK_PATH, TOKEN_NAMES
+from hook.okta import HOOK_NAME as DEFAULT_HOOK_NAME
+from hook.okta_applier import apply_answer
 
 GUNICORN_ARGS = ("-c", "python:hook.gunicorn_conf")
-DEFAULT_HOOK_NAME = "Pro Santé Connect claims (psc-token-hook)"
 DEMO_SAMPLE = "password-okta-verify-push"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 #: The argument that stands for standard input.
 STDIN = "-"
 
@@ -106,7 +110,7 @@ def _plan(settings: Settings) -> dict[str, Any]:
             "jwks_uri": oauth.jwks_uri,
             "scopes": list(oauth.scopes),
             "client_ids": sorted(oauth.client_ids),
-            "algorithms": list(oauth.algorithms),
+            "algorithms": list(ALGORITHMS),
         }
     tenants = settings.tenants
     return {
@@ -893,7 +897,7 @@ def _serve(args: argparse.Namespace) -> int:
         env["PORT"] = str(args.port)
     settings = load_settings(env)
     host = args.host or ("127.0.0.1" if args.demo else None)
-    if args.demo and host not in LOOPBACK_HOSTS:
+    if args.demo and not is_loopback(host):
         raise ConfigError("--host: the demo secret is public, so --demo serves on 127.0.0.1 only")
     command = [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS]
     if host:
@@ -902,7 +906,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"psc-hook: serving on {where} ({' '.join(GUNICORN_ARGS)})", file=sys.stderr)
     print(
         f"psc-hook: try it: psc-hook send {DEMO_SAMPLE}"
-        f" --url http://{host or '127.0.0.1'}:{settings.port}/token-hook"
+        f" --url http://{host or '127.0.0.1'}:{settings.port}{HOOK_PATH}"
         + (" --demo" if args.demo else ""),
         file=sys.stderr,
     )

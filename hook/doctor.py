@@ -18,11 +18,11 @@ from urllib.parse import urlsplit
 
 from hook import check_token, okta_api, samples
 from hook.config import Settings
-from hook.okta import TOKEN_NAMES, apply_answer
+from hook.okta import HOOK_PATH, TOKEN_NAMES
+from hook.okta_applier import apply_answer
 
 #: PSC's sandbox issuer (PSC's docs); its Keycloak broker endpoint is the redirect URI.
 PSC_SANDBOX_ISSUER = "https://auth.bas.esw.esante.gouv.fr/auth/realms/esante-wallet"
-HOOK_PATH = "/token-hook"
 DEFAULT_SAMPLE = "password-okta-verify-push"
 ALL_CLIENTS = "ALL_CLIENTS"
 ATTACH_BY_HAND = (

@@ -1,9 +1,8 @@
-"""Okta's side of the contract: the reserved-claims table and what Okta does with an answer.
+"""Okta's model: what Okta does with a hook's answer, for the commands and the tests.
 
-:func:`apply_answer` is an Okta-faithful model of how Okta applies a token hook's
-answer: any command Okta would refuse voids the whole result and the tokens are issued
-unmodified ("One bad op voids everything", Okta's Management OpenAPI, Troubleshoot).
-The tests run every answer through it and ``psc-hook preview`` shows its verdict.
+Any command Okta would refuse voids the whole result and the tokens are issued unmodified
+("One bad op voids everything", Okta's Management OpenAPI, Troubleshoot). The tests run
+every answer through it and ``psc-hook preview`` shows its verdict.
 """
 
 from __future__ import annotations
@@ -13,115 +12,18 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-TOKEN_KINDS = ("identity", "access")
-COMMAND_TYPES = {"identity": "com.okta.identity.patch", "access": "com.okta.access.patch"}
-TOKEN_NAMES = {"identity": "ID", "access": "access"}
-RESERVED_CLAIMS_SOURCE = (
-    "https://developer.okta.com/docs/reference/token-hook/ (reserved claims, Jan 2024)"
+from hook.okta import (
+    ACCEPTED_IN_PRACTICE,
+    COMMAND_TYPES,
+    RESERVED_CLAIMS,
+    TOKEN_KINDS,
+    TOKEN_NAMES,
+    reserved_reason,
 )
 
-_BOTH = {
-    "acr",
-    "auth_time",
-    "cid",
-    "cnf",
-    "exp",
-    "groups",
-    "iat",
-    "iss",
-    "jti",
-    "sid",
-    "token_type",
-    "ver",
-}
-
-#: Claims a hook must never add or modify, per token (Okta's token hook reference).
-RESERVED_CLAIMS: Mapping[str, frozenset[str]] = {
-    "identity": frozenset(
-        _BOTH
-        | {
-            "active",
-            "aid",
-            "amr",
-            "app_id",
-            "app_type",
-            "at_hash",
-            "aud",
-            "c_hash",
-            "client_id",
-            "client_ip",
-            "client_req_id",
-            "client_type",
-            "client_user_agent",
-            "device_compliance",
-            "device_id",
-            "device_known",
-            "device_managed",
-            "device_name",
-            "device_trust",
-            "did",
-            "dst",
-            "group",
-            "hotk",
-            "idp",
-            "idp_iss",
-            "mac_key",
-            "may_act",
-            "nonce",
-            "oid",
-            "okta_emailVerified",
-            "okta_lastUpdated",
-            "orig",
-            "permissions",
-            "purpose",
-            "pwd_exp_days",
-            "pwd_exp_time",
-            "rid",
-            "role",
-            "scope",
-            "scopes",
-            "sub",
-            "term",
-            "user_ip",
-        }
-    ),
-    "access": frozenset(
-        _BOTH
-        | {
-            "as_uri",
-            "authorization_details",
-            "rpt",
-            "rsi",
-            "scp",
-            "uid",
-            "username",
-        }
-    ),
-}
-
-#: Documented as reserved, yet reported to work: the PSC reference integration
-#: (Lyvoc/okta-prosanteconnect) adds ``oid`` to the ID token from a hook in PSC's sandbox.
-ACCEPTED_IN_PRACTICE: Mapping[tuple[str, str], str] = {
-    ("identity", "oid"): "the PSC reference integration reports Okta accepts it from a hook",
-}
-
+#: The one non-claim path Okta lets a hook patch, and the lifetimes it takes there.
 LIFETIME_PATH = "/token/lifetime/expiration"
 LIFETIME_RANGE = (300, 86_400)
-
-
-def reserved_reason(kind: str, claim: str) -> str | None:
-    """Why placing ``claim`` in this token is risky, or None when it is not reserved."""
-    if claim not in RESERVED_CLAIMS[kind]:
-        return None
-    reason = f"Okta documents it as reserved ({RESERVED_CLAIMS_SOURCE})"
-    if accepted := ACCEPTED_IN_PRACTICE.get((kind, claim)):
-        return f"{reason}, though {accepted}; confirm with Okta's Preview tab"
-    return f"{reason}; Okta may void the whole patch and issue the token without PSC claims"
-
-
-def claim_path(name: str) -> str:
-    """The JSON pointer of a top-level claim (RFC 6901 escaping)."""
-    return "/claims/" + name.replace("~", "~0").replace("/", "~1")
 
 
 class Voided(Exception):

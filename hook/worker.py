@@ -88,7 +88,7 @@ class HookWorker(GeventWorker):
         """Patch the standard library as gunicorn's gevent worker does, without its warning
         that ``ssl`` was imported first (by gunicorn's master, and by PyJWT's ``jwks_client``,
         which the service does not use): the service builds its TLS context in the worker,
-        after the patch (hook/oauth.py)."""
+        after the patch (hook/keyset.py)."""
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Monkey-patching ssl", MonkeyPatchWarning)
             super().patch()

@@ -1,0 +1,122 @@
+"""The token hook's contract with Okta: its event, path and name, its commands, reserved claims.
+
+Each written once: the service, the commands and Okta's model (hook/okta_applier.py) read
+them here, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: What Okta sends in ``eventType`` and registers the hook as (``type``).
+EVENT_TYPE = "com.okta.oauth2.tokens.transform"
+#: Where the service answers Okta's call.
+HOOK_PATH = "/token-hook"
+#: The name ``psc-hook register`` gives the hook in Okta's Admin Console.
+HOOK_NAME = "Pro Santé Connect claims (psc-token-hook)"
+TOKEN_KINDS = ("identity", "access")
+COMMAND_TYPES = {"identity": "com.okta.identity.patch", "access": "com.okta.access.patch"}
+TOKEN_NAMES = {"identity": "ID", "access": "access"}
+RESERVED_CLAIMS_SOURCE = (
+    "https://developer.okta.com/docs/reference/token-hook/ (reserved claims, Jan 2024)"
+)
+
+_BOTH = {
+    "acr",
+    "auth_time",
+    "cid",
+    "cnf",
+    "exp",
+    "groups",
+    "iat",
+    "iss",
+    "jti",
+    "sid",
+    "token_type",
+    "ver",
+}
+
+#: Claims a hook must never add or modify, per token (Okta's token hook reference).
+RESERVED_CLAIMS: Mapping[str, frozenset[str]] = {
+    "identity": frozenset(
+        _BOTH
+        | {
+            "active",
+            "aid",
+            "amr",
+            "app_id",
+            "app_type",
+            "at_hash",
+            "aud",
+            "c_hash",
+            "client_id",
+            "client_ip",
+            "client_req_id",
+            "client_type",
+            "client_user_agent",
+            "device_compliance",
+            "device_id",
+            "device_known",
+            "device_managed",
+            "device_name",
+            "device_trust",
+            "did",
+            "dst",
+            "group",
+            "hotk",
+            "idp",
+            "idp_iss",
+            "mac_key",
+            "may_act",
+            "nonce",
+            "oid",
+            "okta_emailVerified",
+            "okta_lastUpdated",
+            "orig",
+            "permissions",
+            "purpose",
+            "pwd_exp_days",
+            "pwd_exp_time",
+            "rid",
+            "role",
+            "scope",
+            "scopes",
+            "sub",
+            "term",
+            "user_ip",
+        }
+    ),
+    "access": frozenset(
+        _BOTH
+        | {
+            "as_uri",
+            "authorization_details",
+            "rpt",
+            "rsi",
+            "scp",
+            "uid",
+            "username",
+        }
+    ),
+}
+
+#: Documented as reserved, yet reported to work: the PSC reference integration
+#: (Lyvoc/okta-prosanteconnect) adds ``oid`` to the ID token from a hook in PSC's sandbox.
+ACCEPTED_IN_PRACTICE: Mapping[tuple[str, str], str] = {
+    ("identity", "oid"): "the PSC reference integration reports Okta accepts it from a hook",
+}
+
+
+def reserved_reason(kind: str, claim: str) -> str | None:
+    """Why placing ``claim`` in this token is risky, or None when it is not reserved."""
+    if claim not in RESERVED_CLAIMS[kind]:
+        return None
+    reason = f"Okta documents it as reserved ({RESERVED_CLAIMS_SOURCE})"
+    if accepted := ACCEPTED_IN_PRACTICE.get((kind, claim)):
+        return f"{reason}, though {accepted}; confirm with Okta's Preview tab"
+    return f"{reason}; Okta may void the whole patch and issue the token without PSC claims"
+
+
+def claim_path(name: str) -> str:
+    """The JSON pointer of a top-level claim (RFC 6901 escaping)."""
+    return "/claims/" + name.replace("~", "~0").replace("/", "~1")
