@@ -1,14 +1,9 @@
-"""The issuer's signing keys: fetched at start, kept while the source fails, refreshed as they age.
+"""The issuer's signing keys: loaded at start, kept while the source fails, refreshed as they age.
 
-Okta gives the hook 3 s, its own token fetch included, so the key set must never make a
-call wait long: it is loaded once at start and kept while the key source is down or
-answers garbage. It ages: past ``MAX_KEY_AGE_S`` a call starts a refresh in the background
-(a key Okta withdrew stops being trusted), and the call itself goes on with the set it
-has. An unknown ``kid`` (a key rotation) fetches at once, within a small budget
-(``REFETCH_BURST``, one back per 30 s), so an attacker's made-up ``kid`` cannot use up the
-refetch that a genuinely rotated key needs; a ``kid`` still unknown after a fetch, or
-withdrawn by one, fetches nothing for 30 s. One fetch at a time, each bounded to 1 s in
-all, name resolution included (hook/fetch.py). A call whose key is known never waits.
+Okta gives the hook 3 s, so no call waits long for a key: a set ``MAX_KEY_AGE_S`` old is
+refreshed in the background (a withdrawn key stops being trusted), and an unknown ``kid`` (a
+rotation) refetches at once within a budget a made-up ``kid`` cannot use up. One fetch at a
+time, each within 1 s (hook/fetch.py).
 """
 
 from __future__ import annotations

@@ -1,13 +1,8 @@
 """The metrics files of gunicorn's processes: the directory, the folds, the files set aside.
 
-prometheus_client's multiprocess mode: each process writes its counts to its own
-memory-mapped files in one directory, and a scrape adds up the files of all. The master
-prepares the directory before the workers fork (:func:`prepare` wipes an earlier run's
-files) and, when a worker exits, folds its files into an archive (:func:`reap`): a restart
-neither loses nor doubles a count, and no dead worker's file stays behind to slow the
-scrapes down. A file the library cannot read (empty, truncated) is renamed ``*.db.bad``,
-logged and counted, never raised: nothing in metrics may stop gunicorn's master or fail a
-scrape.
+The master wipes an earlier run's files before the workers fork, and folds an exited worker's
+files into an archive, so that a restart neither loses nor doubles a count; a file the
+library cannot read is set aside (``*.db.bad``), never raised: metrics may not stop the master.
 """
 
 from __future__ import annotations

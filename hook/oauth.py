@@ -1,10 +1,8 @@
 """Okta's OAuth 2.0 channel: a bearer JWT checked against the issuer's keys, and remembered.
 
-Okta reuses its access token for the hook until it expires, so a verified token is
-remembered (by its SHA-256, a bounded number of them) with the key object it was verified
-with: the same token again costs a hash and a look-up instead of a signature check, while
-its ``exp`` is still checked on every call, and once a fetch has replaced that key (or
-withdrawn it) the token is verified again from scratch. The keys are hook/keyset.py's.
+Okta reuses its token until it expires, so a verified one is remembered (by its SHA-256) with
+the key object that verified it: again, it costs a look-up and its ``exp`` check, until a
+fetch replaces or withdraws that key (hook/keyset.py).
 """
 
 from __future__ import annotations
