@@ -8,7 +8,7 @@ __version__ = "0.2.0"
 
 from flask import Flask
 
-from hook import errors, logs, metrics, views
+from hook import errors, logs, metrics, metrics_files, views
 from hook.auth import AnyOf, Authenticator, HeaderAuthenticator
 from hook.config import Settings, settings_from_environment
 from hook.oauth import OAuthAuthenticator
@@ -27,14 +27,15 @@ def build_authenticator(settings: Settings) -> AnyOf:
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    """The application factory: settings from the environment unless given (tests)."""
+    """The application factory: settings from the environment unless given (tests); a bad
+    setting raises :class:`hook.config.ConfigError` for the caller to report."""
     settings = settings or settings_from_environment()
     logs.configure(settings)
     app = Flask(__name__)
     # One byte over the limit, so that reading a body tells "too large" from "exactly the limit".
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # undocumented methods get 405
-    metrics.start(settings)  # before the authenticator, whose first key fetch is counted
+    metrics_files.prepare(settings.metrics_dir)  # before the first key fetch is counted
     recorder = metrics.Recorder(settings)
     authenticator = build_authenticator(settings)
     scraper = None

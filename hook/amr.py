@@ -21,7 +21,7 @@ from typing import Any
 ASSURANCE_RANK = {"none": 0, "substantiel": 1, "eleve": 2}
 #: What the log line and the metrics say for "no rule fired".
 NO_RULE = "none"
-#: What a table remembers, at most: its decisions for so many inputs of so many labels.
+#: What a table's cache holds, at most: its decisions for so many inputs of so many labels.
 KNOWN_DECISIONS = 1024
 KNOWN_LABELS = 8
 LABEL = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
@@ -84,14 +84,22 @@ class AmrRule:
         return self.through is None or (bool(idps) and idps <= self.through)
 
 
+class DecisionCache(dict[tuple[Any, ...], "AmrDecision"]):
+    """A table's decisions by input (IdPs, then labels): sign-ins use a handful of method
+    sets, and only the first inputs are kept, so an attacker's variety never costs memory.
+    A dict subclass: a hit costs no Python call on the hot path."""
+
+    def remember(self, key: tuple[Any, ...], decision: AmrDecision) -> None:
+        if len(key) <= KNOWN_LABELS + 1 and len(self) < KNOWN_DECISIONS:
+            self[key] = decision
+
+
 @dataclass(frozen=True)
 class AmrTable:
     aliases: Mapping[str, str]
     rules: tuple[AmrRule, ...]  # strongest assurance first, then table order
-    #: Decisions made so far, by input labels: sign-ins use a handful of method sets.
-    known: dict[tuple[Any, ...], AmrDecision] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    #: The table's own cache: not part of what the table is (its equality, its repr).
+    cache: DecisionCache = field(default_factory=DecisionCache, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -243,14 +251,14 @@ def decide(
     """Map the evidenced methods to the strongest PSC set they satisfy, or pass them through;
     ``idps`` are the identity providers the sign-in came through.
 
-    A pure function of its input, so an input seen before gets the decision made then.
+    A pure function of its input, so an input seen before gets the decision made then
+    (the table's :class:`DecisionCache`).
     """
     key = (idps, *labels)
-    decision = table.known.get(key)
+    decision = table.cache.get(key)
     if decision is None:
         decision = _decide(key[1:], table, idps)
-        if len(key) <= KNOWN_LABELS + 1 and len(table.known) < KNOWN_DECISIONS:
-            table.known[key] = decision
+        table.cache.remember(key, decision)
     return decision
 
 

@@ -1,7 +1,8 @@
-"""Configuration: read from the environment once, validated once, then immutable.
+"""The service's settings: read from the environment once, validated once, then immutable.
 
-Nothing else in the package reads ``os.environ``. A bad setting raises
-:class:`ConfigError`, whose message is the one line an operator sees (exit code 2).
+Nothing else in the package reads ``os.environ`` (:func:`process_environment`). A bad
+setting raises :class:`ConfigError`, whose message is the one line an operator sees; only
+the commands and gunicorn's hooks turn it into exit code 2.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NoReturn
 from urllib.parse import urlsplit
 
 from hook import amr as amr_rules
@@ -28,11 +28,6 @@ MIN_SECRET_LENGTH = 32
 #: A secret starting or ending with one of these was pasted with its quotes.
 QUOTES = frozenset("'\"")
 DEFAULT_MAX_BODY_BYTES = 262_144
-OAUTH_DEFAULT_ALGORITHMS = ("RS256",)
-OAUTH_ALLOWED_ALGORITHMS = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-)
-OAUTH_MAX_LEEWAY_SECONDS = 60
 DEFAULT_TENANT_CLAIM = "psc_establishment"
 #: A claim name the operator adds to Okta's authorization server (Okta's own rule).
 CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -41,20 +36,8 @@ KNOWN_CLAIMS = frozenset({"sub", "uid", "amr", "idp", "auth_time", "cid", *CLAIM
 #: How far Okta's clock may be ahead of or behind this one, for PSC_MAX_AUTH_AGE.
 AUTH_AGE_LEEWAY_SECONDS = 60
 DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
-#: The Okta IdP id the shipped samples sign in through with a CPS card.
-DEMO_CPS_IDP_ID = "0oa1cpsSmartCard0Idp7"
 #: RFC 6749 section 3.3: a scope token is printable ASCII without space, '"' or '\\'.
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
-
-#: What ``psc-hook serve --demo`` and ``make run`` use: a complete, harmless setup.
-DEMO_ENVIRONMENT = {
-    "PSC_TENANT_ID": "OKTA_demo-hospital",
-    "PSC_KC_IDP_HINT": "OKTA_demo-hospital",
-    "PSC_CPS_IDP_IDS": DEMO_CPS_IDP_ID,
-    "HOOK_AUTH_MODE": "header",
-    "HOOK_SECRETS": "demo-secret-0123456789-abcdefghijklmnop",
-    "LOG_FORMAT": "console",
-}
 
 
 class ConfigError(ValueError):
@@ -63,25 +46,19 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class OAuthSettings:
-    """What Okta's bearer token must be; the invariants hold however the object is built."""
+    """What Okta's bearer token must be; its algorithm and leeway are fixed (hook/oauth.py)."""
 
     issuer: str
     audience: str
     jwks_uri: str
     scopes: tuple[str, ...] = ()
     client_ids: frozenset[str] = frozenset()
-    algorithms: tuple[str, ...] = OAUTH_DEFAULT_ALGORITHMS
-    leeway_seconds: int = 30
-
-    def __post_init__(self) -> None:
-        if not self.algorithms or not set(self.algorithms) <= OAUTH_ALLOWED_ALGORITHMS:
-            raise ValueError(f"OAuth algorithms must be among {sorted(OAUTH_ALLOWED_ALGORITHMS)}")
-        if not 0 <= self.leeway_seconds <= OAUTH_MAX_LEEWAY_SECONDS:
-            raise ValueError(f"OAuth leeway must be 0..{OAUTH_MAX_LEEWAY_SECONDS} s")
 
 
 @dataclass(frozen=True)
 class Settings:
+    """Every setting the service reads, as :func:`load_settings` validated it."""
+
     tenant_id: str
     auth_modes: tuple[str, ...]
     client_ids: frozenset[str] = frozenset()
@@ -158,7 +135,9 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
-def _is_loopback(host: str | None) -> bool:
+def is_loopback(host: str | None) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1): the one host where plain
+    http:// is allowed (a key source, a hook URL) and the demo may serve."""
     if host == "localhost":
         return True
     try:
@@ -167,11 +146,12 @@ def _is_loopback(host: str | None) -> bool:
         return False
 
 
-def _https_url(name: str, value: str) -> str:
+def https_url(name: str, value: str) -> str:
+    """``value`` when it is https:// (http:// only on loopback), else a ConfigError naming it."""
     parts = urlsplit(value)
     if not parts.hostname:
         raise ConfigError(f"{name}: {value!r} is not an absolute URL")
-    if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
+    if parts.scheme != "https" and not (parts.scheme == "http" and is_loopback(parts.hostname)):
         raise ConfigError(f"{name}: must use https:// (http:// only on a loopback host)")
     return value
 
@@ -185,7 +165,7 @@ def _oauth(env: Mapping[str, str]) -> OAuthSettings:
     issuer = env.get("HOOK_OAUTH_ISSUER", "").strip().rstrip("/")
     if not issuer:
         raise ConfigError("HOOK_OAUTH_ISSUER: required when HOOK_AUTH_MODE includes oauth")
-    _https_url("HOOK_OAUTH_ISSUER", issuer)
+    https_url("HOOK_OAUTH_ISSUER", issuer)
     audience = env.get("HOOK_OAUTH_AUDIENCE", "").strip()
     if not audience:
         raise ConfigError("HOOK_OAUTH_AUDIENCE: required when HOOK_AUTH_MODE includes oauth")
@@ -201,7 +181,7 @@ def _oauth(env: Mapping[str, str]) -> OAuthSettings:
     return OAuthSettings(
         issuer=issuer,
         audience=audience,
-        jwks_uri=_https_url("HOOK_OAUTH_JWKS_URI", jwks_uri),
+        jwks_uri=https_url("HOOK_OAUTH_JWKS_URI", jwks_uri),
         scopes=scopes,
         client_ids=frozenset(client_ids),
     )
@@ -240,7 +220,7 @@ def _metrics_token(env: Mapping[str, str]) -> bytes | None:
 
 def _metrics_dir(env: Mapping[str, str]) -> Path | None:
     """prometheus_client's own variable, so that one name means one directory; unset, the
-    service makes a private one at start (``hook/metrics.py``)."""
+    service makes a private one at start (``hook/metrics_files.py``)."""
     raw = env.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
     if not raw:
         return None
@@ -416,50 +396,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     )
 
 
-def exit_on_error(error: ConfigError) -> NoReturn:
-    """Print the one line an operator needs and stop with exit code 2."""
-    print(f"psc-token-hook: configuration error: {error}", file=sys.stderr)
-    raise SystemExit(2)
+def one_line(error: ConfigError) -> str:
+    """What an operator sees of a bad setting, before exit code 2."""
+    return f"psc-token-hook: configuration error: {error}"
+
+
+def process_environment() -> Mapping[str, str]:
+    """The process's environment: the one place the package reads ``os.environ``."""
+    return os.environ
 
 
 def settings_from_environment() -> Settings:
-    """The process's settings, or exit 2 with one line: the only reader of ``os.environ``."""
-    try:
-        return load_settings(os.environ)
-    except ConfigError as error:
-        exit_on_error(error)
-
-
-def environment(demo: bool = False) -> dict[str, str]:
-    """A copy of the process environment, with the demo settings under it when asked."""
-    return {**DEMO_ENVIRONMENT, **os.environ} if demo else dict(os.environ)
-
-
-def https_url(name: str, value: str) -> str:
-    """``value`` when it is https:// (http:// only on loopback), else a ConfigError naming it."""
-    return _https_url(name, value)
-
-
-def okta_api_token(env: Mapping[str, str]) -> str:
-    """The Management API token ``psc-hook register`` sends as ``SSWS``."""
-    token = env.get("OKTA_API_TOKEN", "").strip()
-    if not token:
-        raise ConfigError(
-            "OKTA_API_TOKEN: required by register and doctor"
-            " (Admin Console > Security > API > Tokens)"
-        )
-    return token
-
-
-#: Where ``psc-hook register --auth oauth`` reads the OAuth client's secret (not the service).
-REGISTER_CLIENT_SECRET = "HOOK_REGISTER_CLIENT_SECRET"  # noqa: S105 - a variable's name
-
-
-def register_client_secret(env: Mapping[str, str]) -> str | None:
-    """The client_secret_post secret register gives Okta, when not read from stdin."""
-    return env.get(REGISTER_CLIENT_SECRET, "").strip() or None
-
-
-def send_bearer_token(env: Mapping[str, str]) -> str | None:
-    """The bearer ``psc-hook send`` presents in OAuth mode, when not given with --bearer."""
-    return env.get("HOOK_SEND_BEARER_TOKEN", "").strip() or None
+    """The process's settings; a bad one raises :class:`ConfigError`."""
+    return load_settings(process_environment())

@@ -11,16 +11,15 @@ the README, "Performance") on 2 cores, the load generator sharing them.
 import gc
 import sys
 import tempfile
-from typing import Any
+from typing import Any, NoReturn
 
 import structlog
 from gunicorn import glogging
 from gunicorn.arbiter import Arbiter
 from gunicorn.errors import HaltServer
 
-import hook.metrics
-from hook import logs
-from hook.config import ConfigError, exit_on_error, settings_from_environment
+from hook import logs, metrics_files
+from hook.config import ConfigError, one_line, settings_from_environment
 
 #: What a start-up stops on when it cannot write a file where gunicorn and the metrics need
 #: one: the setting that chose the place (None: the system's default), then the fix.
@@ -40,6 +39,13 @@ UNWRITABLE = {
 }
 
 
+def _exit_on_error(error: ConfigError) -> NoReturn:
+    """The one line and exit code 2 of a bad setting: gunicorn's hooks may stop the process,
+    the library they call may not."""
+    print(one_line(error), file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
 def _writable(directory: str | None, setting: str | None) -> None:
     """Make and drop a file in ``directory`` (the default temporary directory when None);
     stop with one line naming the cause and the fix (exit 2) when it fails."""
@@ -49,10 +55,13 @@ def _writable(directory: str | None, setting: str | None) -> None:
     except OSError as error:  # FileNotFoundError when no default directory is usable
         name, fix = UNWRITABLE[setting]
         where = f"{directory!r} ({error.strerror}) " if directory else ""
-        exit_on_error(ConfigError(f"{name}: {where}{fix}"))
+        _exit_on_error(ConfigError(f"{name}: {where}{fix}"))
 
 
-_settings = settings_from_environment()
+try:
+    _settings = settings_from_environment()
+except ConfigError as _error:
+    _exit_on_error(_error)
 if _settings.metrics_dir is None:  # the metrics make their directory there: check at once
     _writable(None, None)
 logs.configure(_settings)
@@ -144,13 +153,16 @@ def on_starting(server: Any) -> None:
     ``create_app`` finds it prepared."""
     heartbeats = server.cfg.worker_tmp_dir
     _writable(heartbeats, "worker_tmp_dir" if heartbeats else None)
-    hook.metrics.start(_settings)
+    try:
+        metrics_files.prepare(_settings.metrics_dir)
+    except ConfigError as error:
+        _exit_on_error(error)
 
 
 def child_exit(server: object, worker: Any) -> None:
     """In the master, once a worker has exited: fold its metrics into the archive, so that a
     restart neither loses its counts nor leaves its files behind."""
-    hook.metrics.reap(worker.pid)
+    metrics_files.reap(worker.pid)
 
 
 #: What the master says when its workers could not start, instead of gunicorn's exit 3 or 4.

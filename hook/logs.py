@@ -1,5 +1,7 @@
-"""structlog, configured once: JSON lines (or console when a person watches), one renderer
-for the service's own events and for gunicorn's, which go through the stdlib bridge."""
+"""The log's format, configured once, for the service's own events and for gunicorn's.
+
+JSON lines, or console when a person watches; gunicorn's go through the stdlib bridge.
+"""
 
 from __future__ import annotations
 

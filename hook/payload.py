@@ -15,8 +15,8 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from hook.fastload import compile_decoder
+from hook.okta import EVENT_TYPE
 
-EVENT_TYPE = "com.okta.oauth2.tokens.transform"
 _ID = {"validate": validate.Length(min=1, max=255)}
 
 

@@ -19,6 +19,7 @@ from hook.canonical_log import CanonicalLog, facts
 from hook.commands import build_answer
 from hook.config import Settings
 from hook.errors import problem
+from hook.okta import HOOK_PATH
 from hook.tenants import NO_TENANT
 
 bp = Blueprint("hook", __name__)
@@ -66,7 +67,7 @@ def _too_large(settings: Settings, recorded: dict[str, object]) -> Response:
     return problem(413, "Payload Too Large", f"The body exceeds {settings.max_body_bytes} bytes.")
 
 
-@bp.post("/token-hook")
+@bp.post(HOOK_PATH)
 def token_hook() -> Response:
     service = _service()
     settings = service.settings
@@ -158,5 +159,5 @@ def openapi() -> Response:
 
 def register(app: Flask) -> None:
     app.register_blueprint(bp)
-    observers = {metrics.HOOK_PATH: app.extensions["psc_token_hook"].recorder.observe}
+    observers = {HOOK_PATH: app.extensions["psc_token_hook"].recorder.observe}
     app.wsgi_app = CanonicalLog(app.wsgi_app, app.url_map, observers)  # type: ignore[method-assign]

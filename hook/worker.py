@@ -1,18 +1,9 @@
 """The gunicorn worker: gevent, so that a slow client costs a greenlet, never a worker.
 
-The hook is often deployed with no buffering proxy in front (a self-hosted server, or a
-platform router that streams request bodies), so anyone can open connections and send
-their request a byte at a time. A ``sync`` worker is held by each such connection; here
-each connection is a greenlet, and a request must arrive whole, TLS handshake, headers and
-body, within ``REQUEST_DEADLINE_S`` of its connection being accepted. Past that the
-connection stops being read: a body cut short is refused (400), a handshake or headers that
-never ended close the connection.
-
-On a stop (a deploy, a scale-down, ``max_requests``), the worker answers the calls in
-flight and the connections the kernel already queued for it before it closes its
-listening socket, so that no connection the service accepted is dropped. It keeps telling
-the master it is alive meanwhile, and stops what is still running ``stop_margin`` before
-the master's SIGKILL, as gunicorn's own gevent worker does.
+The hook is often reachable with no buffering proxy in front, so a request must arrive whole
+(TLS handshake, headers, body) within ``REQUEST_DEADLINE_S`` of its connection. On a stop,
+the calls in flight and the connections already queued are answered before the listening
+socket closes, and what still runs is stopped ``stop_margin`` before the master's SIGKILL.
 """
 
 from __future__ import annotations
@@ -88,7 +79,7 @@ class HookWorker(GeventWorker):
         """Patch the standard library as gunicorn's gevent worker does, without its warning
         that ``ssl`` was imported first (by gunicorn's master, and by PyJWT's ``jwks_client``,
         which the service does not use): the service builds its TLS context in the worker,
-        after the patch (hook/oauth.py)."""
+        after the patch (hook/keyset.py)."""
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", "Monkey-patching ssl", MonkeyPatchWarning)
             super().patch()

@@ -198,10 +198,11 @@ def test_a_decision_is_remembered_and_the_memory_is_bounded() -> None:
     assert amr.decide(["okta_verify", "pwd"], table).after == first.after  # its own entry
     for index in range(amr.KNOWN_DECISIONS + 10):
         assert amr.decide(["pwd", f"factor{index}"], table).assurance == "none"
-    assert len(table.known) == amr.KNOWN_DECISIONS
+    assert len(table.cache) == amr.KNOWN_DECISIONS
     long_input = ["pwd"] * (amr.KNOWN_LABELS + 1)
     assert amr.decide(long_input, table).after == ("pwd",)
-    assert tuple(long_input) not in table.known
+    assert (frozenset(), *long_input) not in table.cache
+    assert table == amr.load_table()  # the cache is not part of what the table is
 
 
 def test_remembered_decisions_are_per_table(tmp_path) -> None:

@@ -22,7 +22,7 @@ import jwt
 import pytest
 
 from hook import samples
-from hook.oauth import REFETCH_BURST
+from hook.keyset import REFETCH_BURST
 from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
 from tests.jwks_server import (
     FIRST_KID,

@@ -1,5 +1,5 @@
 """``psc-hook check-token`` on tokens minted here: the claims Okta would issue after applying
-the service's own answer to a shipped sample (``hook.okta.apply_answer``), signed with a
+the service's own answer to a shipped sample (``hook.cli.okta_applier.apply_answer``), signed with a
 test RSA key, and broken ones. ``--issuer`` fetches the keys from a real JWKS server.
 """
 
@@ -18,9 +18,9 @@ import pytest
 from freezegun import freeze_time
 
 from hook import payload, samples
+from hook.cli.okta_applier import apply_answer
 from hook.commands import build_answer
 from hook.config import load_settings
-from hook.okta import apply_answer
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, free_port
 from tests.jwks_server import FIRST_KID, JwksServer, SigningKey, signing_key

@@ -10,9 +10,9 @@ import pytest
 
 from hook import refusals, samples
 from hook.claims import compute
+from hook.cli.okta_applier import apply_answer
 from hook.commands import build_answer
 from hook.config import load_settings
-from hook.okta import apply_answer
 from hook.payload import parse
 from tests.okta_schemas import validate
 

@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 
 from hook import payload, samples
+from hook.cli.environment import DEMO_ENVIRONMENT
 from hook.commands import build_answer
-from hook.config import DEMO_ENVIRONMENT, load_settings
+from hook.config import load_settings
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port
 from tests.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key

@@ -16,7 +16,7 @@ import requests
 import yaml
 
 from hook.cli.serve import GUNICORN_ARGS
-from hook.config import ConfigError, load_settings
+from hook.config import ConfigError, https_url, load_settings
 from tests.cli_runner import run, use_env
 from tests.conftest import (
     BASE_ENV,
@@ -360,6 +360,21 @@ def test_serve_demo_refuses_to_listen_beyond_loopback(capsys, monkeypatch, host)
     result = run(capsys, "serve", "--demo", "--host", host)
     assert result.code == 2
     assert "--demo serves on 127.0.0.1 only" in result.err
+    with pytest.raises(ConfigError, match="http:// only on a loopback host"):
+        https_url("--url", f"http://{host}:8080/token-hook")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "localhost"])
+def test_serve_demo_and_plain_http_urls_share_one_loopback_rule(capsys, monkeypatch, host):
+    """hook.config.is_loopback decides both: where the demo may listen (its secret is
+    public) is where http:// is allowed, any loopback address (the commands took only two)."""
+    use_env(monkeypatch, {})
+    executed: list[tuple[object, ...]] = []
+    monkeypatch.setattr(os, "execve", lambda *args: executed.append(args))
+    assert run(capsys, "serve", "--demo", "--host", host).code == 0
+    [(_, command, _)] = executed
+    assert command[-2:] == ["--bind", f"{host}:8080"]
+    assert https_url("--url", f"http://{host}:8080/token-hook")
 
 
 # Every way the README deploys protects /metrics -----------------------------------------

@@ -11,7 +11,7 @@ import requests
 from gunicorn.app.base import Application
 
 from hook import samples
-from hook.okta import apply_answer
+from hook.cli.okta_applier import apply_answer
 from tests.conftest import BASE_ENV, OTHER_SECRET, ROOT, SECRET, gunicorn_command
 from tests.okta_schemas import validate
 

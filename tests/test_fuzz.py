@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 
 from hook import create_app, samples
 from hook.amr import AmrTable
+from hook.cli.okta_applier import apply_answer
 from hook.config import Settings, load_settings
-from hook.okta import apply_answer
 from tests.conftest import BASE_ENV, READ_PATHS, SECRET
 from tests.jwks_server import (
     AUDIENCE,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hook import create_app, metrics, samples
+from hook import create_app, metrics, metrics_files, samples
 from hook.config import ConfigError, load_settings
 from hook.oauth import FAILURE_REASONS
 from tests.conftest import BASE_ENV, ROOT, SECRET, Scrape
@@ -247,12 +247,13 @@ def test_values_outside_the_closed_sets_are_counted_as_other() -> None:
 
 
 def test_every_reason_the_authenticators_give_has_its_label() -> None:
-    """A reason added to hook/auth.py or hook/oauth.py must get its label, not "other"."""
-    for module, mode in (("auth.py", "header"), ("oauth.py", "oauth")):
-        given = set(re.findall(r'AuthFailure\("([^"]+)"\)', (ROOT / "hook" / module).read_text()))
+    """A reason added to hook/auth.py, oauth.py or keyset.py must get its label, not "other"."""
+    for modules, mode in ((("auth.py",), "header"), (("oauth.py", "keyset.py"), "oauth")):
+        source = "".join((ROOT / "hook" / module).read_text() for module in modules)
+        given = set(re.findall(r'AuthFailure\("([^"]+)"\)', source))
         if mode == "oauth":
             given |= {slug for _, slug in FAILURE_REASONS} | {"invalid"}
-        assert given, module
+        assert given, modules
         assert given <= set(metrics.AUTH_FAILURE_REASONS[mode]), given
 
 
@@ -309,7 +310,7 @@ def test_an_exited_process_folds_into_the_archive_without_changing_a_count(setti
         written = sorted(path.name for path in directory.glob(f"*_{child.pid}.db"))
         assert written == [f"counter_{child.pid}.db", f"histogram_{child.pid}.db"]
         before = Scrape.parse(recorder.exposition().decode())
-        metrics.fold(directory, child.pid)
+        metrics_files.fold(directory, child.pid)
         after = Scrape.parse(recorder.exposition().decode())
         assert after.samples == pytest.approx(before.samples)
         assert not list(directory.glob(f"*_{child.pid}.db"))
@@ -322,28 +323,28 @@ def test_an_exited_process_folds_into_the_archive_without_changing_a_count(setti
 
 def test_the_directory_is_made_and_an_earlier_runs_files_wiped(tmp_path: Path) -> None:
     directory = tmp_path / "made" / "here"
-    assert metrics.open_directory(directory) == directory
+    assert metrics_files.open_directory(directory) == directory
     (directory / "counter_1234.db").write_bytes(b"old")
     (directory / ".counter_archive.tmp").write_bytes(b"old")
     (directory / "notes.txt").write_text("kept")
-    metrics.open_directory(directory)
+    metrics_files.open_directory(directory)
     assert sorted(path.name for path in directory.iterdir()) == ["lock", "notes.txt"]
 
 
 def test_an_unusable_directory_is_a_configuration_error(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     with pytest.raises(ConfigError, match=r"^PROMETHEUS_MULTIPROC_DIR: cannot use"):
-        metrics.open_directory(tmp_path / "file" / "metrics")
+        metrics_files.open_directory(tmp_path / "file" / "metrics")
 
 
 def _report_pids(queue: multiprocessing.Queue) -> None:
-    queue.put((metrics.current_pid(), os.getpid()))
+    queue.put((metrics_files.current_pid(), os.getpid()))
 
 
 def test_the_process_id_counts_are_filed_under_follows_a_fork() -> None:
     """prometheus_client files each process's counts under ``current_pid()``: a forked
     worker that kept its parent's id would write into its parent's file."""
-    assert metrics.current_pid() == os.getpid()
+    assert metrics_files.current_pid() == os.getpid()
     fork = multiprocessing.get_context("fork")
     queue = fork.Queue()
     child = fork.Process(target=_report_pids, args=(queue,))

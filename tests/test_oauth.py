@@ -18,19 +18,21 @@ import pytest
 import structlog.testing
 from freezegun import freeze_time
 
-from hook import build_authenticator, create_app, oauth, samples
+from hook import build_authenticator, create_app, fetch, oauth, samples
 from hook.auth import AuthFailure
 from hook.config import ConfigError, OAuthSettings, load_settings
-from hook.oauth import (
+from hook.fetch import MAX_BYTES as MAX_JWKS_BYTES
+from hook.keyset import (
     FETCH_BUDGET_S,
-    MAX_JWKS_BYTES,
     MAX_KEY_AGE_S,
-    MAX_REMEMBERED_TOKENS,
     REFETCH_BURST,
     REFETCH_INTERVAL_S,
     JwksError,
-    OAuthAuthenticator,
     parse_jwks,
+)
+from hook.oauth import (
+    MAX_REMEMBERED_TOKENS,
+    OAuthAuthenticator,
     unverified_header,
 )
 from tests.conftest import BASE_ENV, SECRET
@@ -247,10 +249,14 @@ def test_an_algorithm_off_the_allow_list_is_refused_before_any_fetch(
     assert jwks.fetches == 1
 
 
-def test_an_allowed_algorithm_must_match_the_keys_type(jwks: JwksServer, clock: Any):
+def test_an_allowed_algorithm_must_match_the_keys_type(
+    jwks: JwksServer, clock: Any, monkeypatch: pytest.MonkeyPatch
+):
+    """Were a second algorithm ever allowed, a token could not borrow a key of the other."""
     ec_key = signing_key("key-ec", "ES256")
     jwks.serve(KEY, ec_key)
-    both = OAuthAuthenticator(oauth_settings(jwks, algorithms=("RS256", "ES256")))
+    monkeypatch.setattr(oauth, "ALGORITHMS", ("RS256", "ES256"))
+    both = OAuthAuthenticator(oauth_settings(jwks))
     assert both.authenticate(bearer(mint(ec_key))) is None
     assert rejection(both, bearer(mint(ec_key, kid=FIRST_KID))) == "key-mismatch"
     assert rejection(both, bearer(mint(KEY, kid="key-ec"))) == "key-mismatch"
@@ -260,15 +266,17 @@ def test_an_allowed_algorithm_must_match_the_keys_type(jwks: JwksServer, clock: 
     "changes",
     [{"algorithms": ("HS256",)}, {"algorithms": ("none",)}, {"algorithms": ()}],
 )
-def test_symmetric_or_no_algorithms_cannot_be_configured(changes: dict[str, Any]):
-    with pytest.raises(ValueError, match="algorithms"):
+def test_the_algorithms_cannot_be_configured(changes: dict[str, Any]):
+    """RS256 only, fixed: no setting can let a symmetric algorithm or ``none`` in."""
+    with pytest.raises(TypeError, match="algorithms"):
         OAuthSettings(ISSUER, AUDIENCE, "https://okta.example/v1/keys", **changes)
+    assert oauth.ALGORITHMS == ("RS256",)
 
 
-def test_the_leeway_cannot_exceed_60_seconds():
-    with pytest.raises(ValueError, match="leeway"):
+def test_the_leeway_is_fixed_within_60_seconds():
+    with pytest.raises(TypeError, match="leeway"):
         OAuthSettings(ISSUER, AUDIENCE, "https://okta.example/v1/keys", leeway_seconds=61)
-    assert OAuthSettings(ISSUER, AUDIENCE, "https://okta.example/v1/keys").leeway_seconds == 30
+    assert oauth.LEEWAY_SECONDS == 30 <= 60
 
 
 # --- remembered tokens ---------------------------------------------------------------------
@@ -573,14 +581,14 @@ def test_a_known_key_never_waits_for_a_background_refresh(
 def hanging_resolver(monkeypatch) -> Iterator[threading.Event]:
     """``getaddrinfo`` that never answers for ``localhost`` (as a dead DNS server), until set."""
     release = threading.Event()
-    real = oauth.socket.getaddrinfo
+    real = fetch.socket.getaddrinfo
 
     def hang(host: Any, *args: Any, **kwargs: Any) -> Any:
         if host == "localhost":
             release.wait(10 * FETCH_BUDGET_S)
         return real(host, *args, **kwargs)
 
-    monkeypatch.setattr(oauth.socket, "getaddrinfo", hang)
+    monkeypatch.setattr(fetch.socket, "getaddrinfo", hang)
     yield release
     release.set()
 
@@ -814,7 +822,7 @@ def test_oauth_settings_are_read_from_the_environment():
         scopes=(SCOPE, "psc.admin"),
         client_ids=frozenset({CLIENT_ID, "0oa-second"}),
     )
-    assert settings.oauth.algorithms == ("RS256",)
+    assert not hasattr(settings.oauth, "algorithms") and oauth.ALGORITHMS == ("RS256",)
     assert settings.secrets == ()
 
 

@@ -32,7 +32,7 @@ BODY = samples.load("password-okta-verify-push")
 ONE_WORKER = ("--workers", "1")
 #: Loaded by the server's interpreters at start (sitecustomize): every call finds the key set
 #: old, so the background refresh runs under gevent's worker without waiting 5 minutes.
-AGELESS_KEYS = "import hook.oauth\nhook.oauth.MAX_KEY_AGE_S = 0.0\n"
+AGELESS_KEYS = "import hook.keyset\nhook.keyset.MAX_KEY_AGE_S = 0.0\n"
 #: A resolver that never answers for localhost (the C call gevent's resolver threads make).
 DEAD_DNS = """
 import _socket

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hook.okta import RESERVED_CLAIMS, apply_answer, claim_path, reserved_reason
+from hook.cli.okta_applier import apply_answer
+from hook.okta import RESERVED_CLAIMS, claim_path, reserved_reason
 from tests.okta_schemas import EXAMPLES
 
 REQUEST = EXAMPLES["TokenPayLoadExample"]

@@ -25,7 +25,7 @@ import requests
 
 from bench.servers import children, rss_kib
 from hook import samples
-from hook.oauth import REFETCH_BURST
+from hook.keyset import REFETCH_BURST
 from hook.worker import REQUEST_DEADLINE_S
 from tests.conftest import BASE_ENV, ROOT, SECRET, Server, launch, stop, wait_until_up
 from tests.held_app import HELD_FIRST_LINE

@@ -4,7 +4,7 @@ A click group, one module per command (as Flask's own ``flask`` command and Ware
 ``warehouse/cli/`` are built); ``output`` holds what they print alike. Each command prints
 for a person (``--json`` for a machine) and reuses the service's own parts: the settings
 loader, the payload parser, ``build_answer`` and Okta's patch applier
-(:func:`hook.okta.apply_answer`). Secrets are never printed.
+(:func:`hook.cli.okta_applier.apply_answer`). Secrets are never printed.
 """
 
 from __future__ import annotations

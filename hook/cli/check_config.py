@@ -8,9 +8,11 @@ from typing import Any
 import click
 
 from hook.claims import ASSURANCE_HELP, span
+from hook.cli.environment import environment
 from hook.cli.options import demo_option, json_option
 from hook.cli.output import BAD_INPUT, epilog, fingerprint, print_json
-from hook.config import AUTH_AGE_LEEWAY_SECONDS, CLAIM_NAMES, Settings, environment, load_settings
+from hook.config import AUTH_AGE_LEEWAY_SECONDS, CLAIM_NAMES, Settings, load_settings
+from hook.oauth import ALGORITHMS
 from hook.okta import TOKEN_NAMES
 
 CLAIM_SOURCES = {
@@ -36,7 +38,7 @@ def _plan(settings: Settings) -> dict[str, Any]:
             "jwks_uri": oauth.jwks_uri,
             "scopes": list(oauth.scopes),
             "client_ids": sorted(oauth.client_ids),
-            "algorithms": list(oauth.algorithms),
+            "algorithms": list(ALGORITHMS),
         }
     tenants = settings.tenants
     return {

@@ -25,19 +25,22 @@ import jwt
 
 from hook.amr import AmrRule, normalise
 from hook.claims import span
+from hook.cli.environment import environment
 from hook.cli.options import json_option
 from hook.cli.output import BAD_INPUT, STDIN, epilog, print_json
 from hook.config import (
     AUTH_AGE_LEEWAY_SECONDS,
-    OAUTH_DEFAULT_ALGORITHMS,
     ConfigError,
     Settings,
-    environment,
     https_url,
     load_settings,
     okta_keys_uri,
 )
-from hook.oauth import JwksError, download, failure_reason, parse_jwks
+from hook.fetch import FetchError as JwksError
+from hook.fetch import download
+from hook.keyset import parse_jwks
+from hook.oauth import ALGORITHMS as OAUTH_DEFAULT_ALGORITHMS
+from hook.oauth import failure_reason
 from hook.okta import TOKEN_NAMES
 
 #: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
@@ -267,7 +270,7 @@ def lifetime(claims: Mapping[str, Any], now: datetime) -> Check:
 
 
 def org_keys(issuer: str) -> dict[str, jwt.PyJWK]:
-    """The signing keys the issuer publishes (``hook.oauth.JwksError`` when it cannot say)."""
+    """The signing keys the issuer publishes (``hook.fetch.FetchError`` when it cannot say)."""
     uri = okta_keys_uri(issuer)
     tls = ssl.create_default_context() if uri.startswith("https") else None
     return parse_jwks(download(uri, KEYS_BUDGET_S, tls), OAUTH_DEFAULT_ALGORITHMS)

@@ -22,6 +22,8 @@ import click
 
 from hook import samples
 from hook.cli import check_token, okta_api
+from hook.cli.environment import environment, okta_api_token
+from hook.cli.okta_applier import apply_answer
 from hook.cli.options import json_option, timeout_option
 from hook.cli.output import (
     BAD_INPUT,
@@ -33,12 +35,11 @@ from hook.cli.output import (
     progress,
 )
 from hook.cli.playing import SampleName
-from hook.config import Settings, environment, https_url, load_settings, okta_api_token
-from hook.okta import TOKEN_NAMES, apply_answer
+from hook.config import Settings, https_url, load_settings
+from hook.okta import HOOK_PATH, TOKEN_NAMES
 
 #: PSC's sandbox issuer (PSC's docs); its Keycloak broker endpoint is the redirect URI.
 PSC_SANDBOX_ISSUER = "https://auth.bas.esw.esante.gouv.fr/auth/realms/esante-wallet"
-HOOK_PATH = "/token-hook"
 DEFAULT_SAMPLE = "password-okta-verify-push"
 ALL_CLIENTS = "ALL_CLIENTS"
 ATTACH_BY_HAND = (

@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 from hook import __version__
+from hook.okta import EVENT_TYPE as HOOK_TYPE
 
-HOOK_TYPE = "com.okta.oauth2.tokens.transform"
 HOOK_VERSION = "1.0.0"
 MAX_HOOK_URI = 1024
 MASK = "****"

@@ -13,6 +13,12 @@ from typing import Any
 import click
 
 from hook.cli import okta_api
+from hook.cli.environment import (
+    REGISTER_CLIENT_SECRET,
+    environment,
+    okta_api_token,
+    register_client_secret,
+)
 from hook.cli.options import json_option, timeout_option
 from hook.cli.output import (
     BAD_INPUT,
@@ -26,17 +32,8 @@ from hook.cli.output import (
     print_json,
     progress,
 )
-from hook.config import (
-    REGISTER_CLIENT_SECRET,
-    ConfigError,
-    environment,
-    https_url,
-    load_settings,
-    okta_api_token,
-    register_client_secret,
-)
-
-DEFAULT_HOOK_NAME = "Pro Santé Connect claims (psc-token-hook)"
+from hook.config import ConfigError, https_url, load_settings
+from hook.okta import HOOK_NAME as DEFAULT_HOOK_NAME
 
 
 @dataclass(frozen=True)

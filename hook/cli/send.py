@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import click
 
 from hook.cli import okta_api
+from hook.cli.environment import environment, send_bearer_token
 from hook.cli.options import demo_option, json_option, timeout_option
 from hook.cli.output import BAD_INPUT, epilog, indented, print_json
 from hook.cli.playing import Player, Reference, payload_options, play, say_client
@@ -23,9 +24,7 @@ from hook.config import (
     _csv,
     _secrets,
     _tenant_claim,
-    environment,
     https_url,
-    send_bearer_token,
 )
 
 

@@ -8,13 +8,14 @@ import sys
 
 import click
 
+from hook.cli.environment import environment
 from hook.cli.options import demo_option
 from hook.cli.output import epilog
-from hook.config import ConfigError, environment, load_settings
+from hook.config import ConfigError, is_loopback, load_settings
+from hook.okta import HOOK_PATH
 
 GUNICORN_ARGS = ("-c", "python:hook.gunicorn_conf")
 DEMO_SAMPLE = "password-okta-verify-push"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
 @click.command(
@@ -39,7 +40,7 @@ def command(demo: bool, host: str | None, port: int | None) -> int:
         env["PORT"] = str(port)
     settings = load_settings(env)
     host = host or ("127.0.0.1" if demo else None)
-    if demo and host not in LOOPBACK_HOSTS:
+    if demo and not is_loopback(host):
         raise ConfigError("--host: the demo secret is public, so --demo serves on 127.0.0.1 only")
     command = [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS]
     if host:
@@ -48,7 +49,7 @@ def command(demo: bool, host: str | None, port: int | None) -> int:
     print(f"psc-hook: serving on {where} ({' '.join(GUNICORN_ARGS)})", file=sys.stderr)
     print(
         f"psc-hook: try it: psc-hook send {DEMO_SAMPLE}"
-        f" --url http://{host or '127.0.0.1'}:{settings.port}/token-hook"
+        f" --url http://{host or '127.0.0.1'}:{settings.port}{HOOK_PATH}"
         + (" --demo" if demo else ""),
         file=sys.stderr,
     )

@@ -1,0 +1,81 @@
+"""Rules of the package's layout that no behaviour shows: where the environment is read,
+who may exit, and the constants written once."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from hook import okta
+
+HOOK = Path(__file__).resolve().parent.parent / "hook"
+SOURCES = {path: ast.parse(path.read_text()) for path in sorted(HOOK.rglob("*.py"))}
+#: Entry points, which may stop the process: the commands and gunicorn's hooks.
+EXITING = ("cli", "gunicorn_conf.py")
+OS_ENVIRONMENT = ("os.environ", "os.environb", "os.getenv")
+
+
+def _functions(tree: ast.AST) -> dict[ast.AST, str]:
+    """Each node of the tree, and the name of the function it is in ("" at module level)."""
+    inside: dict[ast.AST, str] = {}
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            name = child.name if isinstance(child, ast.FunctionDef) else function
+            inside[child] = name
+            visit(child, name)
+
+    visit(tree, "")
+    return inside
+
+
+def test_only_config_process_environment_reads_os_environ() -> None:
+    """The settings' promise: one reader of the environment, so nothing bypasses validation.
+    metrics_files writes the one variable prometheus_client reads."""
+    reads, writes = [], []
+    for path, tree in SOURCES.items():
+        inside = _functions(tree)
+        written = {
+            node.value
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and ast.unparse(node) in OS_ENVIRONMENT:
+                (writes if node in written else reads).append((path.name, inside[node]))
+        assert not [
+            node
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module == "os"
+            and {alias.name for alias in node.names} & {"environ", "environb", "getenv"}
+        ], path
+    assert reads == [("config.py", "process_environment")]
+    assert writes == [("metrics_files.py", "prepare")]
+
+
+def test_library_code_never_exits() -> None:
+    """A library that exits takes the choice from its caller (a test, a worker's boot)."""
+    exits = sorted(
+        path.relative_to(HOOK).as_posix()
+        for path, tree in SOURCES.items()
+        if path.relative_to(HOOK).parts[0] not in EXITING
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.Name) and node.id == "SystemExit")
+        or (isinstance(node, ast.Attribute) and ast.unparse(node) in ("sys.exit", "os._exit"))
+    )
+    assert exits == []
+
+
+@pytest.mark.parametrize("value", [okta.HOOK_PATH, okta.EVENT_TYPE, okta.HOOK_NAME])
+def test_the_contracts_constants_are_written_once(value: str) -> None:
+    """Written in several places, they drifted apart; hook/okta.py holds each one."""
+    places = sorted(
+        path.relative_to(HOOK).as_posix()
+        for path, tree in SOURCES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value == value
+    )
+    assert places == ["okta.py"]
