@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from hook import amr as amr_rules
 from hook import payload
 from hook import tenants as tenant_table
-from hook.okta import TOKEN_KINDS, reserved_reason
+from hook.okta import TOKEN_KINDS, TOKEN_NAMES, reserved_reason
 
 CLAIM_NAMES = ("tid", "oid", "amr", "kc_idp_hint")
 ASSURANCE_LEVELS = ("none", "substantiel", "eleve")
@@ -304,7 +304,7 @@ def _duration(env: Mapping[str, str], name: str) -> int | None:
 
 def _reserved_warnings(claims: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(
-        f"{claim!r} in the {kind} token: {reason}"
+        f"{claim!r} in the {TOKEN_NAMES[kind]} token: {reason}"
         for kind in TOKEN_KINDS
         for claim in claims[kind]
         if (reason := reserved_reason(kind, claim))

@@ -103,18 +103,19 @@ RESERVED_CLAIMS: Mapping[str, frozenset[str]] = {
 #: Documented as reserved, yet reported to work: the PSC reference integration
 #: (Lyvoc/okta-prosanteconnect) adds ``oid`` to the ID token from a hook in PSC's sandbox.
 ACCEPTED_IN_PRACTICE: Mapping[tuple[str, str], str] = {
-    ("identity", "oid"): "the PSC reference integration reports Okta accepts it from a hook",
+    # The PSC reference integration reports that Okta accepts it from a hook.
+    ("identity", "oid"): "yet the PSC reference uses it",
 }
 
 
 def reserved_reason(kind: str, claim: str) -> str | None:
-    """Why placing ``claim`` in this token is risky, or None when it is not reserved."""
+    """Why placing ``claim`` in this token is risky, in a line (the table's source is
+    RESERVED_CLAIMS_SOURCE), or None when it is not reserved."""
     if claim not in RESERVED_CLAIMS[kind]:
         return None
-    reason = f"Okta documents it as reserved ({RESERVED_CLAIMS_SOURCE})"
     if accepted := ACCEPTED_IN_PRACTICE.get((kind, claim)):
-        return f"{reason}, though {accepted}; confirm with Okta's Preview tab"
-    return f"{reason}; Okta may void the whole patch and issue the token without PSC claims"
+        return f"reserved in Okta's docs, {accepted}; try Preview"
+    return "reserved in Okta's docs; Okta may void the patch, PSC claims and all"
 
 
 def claim_path(name: str) -> str:

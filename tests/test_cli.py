@@ -57,7 +57,12 @@ def test_check_config_prints_the_plan(capsys):
     assert "header: Okta sends the secret in 'Authorization' (1 accepted" in result.out
     assert "min assurance  none (no gate)" in result.out
     assert "password-okta-verify: okta_verify + pwd -> swk mfa pwd okta_verify" in result.out
-    assert "! 'oid' in the identity token: Okta documents it as reserved" in result.out
+    [warning] = [line for line in result.out.splitlines() if line.startswith("  ! 'oid'")]
+    assert warning == (
+        "  ! 'oid' in the ID token: reserved in Okta's docs, yet the PSC reference uses it;"
+        " try Preview"
+    )
+    assert len(warning) <= 100  # one line of a terminal
     assert SECRET not in result.out + result.err
 
 
@@ -238,7 +243,7 @@ def test_preview_prints_for_a_person(capsys, name):
     assert "Okta applies the answer" in result.out
     assert "token claims after Okta applies it:" in result.out
     if samples.load(name)["data"].get("identity") and token_user(samples.load(name)):
-        assert "note: 'oid' in the ID token: Okta documents it as reserved" in result.out
+        assert "note: 'oid' in the ID token: reserved in Okta's docs" in result.out
 
 
 def test_preview_flags_an_op_okta_would_refuse(capsys, monkeypatch):

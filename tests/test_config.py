@@ -26,8 +26,8 @@ def test_two_secrets_for_a_rotation(env) -> None:
 def test_reserved_slots_are_warned_about_naming_okta_docs(env) -> None:
     env["PSC_CLAIMS_ID_TOKEN"] = "tid,oid,amr"
     warnings = load_settings(env).warnings
-    assert any("'oid' in the identity token" in w and "developer.okta.com" in w for w in warnings)
-    assert any("'amr' in the identity token" in w and "void" in w for w in warnings)
+    assert any("'oid' in the ID token" in w and "PSC reference" in w for w in warnings)
+    assert any("'amr' in the ID token" in w and "void" in w for w in warnings)
 
 
 def test_no_warning_for_the_access_token_defaults(env) -> None:

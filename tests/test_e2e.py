@@ -266,7 +266,7 @@ def test_config_warning_is_logged_at_start(start_server) -> None:
     warnings = [
         json.loads(line) for line in server.log().splitlines() if "configuration-warning" in line
     ]
-    assert any("'amr' in the identity token" in w["detail"] for w in warnings)
+    assert any("'amr' in the ID token" in w["detail"] for w in warnings)
 
 
 def test_gunicorn_reads_the_configuration_as_written(monkeypatch) -> None:
