@@ -20,13 +20,15 @@ import yaml
 from hook import create_app
 from hook.config import load_settings
 from tests.conftest import BASE_ENV, ROOT, Scrape
+from tests.docs import anchors, page, section
 from tests.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 ALERTS = yaml.safe_load((PROMETHEUS / "alerts.yaml").read_text())
 RULE = yaml.safe_load((PROMETHEUS / "prometheusrule.yaml").read_text())
 DASHBOARD = json.loads((ROOT / "deploy" / "grafana" / "psc-token-hook.json").read_text())
-README = (ROOT / "README.md").read_text()
+OPERATIONS = "docs/operations.md"
+CLEVER_CLOUD = page("docs/deploy/clever-cloud.md")
 PYTHON = (ROOT / ".python-version").read_text().strip()
 SEVERITIES = {"critical", "warning", "info"}
 RULE_KEYS = {"alert", "expr", "for", "keep_firing_for", "labels", "annotations"}
@@ -100,7 +102,7 @@ def test_the_licence_is_the_one_pyproject_names() -> None:
     assert "Permission is hereby granted, free of charge" in text
 
 
-def test_every_alert_has_a_severity_annotations_and_a_runbook_in_the_readme() -> None:
+def test_every_alert_has_a_severity_annotations_and_a_runbook_in_the_docs() -> None:
     rules = alert_rules()
     assert {rule["alert"] for rule in rules} >= {
         "PscHookAuthFailures",
@@ -109,17 +111,16 @@ def test_every_alert_has_a_severity_annotations_and_a_runbook_in_the_readme() ->
         "PscHookErrors",
         "PscHookKeyFetchFailures",
     }
-    anchors = {
-        re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
-        for heading in re.findall(r"^#+ (.+)$", README, re.MULTILINE)
-    }
+    runbook_anchors = anchors(section(OPERATIONS, "Runbook"))
     for rule in rules:
         assert set(rule) <= RULE_KEYS, rule["alert"]
         assert rule["labels"]["severity"] in SEVERITIES, rule["alert"]
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
         runbook = rule["annotations"]["runbook_url"]
         assert runbook.startswith("https://"), rule["alert"]
-        assert runbook.split("#", 1)[1] in anchors, runbook
+        where, anchor = runbook.split("#", 1)
+        assert where.endswith(f"/{OPERATIONS}"), runbook
+        assert anchor in runbook_anchors, runbook
 
 
 def test_the_alerts_use_only_exported_metrics(exported) -> None:
@@ -153,11 +154,11 @@ def test_the_prometheus_rule_holds_the_same_groups_for_kube_prometheus_stack() -
     assert not any("prometheusrule" in name.lower() for name in kustomization["resources"])
 
 
-def test_the_readme_points_at_the_files_instead_of_a_copy() -> None:
-    section = README.split("### Metrics and alerts", 1)[1].split("\n### ", 1)[0]
-    assert "deploy/prometheus/alerts.yaml" in section
-    assert "deploy/grafana/psc-token-hook.json" in section
-    assert "- alert:" not in section
+def test_the_docs_point_at_the_files_instead_of_a_copy() -> None:
+    metrics = section(OPERATIONS, "Metrics and alerts")
+    assert "deploy/prometheus/alerts.yaml" in metrics
+    assert "deploy/grafana/psc-token-hook.json" in metrics
+    assert "- alert:" not in metrics
 
 
 PANELS = {
@@ -205,12 +206,12 @@ def python_versions() -> dict[str, str]:
         named = (document.get("env") or {}).get("PYTHON_VERSION")
         if named is not None:
             versions[name] = str(named.get("value", named) if isinstance(named, dict) else named)
-    clever = re.search(r"clever env set CC_PYTHON_VERSION (\S+)", README)
-    assert clever, "the README's Clever Cloud commands set CC_PYTHON_VERSION"
-    versions["README: clever env set"] = clever.group(1)
-    table = re.search(r"\| `CC_PYTHON_VERSION` \| `([^`]+)` \|", README)
+    clever = re.search(r"clever env set CC_PYTHON_VERSION (\S+)", CLEVER_CLOUD)
+    assert clever, "the Clever Cloud page's commands set CC_PYTHON_VERSION"
+    versions["docs/deploy/clever-cloud.md: clever env set"] = clever.group(1)
+    table = re.search(r"\| `CC_PYTHON_VERSION` \| `([^`]+)` \|", CLEVER_CLOUD)
     assert table
-    versions["README: Clever Cloud table"] = table.group(1)
+    versions["docs/deploy/clever-cloud.md: table"] = table.group(1)
     return versions
 
 

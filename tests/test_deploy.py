@@ -27,6 +27,7 @@ from tests.conftest import (
     stop,
     wait_until_up,
 )
+from tests.docs import page
 
 #: The variables of the service's spec; the platforms set PORT themselves.
 SPEC_VARIABLES = (
@@ -88,7 +89,7 @@ RENDER_SECRET = "q4J0w3Yc1mZ2gXz7pN8vR5tL6bK9hD0sF2aE4cU1yWo="  # Render's: 256 
 SCALINGO_HDS_REGION = "osc-secnum-fr1"
 #: Clever Cloud's zones certified to host health data (HDS); its default, par, is not.
 CLEVER_HDS_ZONES = {"parhds", "grahds", "rbxhds"}
-OPENSSL_SECRET = "fedcba9876543210" * 4  # the README's openssl rand -hex 32
+OPENSSL_SECRET = "fedcba9876543210" * 4  # the docs' openssl rand -hex 32
 SCALINGO_SECRET = "90ffea2d3071e8d86cafb89ff5060883"  # Scalingo's documented example: 32 hex
 PROCFILE = (ROOT / "Procfile").read_text().strip()
 RENDER = yaml.safe_load((ROOT / "deploy" / "render.yaml").read_text())
@@ -110,11 +111,6 @@ def test_the_required_variables_are_derived_from_the_code():
     assert oauth_only == ["HOOK_OAUTH_AUDIENCE", "HOOK_OAUTH_ISSUER"]
 
 
-def readme_section(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    return text.split(f"### {title}\n", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
-
-
 #: Every place an operator sets the service's variables, as text.
 DEPLOY_FILES = {
     "app.json": (ROOT / "app.json").read_text(),
@@ -123,7 +119,7 @@ DEPLOY_FILES = {
     "deploy/kubernetes": "\n".join(
         path.read_text() for path in sorted((ROOT / "deploy" / "kubernetes").iterdir())
     ),
-    "README: Deploy on Clever Cloud": readme_section("Deploy on Clever Cloud"),
+    "docs/deploy/clever-cloud.md": page("docs/deploy/clever-cloud.md"),
 }
 
 
@@ -231,9 +227,24 @@ def test_app_json_runs_two_dynos_that_do_not_sleep():
     web = APP_JSON["formation"]["web"]
     assert web["quantity"] >= 2
     assert web["size"].lower().startswith(("standard-", "performance-"))
-    heroku = readme_section("Deploy on Heroku")
+    heroku = page("docs/deploy/heroku.md")
     assert "heroku features:enable preboot" in heroku
     assert "once a day" in heroku
+
+
+def test_the_heroku_cli_commands_do_what_app_json_would():
+    """Heroku reads app.json only for an app made from a Deploy button: the CLI path must
+    scale to its formation and set the secrets it generates, or /metrics is open and one
+    Basic dyno (one per process type) serves alone."""
+    text = page("docs/deploy/heroku.md").replace("\\\n", " ")
+    web = APP_JSON["formation"]["web"]
+    assert f"heroku ps:scale web={web['quantity']}:{web['size']}" in text
+    [config_set] = [line for line in text.splitlines() if line.startswith("heroku config:set")]
+    generated = [name for name, entry in APP_JSON["env"].items() if "generator" in entry]
+    assert generated == ["HOOK_SECRETS", "METRICS_TOKEN"]
+    for name in generated:
+        assert f'{name}="$(openssl rand -hex 32)"' in config_set, name
+    assert "chu-exemple-psc-hook.herokuapp.com" not in text  # new apps get a random suffix
 
 
 def test_app_json_defaults_are_a_valid_configuration():
@@ -263,7 +274,7 @@ def test_scalingo_json_describes_every_variable_and_generates_the_secret():
 
 def test_scalingo_runs_two_web_containers_in_its_hds_region():
     assert SCALINGO["formation"] == {"web": {"amount": 2, "size": "S"}}
-    lines = readme_section("Deploy on Scalingo").splitlines()
+    lines = page("docs/deploy/scalingo.md").splitlines()
     [create] = [shlex.split(line) for line in lines if line.startswith("scalingo --region")]
     assert create[1:4] == ["--region", SCALINGO_HDS_REGION, "create"]
 
@@ -276,17 +287,17 @@ def test_scalingo_defaults_are_a_valid_configuration():
     assert (settings.auth_modes, settings.log_format) == (("header",), "json")
 
 
-# Clever Cloud (the README's commands) -----------------------------------------------------
+# Clever Cloud (the commands of docs/deploy/clever-cloud.md) ------------------------------
 
 
 def clever_commands() -> list[list[str]]:
-    """The README's Clever Cloud commands, as the shell splits them."""
-    lines = readme_section("Deploy on Clever Cloud").splitlines()
+    """The Clever Cloud page's commands, as the shell splits them."""
+    lines = page("docs/deploy/clever-cloud.md").splitlines()
     return [shlex.split(line) for line in lines if line.startswith("clever ")]
 
 
 def clever_env() -> dict[str, str]:
-    """The variables the README's Clever Cloud commands set."""
+    """The variables the Clever Cloud page's commands set."""
     return {cmd[3]: cmd[4] for cmd in clever_commands() if cmd[1:3] == ["env", "set"]}
 
 
@@ -377,15 +388,20 @@ def test_serve_demo_and_plain_http_urls_share_one_loopback_rule(capsys, monkeypa
     assert https_url("--url", f"http://{host}:8080/token-hook")
 
 
-# Every way the README deploys protects /metrics -----------------------------------------
+# Every way the docs deploy protects /metrics ---------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "section", ["Deploy on Clever Cloud", "Run the container image", "Deploy on Kubernetes"]
+    "section",
+    [
+        f"docs/{lang}deploy/{name}.md"
+        for lang in ("", "fr/")
+        for name in ("heroku", "scalingo", "clever-cloud", "container", "kubernetes")
+    ],
 )
-def test_every_deployment_the_readme_describes_sets_a_metrics_token(section):
+def test_every_deployment_the_docs_describe_sets_a_metrics_token(section):
     """Unset, /metrics tells anyone the sign-in volume and the assurance mix."""
-    commands = [line for line in readme_section(section).splitlines() if "METRICS_TOKEN" in line]
+    commands = [line for line in page(section).splitlines() if "METRICS_TOKEN" in line]
     assert any('METRICS_TOKEN="$(openssl rand -hex 32)"' in line for line in commands) or any(
         'METRICS_TOKEN "$(openssl rand -hex 32)"' in line for line in commands
     ), section

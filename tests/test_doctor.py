@@ -100,7 +100,7 @@ def oauth_hook(**changes: str):
 
 
 def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BROKER,)) -> dict:
-    """An org set up as the README says: the hook on PSC's rule, PSC's app redirecting."""
+    """An org set up as docs/okta-setup.md says: the hook on PSC's rule, its app redirecting."""
     hook = fake.add_hook(channel or header_hook())
     fake.add_server(SERVER)
     fake.add_policy(SERVER, POLICY, list(clients))

@@ -138,7 +138,7 @@ def mebibytes(quantity: str) -> int:
 
 
 def test_memory_is_sized_for_gunicorns_master_and_workers():
-    """README, "Performance": about 40 MB per worker; the master is about the same."""
+    """docs/performance.md: about 40 MB per worker; the master is about the same."""
     processes = 1 + gunicorn_setting("workers")
     resources = CONTAINER["resources"]
     assert mebibytes(resources["requests"]["memory"]) >= 40 * processes

@@ -91,14 +91,16 @@ def test_this_suite_runs_on_the_locked_versions():
     assert drift == {}, "make install reinstalls .venv from requirements-dev.txt"
 
 
-def test_each_lock_says_how_it_is_regenerated_and_the_readme_too():
-    readme = (ROOT / "README.md").read_text().replace("\\\n    ", "")
+def test_each_lock_says_how_it_is_regenerated_and_the_docs_too():
+    readme = (ROOT / "README.md").read_text()
     assert "make lock" in readme
+    docs = (ROOT / "docs" / "operations.md").read_text().replace("\\\n    ", "")
+    assert "make lock" in docs
     for lock in ("requirements.txt", "requirements-dev.txt"):
         header = (ROOT / lock).read_text().splitlines()[1]
         command = header.removeprefix("#    ")
         assert command.startswith(COMMAND) and command.endswith(f"--output-file {lock}")
-        assert command in readme, command
+        assert command in docs, command
 
 
 def third_party_imports() -> set[str]:

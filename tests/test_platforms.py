@@ -188,7 +188,7 @@ def test_the_procfile_serves_from_the_buildpacks_install(buildpack, shipped, ser
 
 
 def test_clever_cloud_serves_from_its_documented_variables(buildpack, shipped, serve):
-    """CC_RUN_COMMAND, with the README's variables; PORT is the platform's (9000 there)."""
+    """CC_RUN_COMMAND, with the Clever Cloud page's variables; PORT is the platform's (9000)."""
     port = free_port()
     documented = clever_env()
     assert documented["PORT"] == "9000"
