@@ -31,7 +31,7 @@ RUN groupadd --system --gid 10001 hook \
 COPY --from=build /opt/venv /opt/venv
 # PORT: the platforms set it; gunicorn binds 0.0.0.0:$PORT (hook/gunicorn_conf.py).
 # The root file system may be read-only: nothing is written but gunicorn's worker heartbeat
-# files (and metrics, when enabled), which go to /tmp; mount a tmpfs or an emptyDir there.
+# files and the metrics files, which go to /tmp; mount a tmpfs or an emptyDir there.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

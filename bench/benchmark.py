@@ -1,4 +1,4 @@
-"""The benchmark: every figure the spec's targets name, from one run (README, "Performance").
+"""The benchmark: every figure the spec's targets name, from one run (docs/performance.md).
 
     bash bench/run.sh                # the full run (about 6 minutes); installs wrk if missing
     bash bench/run.sh --quick        # a few seconds: every figure printed, none meaningful

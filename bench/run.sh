@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark (README, "Performance"): installs wrk from Debian's packages when it is
+# The benchmark (docs/performance.md): installs wrk from Debian's packages when it is
 # missing, then runs bench/benchmark.py with the project's virtualenv. Arguments pass
 # through: --quick for a few seconds, --help for the others.
 set -euo pipefail

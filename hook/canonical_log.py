@@ -2,7 +2,7 @@
 
 A WSGI middleware around the Flask app rather than Flask's request hooks: it sees every
 answer (404s and 500s included), reads the method and path straight from the WSGI
-environment, and costs less than half what the hooks cost (README, "Performance"). The
+environment, and costs less than half what the hooks cost (docs/performance.md). The
 views add what they decided to :func:`facts`; the middleware writes the line once the
 answer is ready, and hands them to the observer of the request's path, if any (the
 metrics of ``POST /token-hook``).

@@ -5,7 +5,7 @@ or no writable directory for the heartbeat and metrics files, stops gunicorn wit
 and exit code 2 instead of a traceback; so does a worker that cannot load the app.
 
 Every process setting below was chosen with the benchmark (``bench/run.sh``; figures in
-the README, "Performance") on 2 cores, the load generator sharing them.
+docs/performance.md) on 2 cores, the load generator sharing them.
 """
 
 import gc
@@ -108,7 +108,7 @@ limit_request_line = 1024
 # The app is loaded in each worker, after gevent has patched the standard library: a lock
 # or TLS context built in a preloaded master would block the whole worker instead of one
 # greenlet. The settings are still validated here, before any worker forks. Start-up to
-# the first 200 on /healthz stays under half a second (README, "Performance").
+# the first 200 on /healthz stays under half a second (docs/performance.md).
 preload_app = False
 
 # Restarts bound what a slow leak could cost, nothing more: the workers' memory did not

@@ -334,7 +334,7 @@ def test_serve_demo_serves_and_says_how_to_send_it_a_sample(tmp_path, capsys, mo
     with output.open("w") as sink:
         process = subprocess.Popen(
             [psc_hook(), "serve", "--demo", "--port", str(port)],
-            env={"PATH": os.environ["PATH"]},
+            env={"PATH": "/usr/bin:/bin"},  # as after make run: .venv/bin is not on the PATH
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
@@ -342,6 +342,7 @@ def test_serve_demo_serves_and_says_how_to_send_it_a_sample(tmp_path, capsys, mo
     try:
         wait_until_up(server)
         hint = f"psc-hook send password-okta-verify-push --url {server.url}/token-hook --demo"
+        assert f"try it from another terminal: {psc_hook()} send" in server.log()
         assert hint in server.log()
         use_env(monkeypatch, {})
         sent = run(capsys, *hint.split()[1:], "--json")

@@ -46,7 +46,7 @@ variable "auth_header" {
 }
 
 variable "oauth_client_id" {
-  description = "OAuth mode: the API Services app Okta gets the hook's token with (README, OAuth)."
+  description = "OAuth mode: the API Services app Okta gets the hook's token with (docs/okta-setup.md)."
   type        = string
   default     = null
 }

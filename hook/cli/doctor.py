@@ -129,8 +129,8 @@ def choose_hook(hooks: list[dict[str, Any]], wanted: str | None, report: Report)
             "hook-not-found",
             f"No token inline hook {'named ' + repr(wanted) if wanted else 'in the org'}"
             f" (token inline hooks: {known}).",
-            "Register it with psc-hook register (see the README), or name the right one with"
-            " --hook NAME|ID.",
+            "Register it with psc-hook register (see docs/okta-setup.md), or name the right one"
+            " with --hook NAME|ID.",
         )
     else:
         report.add(

@@ -4,7 +4,9 @@ Procfile's command), the settings checked first so that a mistake is one line.""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+from pathlib import Path
 
 import click
 
@@ -29,6 +31,16 @@ DEMO_SAMPLE = "password-okta-verify-push"
         },
     ),
 )
+def _invoked_as() -> str:
+    """How to run this psc-hook again: its name when the PATH finds this one, else its path
+    (make run starts .venv/bin/psc-hook, which is not on the PATH)."""
+    me = Path(sys.argv[0])
+    found = shutil.which("psc-hook")
+    if me.name != "psc-hook" or (found and Path(found).resolve() == me.resolve()):
+        return "psc-hook"
+    return str(me)
+
+
 @demo_option
 @click.option("--host", help="bind address (default 0.0.0.0; 127.0.0.1 with --demo)")
 @click.option("--port", type=int, help="port (default PORT, else 8080)")
@@ -48,7 +60,7 @@ def command(demo: bool, host: str | None, port: int | None) -> int:
     where = f"{host}:{settings.port}" if host else f"port {settings.port}, every interface"
     print(f"psc-hook: serving on {where} ({' '.join(GUNICORN_ARGS)})", file=sys.stderr)
     print(
-        f"psc-hook: try it: psc-hook send {DEMO_SAMPLE}"
+        f"psc-hook: try it from another terminal: {_invoked_as()} send {DEMO_SAMPLE}"
         f" --url http://{host or '127.0.0.1'}:{settings.port}{HOOK_PATH}"
         + (" --demo" if demo else ""),
         file=sys.stderr,
