@@ -28,24 +28,24 @@ from tests.docs import (
 VARIABLE = re.compile(
     r"\b(?:PSC|HOOK|LOG|OKTA|CC|METRICS|PROMETHEUS)_[A-Z0-9_]*[A-Z0-9]\b|\bPORT\b"
 )
-#: A name hook/config.py reads from the environment: quoted, upper case, with an underscore.
+#: A name the code reads from the environment: quoted, upper case, with an underscore.
 READ_BY_CONFIG = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|PORT)"')
 #: A row of a variables table: its first cell is one backticked name.
 TABLE_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)` \|", re.MULTILINE)
-#: A finding of psc-hook doctor, as hook/doctor.py adds it.
+#: A finding of psc-hook doctor, as hook/cli/doctor.py adds it.
 FINDING = re.compile(r'\.add\(\s*"([a-z]+(?:-[a-z]+)+)"')
 
 
 def config_sources() -> str:
-    """hook/config.py, or the package it may become."""
-    single = ROOT / "hook" / "config.py"
-    files = [single] if single.exists() else sorted((ROOT / "hook" / "config").glob("*.py"))
+    """Where the variables are read: hook/config.py (the service's) and
+    hook/cli/environment.py (the commands' own)."""
+    files = (ROOT / "hook" / "config.py", ROOT / "hook" / "cli" / "environment.py")
     return "\n".join(path.read_text() for path in files)
 
 
 def doctor_findings() -> set[str]:
-    codes = set(FINDING.findall((ROOT / "hook" / "doctor.py").read_text()))
-    assert len(codes) > 20, "the finding codes are no longer read from hook/doctor.py"
+    codes = set(FINDING.findall((ROOT / "hook" / "cli" / "doctor.py").read_text()))
+    assert len(codes) > 20, "the finding codes are no longer read from hook/cli/doctor.py"
     return codes
 
 
@@ -115,8 +115,8 @@ def test_the_configuration_page_lists_every_variable_the_code_reads_and_no_other
     read = set(READ_BY_CONFIG.findall(config_sources()))
     documented = TABLE_ROW.findall(page("docs/configuration.md"))
     assert len(documented) == len(set(documented)), "a variable is listed twice"
-    assert sorted(read - set(documented)) == [], "read by hook/config.py, not documented"
-    assert sorted(set(documented) - read) == [], "documented, not read by hook/config.py"
+    assert sorted(read - set(documented)) == [], "read by the code, not documented"
+    assert sorted(set(documented) - read) == [], "documented, not read by the code"
 
 
 def test_every_variable_the_docs_name_is_one_the_code_reads_or_a_platforms() -> None:
