@@ -20,6 +20,16 @@ GUNICORN_ARGS = ("-c", "python:hook.gunicorn_conf")
 DEMO_SAMPLE = "password-okta-verify-push"
 
 
+def _invoked_as() -> str:
+    """How to run this psc-hook again: its name when the PATH finds this one, else its path
+    (make run starts .venv/bin/psc-hook, which is not on the PATH)."""
+    me = Path(sys.argv[0])
+    found = shutil.which("psc-hook")
+    if me.name != "psc-hook" or (found and Path(found).resolve() == me.resolve()):
+        return "psc-hook"
+    return str(me)
+
+
 @click.command(
     "serve",
     epilog=epilog(
@@ -31,16 +41,6 @@ DEMO_SAMPLE = "password-okta-verify-push"
         },
     ),
 )
-def _invoked_as() -> str:
-    """How to run this psc-hook again: its name when the PATH finds this one, else its path
-    (make run starts .venv/bin/psc-hook, which is not on the PATH)."""
-    me = Path(sys.argv[0])
-    found = shutil.which("psc-hook")
-    if me.name != "psc-hook" or (found and Path(found).resolve() == me.resolve()):
-        return "psc-hook"
-    return str(me)
-
-
 @demo_option
 @click.option("--host", help="bind address (default 0.0.0.0; 127.0.0.1 with --demo)")
 @click.option("--port", type=int, help="port (default PORT, else 8080)")
