@@ -18,6 +18,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from hook import jsonio
+
 ASSURANCE_RANK = {"none": 0, "substantiel": 1, "eleve": 2}
 #: What the log line and the metrics say for "no rule fired".
 NO_RULE = "none"
@@ -210,13 +212,7 @@ def load_table(extension: Path | None = None, cps_idps: frozenset[str] = frozens
     are the IdPs that read CPS cards (PSC_CPS_IDP_IDS), none: the CPS rule never fires."""
     aliases, rules = _parse(_read_default(), cps_idps)
     if extension is not None:
-        try:
-            document = json.loads(extension.read_text("utf-8"))
-        except OSError as error:
-            raise AmrRulesError(f"cannot read {str(extension)!r}: {error.strerror}") from None
-        except ValueError as error:
-            raise AmrRulesError(f"{str(extension)!r} is not valid JSON: {error}") from None
-        extra_aliases, extra_rules = _parse(document, cps_idps)
+        extra_aliases, extra_rules = _parse(jsonio.read_file(extension, AmrRulesError), cps_idps)
         aliases.update(extra_aliases)
         replaced = {rule.name for rule in extra_rules}
         rules = extra_rules + [rule for rule in rules if rule.name not in replaced]

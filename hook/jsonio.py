@@ -1,4 +1,5 @@
-"""JSON out, with msgspec where it agrees with the standard library.
+"""JSON out, with msgspec where it agrees with the standard library; and an operator's
+JSON file in (the amr rules, the establishments), its failures in one sentence.
 
 msgspec writes several times faster than ``json.dumps``, which the hot path feels twice
 per call (the answer and the log line). What it refuses (a lone surrogate, which
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -35,3 +37,13 @@ def dumps_text(value: Any, default: Callable[[Any], Any] | None = None, **_optio
     """Compact JSON as text, for structlog's ``JSONRenderer(serializer=...)``, which passes
     ``default`` for values JSON has no type for (then the standard library writes them)."""
     return _write(value, sort_keys=False, default=default).decode()
+
+
+def read_file(path: Path, error: type[Exception]) -> Any:
+    """The document of an operator's JSON file; ``error`` says why it cannot be had."""
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except OSError as failure:
+        raise error(f"cannot read {str(path)!r}: {failure.strerror}") from None
+    except ValueError as failure:
+        raise error(f"{str(path)!r} is not valid JSON: {failure}") from None

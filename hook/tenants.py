@@ -9,12 +9,13 @@ into another establishment. Pure: no Flask, no environment.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from hook import jsonio
 
 #: The identifiers PSC's forms take for tid and kc_idp_hint: ``OKTA_<alias>``, a UUID, an
 #: Okta org id (``00o...``), or a Datapass number.
@@ -137,13 +138,7 @@ def parse(document: Any) -> Table:
 
 def load(path: Path) -> Table:
     """The table of a ``PSC_TENANTS`` file."""
-    try:
-        document = json.loads(path.read_text("utf-8"))
-    except OSError as error:
-        raise TenantsError(f"cannot read {str(path)!r}: {error.strerror}") from None
-    except ValueError as error:
-        raise TenantsError(f"{str(path)!r} is not valid JSON: {error}") from None
-    return parse(document)
+    return parse(jsonio.read_file(path, TenantsError))
 
 
 def unreachable(table: Table, scope: frozenset[str]) -> list[str]:
