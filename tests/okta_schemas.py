@@ -11,6 +11,7 @@ import jsonschema
 
 HERE = Path(__file__).parent / "okta"
 SCHEMAS = json.loads((HERE / "token-hook-schemas.json").read_text())
+MANAGEMENT = json.loads((HERE / "management-schemas.json").read_text())
 EXAMPLES = {
     name: entry["value"] for name, entry in json.loads((HERE / "examples.json").read_text()).items()
 }
@@ -34,4 +35,14 @@ _DOCUMENT = _document()
 def validate(name: str, body: Any) -> None:
     """Raise ``jsonschema.ValidationError`` unless ``body`` fits Okta's schema ``name``."""
     schema = {"$ref": f"#/components/schemas/{name}", **_DOCUMENT}
+    jsonschema.Draft202012Validator(schema).validate(body)
+
+
+_MANAGEMENT_DOCUMENT = {"components": {"schemas": MANAGEMENT["schemas"]}}
+
+
+def validate_management(name: str, body: Any) -> None:
+    """Raise ``jsonschema.ValidationError`` unless ``body`` fits the Management API schema
+    ``name`` (``LogEvent``, ``IdentityProvider``, ``AccessPolicy``, ``AccessPolicyRule``...)."""
+    schema = {"$ref": f"#/components/schemas/{name}", **_MANAGEMENT_DOCUMENT}
     jsonschema.Draft202012Validator(schema).validate(body)
