@@ -78,7 +78,10 @@ def fenced(text: str, language: str, after: str) -> str:
 
 @pytest.mark.parametrize(
     ("path", "anchor"),
-    [("docs/deploy/README.md", "own image on top"), ("docs/fr/deploy/README.md", "image par-dessus")],
+    [
+        ("docs/deploy/README.md", "own image on top"),
+        ("docs/fr/deploy/README.md", "image par-dessus"),
+    ],
 )
 def test_the_image_on_top_recipe_builds_from_the_context_it_names(path, anchor, tmp_path):
     """The recipe's files, in a clone, sent as ``docker build`` sends its context: every
