@@ -50,9 +50,10 @@ def doctor_findings() -> set[str]:
 
 
 def commands(text: str) -> set[str]:
-    """What a page has the operator type: its code lines, comments left out."""
+    """What a page has the operator type: its code lines, comments left out, and each
+    ``<placeholder>`` as ``<>`` (a French page names them in French)."""
     lines = (re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip() for line in code_lines(text))
-    return {line for line in lines if line}
+    return {re.sub(r"<[^<>]+>", "<>", line) for line in lines if line}
 
 
 # Links ------------------------------------------------------------------------------------
