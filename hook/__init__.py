@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-#: The release (semver; CHANGELOG.md): pyproject.toml reads it, `psc-hook --version`, the
-#: Management API's User-Agent and the psc_hook_build_info metric report it.
-__version__ = "0.2.0"
-
 from flask import Flask
 
 from hook import errors, logs, metrics, metrics_files, views
 from hook.auth import AnyOf, Authenticator, HeaderAuthenticator
 from hook.config import Settings, settings_from_environment
 from hook.oauth import OAuthAuthenticator
+from hook.version import __version__
+
+__all__ = ["__version__", "build_authenticator", "create_app"]
 
 
 def build_authenticator(settings: Settings) -> AnyOf:

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes
 
-from hook import __version__
 from hook.config import ConfigError, load_settings
+from hook.version import __version__
 from tests import checkov
 from tests.conftest import ROOT, SECRET
 from tests.test_container import FINAL, only

@@ -22,8 +22,8 @@ from email.message import Message
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from hook import __version__
 from hook.okta import EVENT_TYPE as HOOK_TYPE
+from hook.version import __version__
 
 HOOK_VERSION = "1.0.0"
 MAX_HOOK_URI = 1024
