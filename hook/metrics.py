@@ -25,7 +25,6 @@ from prometheus_client import (
 )
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from hook import __version__
 from hook.amr import NO_RULE
 from hook.config import Settings
 from hook.metrics_files import (
@@ -37,6 +36,7 @@ from hook.metrics_files import (
 )
 from hook.okta import HOOK_PATH
 from hook.tenants import NO_TENANT
+from hook.version import __version__
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 OTHER = "other"
