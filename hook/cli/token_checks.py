@@ -1,51 +1,33 @@
 """Would Pro Santé Connect accept this token? Pure checks over a token's claims.
 
-``psc-hook check-token`` decodes a token from a real sign-in (or Okta's Token Preview),
-may verify its signature with the org's published keys, then runs these checks; ``psc-hook
-doctor`` runs the same checks on the tokens of its test run. No check repeats the token
-or says who the user is (never ``sub``, ``oid``, a name or an email): details name the
-``tid`` and ``kc_idp_hint`` values (found and configured: tenant constants, which an
-operator needs to see to fix a mismatch), the ``amr`` labels and the assurance. The
-command, at the end, reads the token and prints the verdicts.
+``psc-hook check-token`` runs them on the tokens of a real sign-in (or Okta's Token
+Preview), ``psc-hook doctor`` on the tokens of its test run. No check repeats the token or
+says who the user is (never ``sub``, ``oid``, a name or an email): details name the ``tid``
+and ``kc_idp_hint`` values (found and configured: tenant constants, which an operator needs
+to see to fix a mismatch), the ``amr`` labels and the assurance. What PSC reads in which
+token, and its amr sets, are ``hook/psc.py``'s: a claim the plan leaves out where PSC reads
+it is a warning here, as in ``check-config`` and ``preview``.
 """
 
 from __future__ import annotations
 
 import re
-import ssl
-import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import click
 import jwt
 
-from hook.amr import AmrRule, normalise
+from hook import psc
 from hook.claims import span
-from hook.cli.environment import environment
-from hook.cli.options import json_option
-from hook.cli.output import BAD_INPUT, STDIN, epilog, print_json
-from hook.config import (
-    AUTH_AGE_LEEWAY_SECONDS,
-    ConfigError,
-    Settings,
-    https_url,
-    load_settings,
-    okta_keys_uri,
-)
-from hook.fetch import FetchError as JwksError
-from hook.fetch import download
-from hook.keyset import parse_jwks
+from hook.config import AUTH_AGE_LEEWAY_SECONDS, Settings, okta_keys_uri
 from hook.oauth import ALGORITHMS as OAUTH_DEFAULT_ALGORITHMS
 from hook.oauth import failure_reason
 from hook.okta import TOKEN_NAMES
 
 #: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
 OKTA_USER_ID = re.compile(r"00u[0-9A-Za-z]{17}")
-KEYS_BUDGET_S = 5.0
 NOT_OKTA_EXP = "Okta always sets exp to a time: this is not a token Okta issued"
 NOT_PATCHED = (
     "Okta issued the token without the hook's claims: run psc-hook doctor, then read the"
@@ -59,15 +41,21 @@ class NotAJwt(ValueError):
 
 @dataclass(frozen=True)
 class Check:
-    """One verdict: what was checked, whether it holds, what was found, what to do."""
+    """One verdict: what was checked, whether it holds, what was found, what to do. A
+    warning holds (PSC is not known to refuse the token for it) yet needs a look."""
 
     name: str
     ok: bool
     detail: str
     fix: str | None = None
+    warning: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+#: The keys an issuer publishes, and that issuer: what verifies a token's signature.
+Keys = tuple[Mapping[str, jwt.PyJWK], str]
 
 
 def decode(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -87,18 +75,27 @@ def token_kind(claims: Mapping[str, Any]) -> str:
     return "access" if "cid" in claims or "scp" in claims else "identity"
 
 
-def psc_set(labels: Any, settings: Settings) -> AmrRule | None:
-    """The rule of the amr table whose set ``labels`` is exactly (order aside), if any."""
-    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
-        return None
-    present = set(normalise(labels, settings.amr_table.aliases))
-    return next((rule for rule in settings.amr_table.rules if set(rule.amr) == present), None)
+def _absent(name: str, kind: str, settings: Settings) -> Check:
+    """A claim the token lacks: the hook's failure where the plan places it; where it does
+    not, a warning when PSC reads it there (hook/psc.py), else nothing amiss."""
+    if name in settings.claims[kind]:
+        return Check(name, False, "missing", NOT_PATCHED)
+    if name in psc.NEEDED[kind]:
+        setting = psc.PLACEMENT_SETTINGS[kind]
+        return Check(
+            name,
+            True,
+            f"missing: {psc.gap(kind, settings.claims[kind])}",
+            f"add {name} to {setting} on the service (psc-hook check-config warns of it too)",
+            warning=True,
+        )
+    return Check(name, True, f"not placed in the {TOKEN_NAMES[kind]} token, nor read there")
 
 
-def _tid(claims: Mapping[str, Any], settings: Settings) -> Check:
+def _tid(claims: Mapping[str, Any], kind: str, settings: Settings) -> Check:
     value = claims.get("tid")
     if value is None:
-        return Check("tid", False, "missing", NOT_PATCHED)
+        return _absent("tid", kind, settings)
     if settings.tenants is not None:
         if value in settings.tenants.tids():
             return Check("tid", True, f"{value!r}, an establishment of PSC_TENANTS")
@@ -120,7 +117,7 @@ def _tid(claims: Mapping[str, Any], settings: Settings) -> Check:
     return Check("tid", True, f"{value!r}, as PSC_TENANT_ID")
 
 
-def _oid(claims: Mapping[str, Any], kind: str) -> Check:
+def _oid(claims: Mapping[str, Any], kind: str, settings: Settings) -> Check:
     user_claim = "uid" if kind == "access" else "sub"
     user, value = claims.get(user_claim), claims.get("oid")
     if user is None:
@@ -131,7 +128,7 @@ def _oid(claims: Mapping[str, Any], kind: str) -> Check:
             "check a token from a sign-in of a user, not a client credentials token",
         )
     if value is None:
-        return Check("oid", False, "missing", NOT_PATCHED)
+        return _absent("oid", kind, settings)
     if not isinstance(value, str) or not OKTA_USER_ID.fullmatch(value):
         return Check(
             "oid",
@@ -151,27 +148,66 @@ def _oid(claims: Mapping[str, Any], kind: str) -> Check:
     return Check("oid", True, f"an Okta user id, equal to {user_claim}")
 
 
+def _labels(labels: Any) -> str:
+    if labels is None:
+        return "missing"
+    if not isinstance(labels, list):
+        return f"not a list ({type(labels).__name__})"
+    return " ".join(map(str, labels)) or "empty"
+
+
+def _label_set(labels: Any) -> frozenset[str] | None:
+    """The labels of an amr claim, order aside; None when it is not a list of strings."""
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        return None
+    return frozenset(labels)
+
+
+def _assurance(labels: Any) -> str | None:
+    """The assurance of the PSC set ``labels`` is exactly, or None (not a set of PSC's)."""
+    present = _label_set(labels)
+    return None if present is None else psc.published_assurance(present)
+
+
+def _okta_amr(labels: Any) -> Check:
+    """The ID token's amr, which Okta reserves: Okta's own labels, judged against PSC's sets.
+    Whether PSC reads it there is not published, so falling short is a warning."""
+    shown = _labels(labels)
+    if (assurance := _assurance(labels)) is not None:
+        return Check("amr", True, f"{shown}: PSC's {assurance} set, as Okta emits it")
+    return Check(
+        "amr",
+        True,
+        f"{shown}: none of PSC's sets; Okta's own labels, which the hook cannot patch",
+        psc.OKTA_AMR_ADVICE,
+        warning=True,
+    )
+
+
 def _amr(claims: Mapping[str, Any], kind: str, settings: Settings) -> Check:
     labels = claims.get("amr")
-    placed = "amr" in settings.claims[kind]
-    rule = psc_set(labels, settings)
-    if rule is not None:
-        return Check("amr", True, f"{' '.join(labels)}: PSC's {rule.assurance} set ({rule.name})")
-    shown = "missing" if labels is None else f"not a list ({type(labels).__name__})"
-    if isinstance(labels, list):
-        shown = " ".join(map(str, labels))
-    if not placed:
-        return Check(
-            "amr", True, f"{shown}: Okta's own labels, not required here (amr is not placed in it)"
-        )
+    if kind == "identity" and "amr" not in settings.claims[kind]:
+        return _okta_amr(labels)
     if labels is None:
-        return Check("amr", False, "missing", NOT_PATCHED)
-    rules = settings.amr_table.rules
-    sets = "; ".join(f"{' '.join(known.amr)} ({known.assurance})" for known in rules)
+        return _absent("amr", kind, settings)
+    shown, present = _labels(labels), _label_set(labels)
+    rule = next((r for r in settings.amr_table.rules if frozenset(r.amr) == present), None)
+    if (assurance := _assurance(labels)) is not None:
+        by = f" ({rule.name})" if rule is not None else ""
+        return Check("amr", True, f"{shown}: PSC's {assurance} set{by}")
+    if rule is not None:
+        return Check(
+            "amr",
+            True,
+            f"{shown}: the {rule.assurance} set of the amr rule {rule.name!r}, which no PSC"
+            " source publishes",
+            "ask ANS whether PSC accepts it (its list of amr values is not public in full)",
+            warning=True,
+        )
     return Check(
         "amr",
         False,
-        f"{shown}: none of PSC's sets ({sets})",
+        f"{shown}: none of PSC's sets ({psc.PUBLISHED_SETS_TEXT})",
         "sign in with one of those methods (password and Okta Verify, or a CPS card); if the"
         " sign-in used them, compare Okta's labels with the amr rules (psc-hook check-config)",
     )
@@ -236,7 +272,11 @@ def auth_age(claims: Mapping[str, Any], settings: Settings, now: datetime) -> Ch
 def assess(claims: Mapping[str, Any], settings: Settings) -> list[Check]:
     """PSC's checks on a token's claims: tid, oid, amr, and kc_idp_hint when configured."""
     kind = token_kind(claims)
-    checks = [_tid(claims, settings), _oid(claims, kind), _amr(claims, kind, settings)]
+    checks = [
+        _tid(claims, kind, settings),
+        _oid(claims, kind, settings),
+        _amr(claims, kind, settings),
+    ]
     if _hinted(claims, settings):
         checks.append(_hint(claims, settings))
     return checks
@@ -267,13 +307,6 @@ def lifetime(claims: Mapping[str, Any], now: datetime) -> Check:
             "sign in again (or generate a new token in Okta's Token Preview), then check it",
         )
     return Check("exp", True, f"valid until {when:%Y-%m-%d %H:%M:%S} UTC")
-
-
-def org_keys(issuer: str) -> dict[str, jwt.PyJWK]:
-    """The signing keys the issuer publishes (``hook.fetch.FetchError`` when it cannot say)."""
-    uri = okta_keys_uri(issuer)
-    tls = ssl.create_default_context() if uri.startswith("https") else None
-    return parse_jwks(download(uri, KEYS_BUDGET_S, tls), OAUTH_DEFAULT_ALGORITHMS)
 
 
 def signature(
@@ -319,45 +352,11 @@ def unverified() -> Check:
     return Check("signature", True, "not verified: pass --issuer to check it with the org's keys")
 
 
-# the command ------------------------------------------------------------------------------
-
-
-def _token_input(source: str) -> str:
-    """The token from ``-`` (stdin), a file, or the argument itself."""
-    if source == STDIN:
-        token = sys.stdin.read().strip()
-        if not token:
-            raise ConfigError("TOKEN -: no token was read from standard input (it was empty)")
-        return token
-    path = Path(source)
-    try:
-        is_file = path.is_file()
-    except OSError:  # a token is longer than a file name may be
-        is_file = False
-    if not is_file:
-        return source.strip()
-    try:
-        return path.read_text("utf-8").strip()
-    except (OSError, UnicodeDecodeError):
-        raise ConfigError(f"TOKEN: cannot read the file {source!r}") from None
-
-
-def _token_text(result: dict[str, Any]) -> str:
-    kind = result["kind"]
-    issuer = result["issuer"] or "an issuer it does not name (no iss)"
-    lines = [f"{TOKEN_NAMES[kind]} token from {issuer}:" if kind else "The input:"]
-    for check in result["checks"]:
-        verdict = "ok  " if check["ok"] else "FAIL"
-        lines.append(f"  {verdict}  {check['name']:<12} {check['detail']}")
-        if check["fix"] and not check["ok"]:
-            lines.append(f"        what to do: {check['fix']}")
-    verdict = "would accept" if result["accepted"] else "would refuse"
-    lines += ["", f"PSC {verdict} this token."]
-    return "\n".join(lines)
-
-
-def _checks(token: str, issuer: str | None, settings: Settings) -> dict[str, Any]:
-    """Every check of a token, as data; raises JwksError when the org's keys are unavailable."""
+def judge(
+    token: str, settings: Settings, now: datetime, keys: Keys | None = None
+) -> dict[str, Any]:
+    """Every check of one token, as data: its kind, its issuer, whether PSC would accept it.
+    With ``keys`` (the org's, and the issuer they are for), its signature is verified."""
     try:
         header, claims = decode(token)
     except NotAJwt as error:
@@ -365,8 +364,7 @@ def _checks(token: str, issuer: str | None, settings: Settings) -> dict[str, Any
             "token", False, str(error), "give the whole id_token or access_token (eyJ...)"
         )
         return {"kind": None, "issuer": None, "accepted": False, "checks": [failed.as_dict()]}
-    first = signature(token, header, org_keys(issuer), issuer) if issuer else unverified()
-    now = datetime.now(UTC)
+    first = unverified() if keys is None else signature(token, header, keys[0], keys[1])
     checks = [
         first,
         lifetime(claims, now),
@@ -379,44 +377,3 @@ def _checks(token: str, issuer: str | None, settings: Settings) -> dict[str, Any
         "accepted": all(check.ok for check in checks),
         "checks": [check.as_dict() for check in checks],
     }
-
-
-@click.command(
-    "check-token",
-    epilog=epilog(
-        (
-            "psc-hook check-token token.txt --issuer https://chu-exemple.okta.com/oauth2/aus1psc",
-            "pbpaste | psc-hook check-token - --json",
-        ),
-        {
-            0: "PSC would accept the token",
-            1: "PSC would refuse it (each failed check says what to do)",
-            2: BAD_INPUT,
-            3: "the org's signing keys cannot be fetched (--issuer)",
-        },
-    ),
-)
-@click.argument("token", metavar="TOKEN", help="the token, a file holding it, or - (stdin)")
-@click.option(
-    "--issuer", help="verify the signature with <issuer>/v1/keys (the PSC server's issuer)"
-)
-@json_option
-def command(token: str, issuer: str | None, as_json: bool) -> int:
-    """Say whether PSC would accept an ID or access token from a real sign-in (the token is
-    never printed)."""
-    settings = load_settings(environment())
-    issuer = https_url("--issuer", issuer.strip().rstrip("/")) if issuer else None
-    token = _token_input(token)
-    try:
-        result = _checks(token, issuer, settings)
-    except JwksError as error:
-        print(
-            f"psc-hook check-token: no signing keys from {okta_keys_uri(issuer or '')}: {error}",
-            file=sys.stderr,
-        )
-        return 3
-    if as_json:
-        print_json(result)
-    else:
-        print(_token_text(result))
-    return 0 if result["accepted"] else 1
