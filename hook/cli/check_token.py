@@ -133,7 +133,7 @@ def _text(results: list[dict[str, Any]]) -> str:
         ),
         {
             0: "PSC would accept the token(s)",
-            1: "PSC would refuse one (each failed check says what to do)",
+            1: "PSC would refuse a token (each failed check says what to do)",
             2: BAD_INPUT,
             3: "the org's signing keys cannot be fetched (--issuer)",
         },
@@ -143,7 +143,7 @@ def _text(results: list[dict[str, Any]]) -> str:
     "token",
     metavar="[TOKEN]",
     required=False,
-    help="a file holding a token, or both (whitespace apart), or - (standard input)",
+    help="a file holding the token, or an ID and an access token, or - (standard input)",
 )
 @click.option("--id-token", metavar="FILE", help="a file holding the ID token, or - (stdin)")
 @click.option(
