@@ -236,6 +236,17 @@ def test_a_wired_org_holds_and_the_doctor_says_what_it_checked(capsys, okta):
     assert "camille" not in result.out.lower()
 
 
+def test_the_doctor_runs_without_the_services_secret(capsys, okta, monkeypatch):
+    """It never uses HOOK_SECRETS (Okta never returns the secret; its test run proves it),
+    so the production secret has no reason to reach the laptop that runs it."""
+    monkeypatch.delenv("HOOK_SECRETS")
+    monkeypatch.setenv("METRICS_TOKEN", "the service's, left out: short")
+    wire(okta.fake)
+    result = doctor(capsys, okta)
+    assert result.code == 0, result.out + result.err
+    assert "Everything holds" in result.out
+
+
 def test_the_doctor_only_reads_and_runs_one_test(capsys, okta):
     hook = wire(okta.fake)
     assert codes(capsys, okta) == []

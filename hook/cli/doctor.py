@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import click
 
 from hook import samples
-from hook.cli import check_token, okta_api
+from hook.cli import okta_api, token_checks
 from hook.cli.environment import environment, okta_api_token
 from hook.cli.okta_applier import apply_answer
 from hook.cli.options import json_option, timeout_option
@@ -35,7 +35,7 @@ from hook.cli.output import (
     progress,
 )
 from hook.cli.playing import SampleName
-from hook.config import Settings, https_url, load_settings
+from hook.config import Part, Settings, https_url, load_settings
 from hook.okta import HOOK_PATH, TOKEN_NAMES
 
 #: PSC's sandbox issuer (PSC's docs); its Keycloak broker endpoint is the redirect URI.
@@ -453,7 +453,7 @@ def answer_findings(
         return
     report.holds.append(f"Okta's test run ({sample}): Okta would apply the hook's answer.")
     for kind, claims in outcome.tokens.items():
-        checks = check_token.assess(claims, settings)
+        checks = token_checks.assess(claims, settings)
         for check in checks:
             if not check.ok:
                 report.add(
@@ -663,7 +663,7 @@ def command(
     """Check the Okta org against this configuration: the hook, the rules that call it, a
     test run, PSC's redirect URI (read-only; API token from OKTA_API_TOKEN)."""
     env = environment()
-    settings = load_settings(env)
+    settings = load_settings(env, parts=(Part.CALLERS,))  # its secrets: never used here
     org = https_url("--org", org.strip().rstrip("/"))
     psc_issuer = https_url("--psc-issuer", psc_issuer.strip().rstrip("/"))
     client = okta_api.OktaClient(org, okta_api_token(env), timeout)
