@@ -17,17 +17,20 @@ from typing import Any
 
 from hook import jsonio
 
-#: The identifiers PSC's forms take for tid and kc_idp_hint: ``OKTA_<alias>``, a UUID, an
-#: Okta org id (``00o...``), or a Datapass number.
-IDENTIFIER = re.compile(
-    r"OKTA_[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
+#: What ANS registers as a tid or kc_idp_hint: 1 to 100 of letters, digits and ``._-`` (the
+#: reference integration's own example is ``TID-CHU-NANCY``; an Okta domain prefix such as
+#: ``dev-123456`` is one too).
+IDENTIFIER = re.compile(r"[A-Za-z0-9._-]{1,100}")
+IDENTIFIER_HELP = "1 to 100 of letters, digits and . _ -"
+#: PSC's usual forms (psc.md): ``OKTA_<alias>``, a UUID, an Okta org id (``00o...``), a
+#: Datapass number. Another value is taken, and noted: ANS may have registered it.
+USUAL_FORM = re.compile(
+    r"OKTA_[A-Za-z0-9][A-Za-z0-9._-]*"
     r"|[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
     r"|00o[0-9A-Za-z]{5,60}"
     r"|[0-9]{1,20}"
 )
-IDENTIFIER_HELP = (
-    "OKTA_<alias> (letters, digits, . _ -), a UUID, an Okta org id or a Datapass number"
-)
+USUAL_FORMS = "OKTA_<alias>, a UUID, an Okta org id (00o...) or a Datapass number"
 #: What ``match`` and ``client_ids`` may hold: printable, no spaces, bounded.
 VALUE = re.compile(r"[\x21-\x7e]{1,255}")
 TENANT_KEYS = frozenset({"tid", "kc_idp_hint", "match", "client_ids"})
@@ -40,10 +43,20 @@ class TenantsError(ValueError):
 
 
 def identifier_problem(value: str) -> str | None:
-    """Why ``value`` is not a tid or kc_idp_hint PSC takes, or None when it is one."""
+    """Why ``value`` cannot be a tid or kc_idp_hint, or None when it can be one."""
     if IDENTIFIER.fullmatch(value):
         return None
-    return f"{value!r} is not {IDENTIFIER_HELP}"
+    return f"{value!r} is not an identifier PSC takes ({IDENTIFIER_HELP})"
+
+
+def identifier_note(name: str, value: str) -> str | None:
+    """A note when ``value`` is none of PSC's usual forms: right only if ANS registered it."""
+    if USUAL_FORM.fullmatch(value):
+        return None
+    return (
+        f"{name} {value!r} is none of PSC's usual forms ({USUAL_FORMS}): check that it is"
+        " exactly what ANS registered"
+    )
 
 
 @dataclass(frozen=True)

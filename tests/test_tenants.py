@@ -283,12 +283,14 @@ def config_error(capsys, monkeypatch, env: dict[str, str]) -> str:
 
 @pytest.mark.parametrize(
     "value",
-    ["OKTA_chu exemple", "OKTA_chu-exemple\x07", "OKTA_chu\texemple", "chu-exemple", "OKTA_",
-     " OKTA_chu-exemple"],
+    ["OKTA_chu exemple", "OKTA_chu-exemple\x07", "OKTA_chu\texemple", "OKTA_chu/a", "chu-é",
+     " OKTA_chu-exemple", "x" * 101],
 )  # fmt: skip
 @pytest.mark.parametrize("name", ["PSC_TENANT_ID", "PSC_KC_IDP_HINT"])
 def test_an_identifier_psc_does_not_take_is_refused(capsys, monkeypatch, name, value) -> None:
-    assert config_error(capsys, monkeypatch, {**BASE_ENV, name: value}).startswith(f"{name}: ")
+    error = config_error(capsys, monkeypatch, {**BASE_ENV, name: value})
+    assert error.startswith(f"{name}: ")
+    assert "1 to 100 of letters, digits and . _ -" in error or "spaces around" in error
 
 
 @pytest.mark.parametrize(
@@ -296,9 +298,43 @@ def test_an_identifier_psc_does_not_take_is_refused(capsys, monkeypatch, name, v
     ["OKTA_chu-exemple", "OKTA_CHU_Nantes.2", "123e4567-e89b-12d3-a456-426614174000",
      "00o1orgId0Example7", "2024123456"],
 )  # fmt: skip
-def test_the_identifiers_psc_takes(value) -> None:
-    settings = load_settings({**BASE_ENV, "PSC_TENANT_ID": value, "PSC_KC_IDP_HINT": value})
+def test_the_identifiers_psc_takes(capsys, monkeypatch, value) -> None:
+    env = {**BASE_ENV, "PSC_TENANT_ID": value, "PSC_KC_IDP_HINT": value}
+    settings = load_settings(env)
     assert (settings.tenant_id, settings.kc_idp_hint) == (value, value)
+    use_env(monkeypatch, env)
+    assert run(capsys, "check-config", "--json").json()["notes"] == []
+
+
+@pytest.mark.parametrize(
+    "value", ["TID-CHU-NANCY", "dev-123456", "chu-exemple", "OKTA_", "a", "x" * 100]
+)
+def test_any_identifier_ans_registered_is_taken_and_noted(capsys, monkeypatch, value) -> None:
+    """The reference's own example and an Okta domain prefix: taken, with a note to check
+    it is what ANS registered, never a refusal."""
+    env = {**BASE_ENV, "PSC_TENANT_ID": value, "PSC_KC_IDP_HINT": value}
+    assert load_settings(env).tenant_id == value
+    use_env(monkeypatch, env)
+    result = run(capsys, "check-config")
+    assert result.code == 0
+    notes = result.out.split("\nnotes\n", 1)[1].splitlines()
+    assert notes == [
+        f"  - {name} {value!r} is none of PSC's usual forms (OKTA_<alias>, a UUID, an Okta org"
+        " id (00o...) or a Datapass number): check that it is exactly what ANS registered"
+        for name in ("PSC_TENANT_ID", "PSC_KC_IDP_HINT")
+    ]
+
+
+def test_an_establishments_identifiers_ans_registered_are_noted(
+    capsys, monkeypatch, tmp_path
+) -> None:
+    table = {"tenants": [{"tid": "TID-CHU-NANCY", "kc_idp_hint": "dev-123456", "match": ["a"]}]}
+    use_env(monkeypatch, tenants_env(tmp_path, table))
+    notes = run(capsys, "check-config", "--json").json()["notes"]
+    assert [note.split(" is none")[0] for note in notes] == [
+        "PSC_TENANTS tid 'TID-CHU-NANCY'",
+        "PSC_TENANTS kc_idp_hint (tenant 'TID-CHU-NANCY') 'dev-123456'",
+    ]
 
 
 @pytest.mark.parametrize(

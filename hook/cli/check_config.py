@@ -14,11 +14,21 @@ from hook.cli.output import BAD_INPUT, epilog, fingerprint, print_json
 from hook.config import AUTH_AGE_LEEWAY_SECONDS, CLAIM_NAMES, Settings, load_settings
 from hook.oauth import ALGORITHMS
 from hook.okta import TOKEN_NAMES
+from hook.tenants import identifier_note
 
 CLAIM_SOURCES = {
     "oid": "the user's Okta id (sub, or uid); none without a user",
     "amr": "Okta's methods, enriched by the amr rules",
 }
+
+
+def _notes(settings: Settings) -> list[str]:
+    """What is taken but worth a look: a tid or kc_idp_hint in none of PSC's usual forms."""
+    named = [("PSC_TENANT_ID", settings.tenant_id), ("PSC_KC_IDP_HINT", settings.kc_idp_hint)]
+    for tenant in settings.tenants.tenants if settings.tenants else ():
+        named += [("PSC_TENANTS tid", tenant.tid)]
+        named += [(f"PSC_TENANTS kc_idp_hint (tenant {tenant.tid!r})", tenant.kc_idp_hint)]
+    return [note for name, value in named if value and (note := identifier_note(name, value))]
 
 
 def _plan(settings: Settings) -> dict[str, Any]:
@@ -77,6 +87,7 @@ def _plan(settings: Settings) -> dict[str, Any]:
         "log": {"level": settings.log_level, "format": settings.log_format},
         "port": settings.port,
         "warnings": list(settings.warnings),
+        "notes": _notes(settings),
     }
 
 
@@ -189,6 +200,8 @@ def _plan_text(plan: dict[str, Any]) -> str:
     lines.append(f"  aliases: {aliases or 'none'}")
     if plan["warnings"]:
         lines += ["", "warnings"] + [f"  ! {warning}" for warning in plan["warnings"]]
+    if plan["notes"]:
+        lines += ["", "notes"] + [f"  - {note}" for note in plan["notes"]]
     return "\n".join(lines)
 
 
