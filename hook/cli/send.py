@@ -2,7 +2,8 @@
 
 Send plays Okta's call, so it reads only the settings that call carries: how Okta
 authenticates (HOOK_AUTH_MODE, HOOK_AUTH_HEADER, HOOK_SECRETS or a bearer), the client
-(PSC_CLIENT_IDS) and, for ``--claim``, the tenant claim. The service checks the rest.
+(PSC_CLIENT_IDS) and, for ``--claim`` and ``--redirect-alias``, the tenant claim. The
+service checks the rest.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def command(
     payload: Reference,
     claim: tuple[str, ...],
     client: str | None,
+    alias: str | None,
     as_json: bool,
     demo: bool,
     url: str,
@@ -93,7 +95,7 @@ def command(
     env = environment(demo)
     url = https_url("--url", url)
     headers = _auth_headers(env, bearer or send_bearer_token(env))
-    played = play(payload, _player(env), client, claim)
+    played = play(payload, _player(env), client, claim, alias)
     say_client(as_json, played)
     headers.update({"Content-Type": "application/json", "X-Request-Id": uuid.uuid4().hex})
     try:
