@@ -3,8 +3,9 @@
 ``oid`` is the user the token is for, read from the token's own claims: on refresh
 grants Okta's context may name another user (OKTA-869758), so a context that disagrees
 is reported, and its session (amr, IdP, verification times) is evidence only when it names
-this very user. The establishment is read from the token's claims too, never from the
-context. With a gate, what cannot be proven is refused: a token with no user, for one.
+this very user. The establishment is PSC's route, confirmed by the token's claims, never
+Okta's context (hook/establishment.py). With a gate, what cannot be proven is refused: a
+token with no user, for one.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from hook import establishment
 from hook.amr import ASSURANCE_RANK, AmrDecision, decide
 from hook.config import AUTH_AGE_LEEWAY_SECONDS, Settings
 from hook.payload import HookRequest
@@ -57,23 +59,19 @@ def in_scope(request: HookRequest, settings: Settings) -> bool:
 
 
 def _tenant(request: HookRequest, settings: Settings, user: str | None) -> Tenant | Decision:
-    """The one establishment of the table the token names, or the refusal saying why not."""
-    table = settings.tenants
-    assert table is not None
-    named = [v for v in (request.identity_tenant, request.access_tenant) if v is not None]
-    if user is None:  # client credentials: no user, the client alone says
-        named = []
-    if len(named) == 2 and table.candidates(named[0], None) != table.candidates(named[1], None):
-        detail = "the ID and access tokens name different establishments"
-        return _refused("tenant-ambiguous", summary("psc_tenant_ambiguous", detail=detail))
-    found = table.candidates(named[0] if named else (), request.client_id)
-    if len(found) == 1:
-        return found.pop()
-    if found:
-        detail = f"this sign-in names {len(found)} establishments (its claim or its application)"
-        return _refused("tenant-ambiguous", summary("psc_tenant_ambiguous", detail=detail))
-    cause = "its establishment claim names none" if named else "no establishment claim"
-    return _refused("tenant-unmatched", summary("psc_tenant_unmatched", cause=cause))
+    """The establishment of the table the token is for, or the refusal saying why none."""
+    assert settings.tenants is not None
+    tokens = (request.identity_tenant, request.access_tenant)
+    chosen = establishment.choose(
+        settings.tenants,
+        request.redirect_uri,
+        request.client_id,
+        [claim for claim in tokens if claim is not None],
+        user is not None,
+    )
+    if isinstance(chosen, establishment.Refusal):
+        return _refused(chosen.outcome, chosen.summary)
+    return chosen
 
 
 def _refused(outcome: str, refusal: str) -> Decision:

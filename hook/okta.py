@@ -15,6 +15,11 @@ HOOK_PATH = "/token-hook"
 #: The name ``psc-hook register`` gives the hook in Okta's Admin Console.
 HOOK_NAME = "Pro Santé Connect claims (psc-token-hook)"
 TOKEN_KINDS = ("identity", "access")
+#: The grant type of a refresh (``data.context.protocol.request.grant_type``).
+REFRESH_GRANT = "refresh_token"
+#: Where a refresh's original grant is: Okta's spec spells it OriginalGrant, its code
+#: originalGrant (okta-token-hook.md, "Observed quirks"); both are read.
+ORIGINAL_GRANT = ("OriginalGrant", "originalGrant")
 COMMAND_TYPES = {"identity": "com.okta.identity.patch", "access": "com.okta.access.patch"}
 TOKEN_NAMES = {"identity": "ID", "access": "access"}
 RESERVED_CLAIMS_SOURCE = (

@@ -96,8 +96,9 @@ TENANTS_FILE = {"tenants": [{"tid": "OKTA_chu-a", "match": ["chu-a"]},
 
 
 def as_user_of(*values: str, fresh: bool = True) -> dict[str, Any]:
-    """A push sign-in of a user of the establishments ``values``, authenticated now."""
-    body = samples.load("password-okta-verify-push")
+    """A push sign-in of a user of the establishments ``values``, authenticated now, with no
+    PSC route (the sample's names an alias of no establishment here)."""
+    body = samples.as_routed(samples.load("password-okta-verify-push"), None)
     for kind in ("identity", "access"):
         body["data"][kind]["claims"]["psc_establishment"] = list(values)
     if fresh:

@@ -37,6 +37,7 @@ from hook.cli.output import (
 from hook.cli.playing import SampleName
 from hook.config import Part, Settings, https_url, load_settings
 from hook.okta import HOOK_PATH, TOKEN_NAMES
+from hook.psc_environments import SANDBOX
 
 #: PSC's sandbox issuer (PSC's docs); its Keycloak broker endpoint is the redirect URI.
 PSC_SANDBOX_ISSUER = "https://auth.bas.esw.esante.gouv.fr/auth/realms/esante-wallet"
@@ -404,15 +405,19 @@ def reauth_findings(
 
 def trial_request(settings: Settings, sample: str) -> dict[str, Any]:
     """A shipped sample whose client is PSC's (the first of PSC_CLIENT_IDS), to execute; with
-    PSC_TENANTS, a user of the first establishment."""
+    PSC_TENANTS, a user of the first establishment, through PSC's route to it when it has
+    a kc_idp_hint (the sample's own redirect URI names another alias)."""
     request = samples.load(sample)
     data = request["data"]
     first = settings.tenants.tenants[0] if settings.tenants else None
+    if first is not None:
+        hint = first.kc_idp_hint
+        samples.as_routed(request, broker_endpoint(SANDBOX.issuer, hint) if hint else None)
     if first is not None and first.match:
         for kind in ("identity", "access"):
             if data.get(kind):
                 data[kind]["claims"][settings.tenant_claim] = min(first.match)
-    if first is not None and not first.match:
+    if first is not None and first.client_ids:
         client: str | None = min(first.client_ids)
     else:
         client = settings.first_client

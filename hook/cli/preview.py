@@ -105,6 +105,7 @@ def _preview_text(result: dict[str, Any]) -> str:
         (
             "psc-hook preview password-okta-verify-push --demo",
             "psc-hook preview captured.json --claim chu-b --json",
+            "psc-hook preview refresh --redirect-alias OKTA_chu-b --claim chu-b",
         ),
         {
             0: "Okta applies the answer (or mints no token, when the answer refuses it)",
@@ -130,6 +131,7 @@ def command(
     payload: Reference,
     claim: tuple[str, ...],
     client: str | None,
+    alias: str | None,
     as_json: bool,
     demo: bool,
     strict: bool,
@@ -138,7 +140,7 @@ def command(
     """Run the hook in-process on a payload; print the answer and the tokens after Okta
     applies it (like Okta's Preview tab)."""
     settings = load_settings(environment(demo), parts=())  # it authenticates no one
-    played = play(payload, Player.of(settings), client, claim)
+    played = play(payload, Player.of(settings), client, claim, alias)
     try:
         request = parse(played.raw, settings.claim_to_read)
     except InvalidPayload as invalid:

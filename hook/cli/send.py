@@ -2,8 +2,9 @@
 
 Send plays Okta's call, so it reads only the settings that call carries: how Okta
 authenticates (HOOK_AUTH_MODE, HOOK_AUTH_HEADER, HOOK_SECRETS or a bearer), the client
-(PSC_CLIENT_IDS) and, for ``--claim``, the tenant claim. The service checks the rest; when
-it patches nothing (204), send says which client it played and why that is the likely cause.
+(PSC_CLIENT_IDS) and, for ``--claim`` and ``--redirect-alias``, the tenant claim. The
+service checks the rest; when it patches nothing (204), send says which client it played
+and why that is the likely cause.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def command(
     payload: Reference,
     claim: tuple[str, ...],
     client: str | None,
+    alias: str | None,
     as_json: bool,
     demo: bool,
     url: str,
@@ -119,7 +121,7 @@ def command(
     url = https_url("--url", url)
     bearer = read_token(bearer, "--bearer") if bearer else send_bearer_token(env)
     headers = _auth_headers(env, bearer)
-    played = play(payload, _player(env), client, claim)
+    played = play(payload, _player(env), client, claim, alias)
     say_client(as_json, played)
     headers.update({"Content-Type": "application/json", "X-Request-Id": uuid.uuid4().hex})
     try:

@@ -11,6 +11,8 @@ import json
 from importlib import resources
 from typing import Any
 
+from hook.okta import ORIGINAL_GRANT
+
 DESCRIPTIONS = {
     "password-okta-verify-push": "Password, then an Okta Verify push: PSC's substantiel set",
     "password-okta-verify-totp": "Password, then an Okta Verify code: PSC's substantiel set",
@@ -47,6 +49,20 @@ def as_client(request: dict[str, Any], client: str) -> dict[str, Any]:
         (_object(request, "data", "access", "claims"), "cid"),
     ):
         place[key] = client
+    return request
+
+
+def as_routed(request: dict[str, Any], redirect_uri: str | None) -> dict[str, Any]:
+    """The request as PSC's route ``redirect_uri`` makes it (None: no redirect URI), in
+    place: the request's redirect URI, and a refresh's original grant's when it has one."""
+    protocol = _object(request, "data", "context", "protocol")
+    places = [_object(protocol, "request")]
+    places += [_object(protocol, key, "authorization") for key in ORIGINAL_GRANT]
+    for place in places:  # an absent part is a new dict here: nothing is added to the request
+        if redirect_uri is None:
+            place.pop("redirect_uri", None)
+        else:
+            place["redirect_uri"] = redirect_uri
     return request
 
 
