@@ -10,7 +10,7 @@ context. With a gate, what cannot be proven is refused: a token with no user, fo
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hook.amr import ASSURANCE_RANK, AmrDecision, decide
@@ -115,7 +115,7 @@ def compute(request: HookRequest, settings: Settings) -> Decision:
     if settings.tenants is not None:
         tenant = _tenant(request, settings, user_id)
         if isinstance(tenant, Decision):
-            return tenant
+            return replace(tenant, user_id=user_id)  # refused, but whose sign-in is known
         tid, hint = tenant.tid, tenant.kc_idp_hint
     claims: dict[str, Any] = {"tid": tid}
     if hint:

@@ -24,11 +24,12 @@ from hook.cli import (
     samples,
     send,
     serve,
+    user_ref,
 )
 from hook.cli.output import PROG, configuration_error
 from hook.config import ConfigError
 
-COMMANDS = (check_config, samples, preview, send, register, doctor, check_token, serve)
+COMMANDS = (check_config, samples, preview, send, register, doctor, check_token, user_ref, serve)
 
 
 @click.group(

@@ -11,7 +11,6 @@ command, at the end, reads the token and prints the verdicts.
 
 from __future__ import annotations
 
-import re
 import ssl
 import sys
 from collections.abc import Mapping
@@ -41,10 +40,8 @@ from hook.fetch import download
 from hook.keyset import parse_jwks
 from hook.oauth import ALGORITHMS as OAUTH_DEFAULT_ALGORITHMS
 from hook.oauth import failure_reason
-from hook.okta import TOKEN_NAMES
+from hook.okta import OKTA_USER_ID, TOKEN_NAMES
 
-#: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
-OKTA_USER_ID = re.compile(r"00u[0-9A-Za-z]{17}")
 KEYS_BUDGET_S = 5.0
 NOT_OKTA_EXP = "Okta always sets exp to a time: this is not a token Okta issued"
 NOT_PATCHED = (
