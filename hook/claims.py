@@ -11,7 +11,7 @@ token with no user, for one.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from hook import establishment
@@ -113,7 +113,7 @@ def compute(request: HookRequest, settings: Settings) -> Decision:
     if settings.tenants is not None:
         tenant = _tenant(request, settings, user_id)
         if isinstance(tenant, Decision):
-            return tenant
+            return replace(tenant, user_id=user_id)  # refused, but whose sign-in is known
         tid, hint = tenant.tid, tenant.kc_idp_hint
     claims: dict[str, Any] = {"tid": tid}
     if hint:

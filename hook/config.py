@@ -90,6 +90,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     log_level: str = "info"
     log_format: str = "json"
+    #: HOOK_LOG_USER_KEY, keying the log line's user_ref (hook/user_ref.py); None: no user_ref.
+    log_user_key: bytes | None = field(default=None, repr=False)
     port: int = 8080
     metrics_token: bytes | None = None
     metrics_dir: Path | None = None
@@ -235,6 +237,23 @@ def _metrics_token(env: Mapping[str, str]) -> bytes | None:
     if not token.isascii() or not token.isprintable() or " " in token:
         raise ConfigError("METRICS_TOKEN: printable ASCII without spaces (it is sent in a header)")
     return token.encode()
+
+
+def log_user_key(env: Mapping[str, str]) -> bytes | None:
+    """HOOK_LOG_USER_KEY, or None when unset: the service and ``psc-hook user-ref`` read it
+    alike. A secret: the message says how long it is, never what it holds."""
+    key = env.get("HOOK_LOG_USER_KEY", "").strip()
+    if not key:
+        return None
+    if key[0] in QUOTES or key[-1] in QUOTES:
+        raise ConfigError(
+            "HOOK_LOG_USER_KEY: in quotes, which would be part of it; remove the quotes"
+        )
+    if len(key) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"HOOK_LOG_USER_KEY: {len(key)} characters; at least {MIN_SECRET_LENGTH} are required"
+        )
+    return key.encode()
 
 
 def _metrics_dir(env: Mapping[str, str]) -> Path | None:
@@ -410,6 +429,7 @@ def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) 
         log_format=_choice(
             env, "LOG_FORMAT", ("json", "console"), "console" if sys.stderr.isatty() else "json"
         ),
+        log_user_key=log_user_key(env),
         port=_int(env, "PORT", 8080, 1, 65535),
         metrics_token=_metrics_token(env) if Part.SECRETS in parts else None,
         metrics_dir=_metrics_dir(env),

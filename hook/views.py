@@ -21,6 +21,7 @@ from hook.config import Settings
 from hook.errors import problem
 from hook.okta import HOOK_PATH
 from hook.tenants import NO_TENANT
+from hook.user_ref import UserRef
 
 bp = Blueprint("hook", __name__)
 log = structlog.get_logger("psc_token_hook")
@@ -35,6 +36,8 @@ class Service:
     recorder: metrics.Recorder
     #: ``Authorization: Bearer <METRICS_TOKEN>`` when a token is set; None: /metrics is open.
     scraper: HeaderAuthenticator | None = None
+    #: The log line's pseudonym of the user, keyed by HOOK_LOG_USER_KEY; None: not logged.
+    user_ref: UserRef | None = None
 
 
 def _service() -> Service:
@@ -111,8 +114,9 @@ def token_hook() -> Response:
     )
     if answer.user_mismatch:
         recorded["context_user_mismatch"] = True
-    if settings.tenants is not None:
-        recorded["tid"] = answer.tid or NO_TENANT
+    recorded["tid"] = answer.tid or NO_TENANT
+    if service.user_ref is not None and answer.user_id is not None:
+        recorded["user_ref"] = service.user_ref(answer.user_id)
     if answer.body is None:
         return Response(status=answer.status)
     return Response(jsonio.dumps(answer.body), status=answer.status, mimetype="application/json")

@@ -222,6 +222,7 @@ EXIT_CODES = {
     "register": {0, 1, 2, 3, 4, 5},
     "doctor": {0, 1, 2, 3, 4, 5},
     "check-token": {0, 1, 2, 3},
+    "user-ref": {0, 2},
     "serve": {0, 2},
 }
 

@@ -55,6 +55,7 @@ SPEC_VARIABLES = (
     "LOG_LEVEL",
     "LOG_FORMAT",
     "METRICS_TOKEN",
+    "HOOK_LOG_USER_KEY",
 )
 #: A complete configuration of each auth mode; what each one cannot do without is derived below.
 COMPLETE = {

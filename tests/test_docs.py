@@ -122,8 +122,9 @@ def test_the_configuration_page_lists_every_variable_the_code_reads_and_no_other
 
 def test_every_variable_the_docs_name_is_one_the_code_reads_or_a_platforms() -> None:
     read = set(READ_BY_CONFIG.findall(config_sources()))
-    # HOOK_OAUTH_*, PSC_CLAIMS_*, and register --url HOOK_URL in its usage line
-    wildcards = {"HOOK_OAUTH", "PSC_CLAIMS", "HOOK_URL"}
+    # HOOK_OAUTH_*, PSC_CLAIMS_*, and the arguments register --url HOOK_URL and
+    # user-ref OKTA_USER_ID in their usage lines
+    wildcards = {"HOOK_OAUTH", "PSC_CLAIMS", "HOOK_URL", "OKTA_USER_ID"}
     unknown = {}
     for name in markdown_pages():
         names = set(VARIABLE.findall(page(name))) - read - wildcards

@@ -15,7 +15,7 @@ STUMBLES = {
     r"<your service>": "<votre service>",
     r"<random>": "<aléatoire>",
     "\u2039": "< (one kind of bracket)",
-    r"\bfix(e|ez|er|é|ée|és|ées|ent)\b": "définir, donner, saisir (« fixer » is not « set »)",
+    r"\bfix(ez|er|é|ée|és|ées|ent)\b|\bfixe (`|ce |la |le |les )": "définir, donner, saisir",
     r"quand tout tient": "quand tout est en ordre",
     r"applicateur": "le code qui applique la réponse comme Okta",
     r"n'accepté": "n'est accepté que",

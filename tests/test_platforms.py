@@ -280,9 +280,11 @@ def kubernetes_environment(container: dict) -> dict[str, str]:
         if line and not line.startswith("#"):
             name, _, value = line.partition("=")
             env[name] = value
-    secrets = {"HOOK_SECRETS": SECRET, "METRICS_TOKEN": METRICS_TOKEN}
+    secrets = {"HOOK_SECRETS": SECRET, "METRICS_TOKEN": METRICS_TOKEN}  # as the docs create it
     for entry in container["env"]:
-        env[entry["name"]] = entry.get("value") or secrets[entry["name"]]
+        name, reference = entry["name"], entry.get("valueFrom", {}).get("secretKeyRef", {})
+        if name in secrets or not reference.get("optional"):  # an optional key it lacks: unset
+            env[name] = entry.get("value") or secrets[name]
     return env
 
 

@@ -85,7 +85,11 @@ def _plan(settings: Settings) -> dict[str, Any]:
         ],
         "amr_aliases": dict(settings.amr_table.aliases),
         "max_body_bytes": settings.max_body_bytes,
-        "log": {"level": settings.log_level, "format": settings.log_format},
+        "log": {
+            "level": settings.log_level,
+            "format": settings.log_format,
+            "user_ref": settings.log_user_key is not None,  # the key itself is never shown
+        },
         "port": settings.port,
         "warnings": list(settings.warnings),
         "notes": _notes(settings),
@@ -205,6 +209,12 @@ def _plan_text(plan: dict[str, Any]) -> str:
         "auth           " + "\n               ".join(_auth_lines(plan["auth"])),
         f"limits         body up to {plan['max_body_bytes']} bytes; log {plan['log']['level']}"
         f" as {plan['log']['format']}; port {plan['port']}",
+        "user_ref       "
+        + (
+            "each line names its user by a keyed hash (HOOK_LOG_USER_KEY; value not shown)"
+            if plan["log"]["user_ref"]
+            else "not logged (HOOK_LOG_USER_KEY unset)"
+        ),
         "",
         "amr rules in force (strongest first; extend with PSC_AMR_RULES)",
     ]

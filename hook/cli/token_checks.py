@@ -11,7 +11,6 @@ it is a warning here, as in ``check-config`` and ``preview``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -24,10 +23,8 @@ from hook.claims import span
 from hook.config import AUTH_AGE_LEEWAY_SECONDS, Settings, okta_keys_uri
 from hook.oauth import ALGORITHMS as OAUTH_DEFAULT_ALGORITHMS
 from hook.oauth import failure_reason
-from hook.okta import TOKEN_NAMES
+from hook.okta import OKTA_USER_ID, TOKEN_NAMES
 
-#: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` must be one, never a login).
-OKTA_USER_ID = re.compile(r"00u[0-9A-Za-z]{17}")
 NOT_OKTA_EXP = "Okta always sets exp to a time: this is not a token Okta issued"
 NOT_PATCHED = (
     "Okta issued the token without the hook's claims: run psc-hook doctor, then read the"
