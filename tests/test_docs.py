@@ -112,9 +112,10 @@ def test_the_readme_is_a_front_door() -> None:
 # Configuration ----------------------------------------------------------------------------
 
 
-def test_the_configuration_page_lists_every_variable_the_code_reads_and_no_other() -> None:
+@pytest.mark.parametrize("path", ["docs/configuration.md", "docs/fr/configuration.md"])
+def test_the_configuration_page_lists_every_variable_the_code_reads_and_no_other(path) -> None:
     read = set(READ_BY_CONFIG.findall(config_sources()))
-    documented = TABLE_ROW.findall(page("docs/configuration.md"))
+    documented = TABLE_ROW.findall(page(path))
     assert len(documented) == len(set(documented)), "a variable is listed twice"
     assert sorted(read - set(documented)) == [], "read by the code, not documented"
     assert sorted(set(documented) - read) == [], "documented, not read by the code"
