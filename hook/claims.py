@@ -138,15 +138,15 @@ def compute(request: HookRequest, settings: Settings) -> Decision:
         )
 
     claims["oid"] = user_id
-    evidence = gather(request, user_id, mismatch)
-    too_old = _auth_age(evidence.times, settings)
+    labels, idps, times, unrecorded = gather(request, user_id, mismatch)
+    too_old = _auth_age(times, settings)
     if too_old is not None:
         return Decision({}, user_id, mismatch, None, too_old.refusal, too_old.refused, tid)
-    amr = decide(evidence.labels, settings.amr_table, evidence.idps)
+    amr = decide(labels, settings.amr_table, idps)
     if amr.after:
         claims["amr"] = list(amr.after)
     refusal = None
     if ASSURANCE_RANK[amr.assurance] < ASSURANCE_RANK[settings.min_assurance]:
-        refusal = _refusal(amr, settings.min_assurance, evidence.unrecorded)
+        refusal = _refusal(amr, settings.min_assurance, unrecorded)
     refused = "refused-assurance" if refusal else None
     return Decision(claims, user_id, mismatch, amr, refusal, refused, tid)

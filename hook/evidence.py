@@ -10,8 +10,6 @@ being refreshed was obtained. A refresh without an ID token therefore carries no
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from hook.payload import HookRequest
 
 #: Okta's ``grant_type`` of a refresh (``data.context.protocol.request.grant_type``).
@@ -19,16 +17,14 @@ REFRESH_GRANT = "refresh_token"
 #: The last second ``datetime`` can name (9999-12-31T23:59:59Z). An ``auth_time`` past it or
 #: before the epoch is no time: the token's age is then unknown (``10**400`` would overflow).
 LAST_TIME = 253402300799
+_NONE = frozenset((None,))
+_NO_IDPS: frozenset[str] = frozenset()
 
 
-class Evidence(NamedTuple):
-    """The amr labels, IdPs and authentication times that count for one token."""
-
-    labels: tuple[str, ...]
-    idps: frozenset[str]
-    times: tuple[float, ...]
-    #: A refresh grant without an ID token: nothing says how the user authenticated.
-    unrecorded: bool
+#: What counts for one token: the amr labels, the IdPs, the times the user authenticated,
+#: and whether nothing was recorded (a refresh without an ID token). A plain tuple, as this
+#: runs on every call: a NamedTuple's constructor is one more Python call.
+Evidence = tuple[tuple[str, ...], frozenset[str], tuple[float, ...], bool]
 
 
 def gather(request: HookRequest, user_id: str, context_mismatch: bool) -> Evidence:
@@ -36,11 +32,14 @@ def gather(request: HookRequest, user_id: str, context_mismatch: bool) -> Eviden
     that user's own (its ``userId``, with no other user in the context) on a grant that is
     not a refresh."""
     refresh = request.grant_type == REFRESH_GRANT
-    session = not refresh and not context_mismatch and request.session_user_id == user_id
-    labels = request.identity_amr + request.session_amr if session else request.identity_amr
-    named = (request.identity_idp, request.session_idp if session else None)
-    idps = frozenset(idp for idp in named if idp is not None)
-    times: tuple[float, ...] = request.session_verified if session else ()
-    if request.auth_time is not None:  # the token's own word, even when it names no time
-        times = (request.auth_time,) if 0 <= request.auth_time <= LAST_TIME else ()
-    return Evidence(labels, idps, times, refresh and not request.has_identity)
+    labels, idp, times = request.identity_amr, request.identity_idp, request.session_verified
+    if not refresh and not context_mismatch and request.session_user_id == user_id:
+        labels += request.session_amr
+        idps = frozenset((idp, request.session_idp)) - _NONE
+    else:
+        idps = _NO_IDPS if idp is None else frozenset((idp,))
+        times = ()
+    auth_time = request.auth_time
+    if auth_time is not None:  # the token's own word, even when it names no time
+        times = (auth_time,) if 0 <= auth_time <= LAST_TIME else ()
+    return labels, idps, times, refresh and not request.has_identity

@@ -250,9 +250,9 @@ def test_on_a_refresh_the_session_is_no_evidence(token_amr, session_amr, session
     body = refresh_of_the_same_user(token_amr, session_amr, session_idp)
     body["data"]["identity"]["claims"].pop("idp")
     request = payload.parse(json.dumps(body).encode())
-    evidence = gather(request, USER, context_mismatch=False)
-    assert evidence.labels == tuple(token_amr) and evidence.idps == frozenset()
-    assert evidence.times == (request.auth_time,) and not evidence.unrecorded
+    labels, idps, times, unrecorded = gather(request, USER, context_mismatch=False)
+    assert labels == tuple(token_amr) and idps == frozenset()
+    assert times == (request.auth_time,) and not unrecorded
     decision, _ = decide(body)
     assert decision.amr.assurance == "none"
 
@@ -261,9 +261,9 @@ def test_a_code_grant_still_reads_its_users_session() -> None:
     body = refresh_of_the_same_user(["pwd"], OKTA_VERIFY_SESSION, age=None)
     body["data"]["context"]["protocol"]["request"]["grant_type"] = "authorization_code"
     request = payload.parse(json.dumps(body).encode())
-    evidence = gather(request, USER, context_mismatch=False)
-    assert evidence.labels == ("pwd", *OKTA_VERIFY_SESSION)
-    assert evidence.times == request.session_verified and len(evidence.times) == 1
+    labels, idps, times, _ = gather(request, USER, context_mismatch=False)
+    assert labels == ("pwd", *OKTA_VERIFY_SESSION) and idps == {"00o1orgId0Example7"}
+    assert times == request.session_verified and len(times) == 1
     assert decide(body)[0].amr.assurance == "substantiel"
 
 
@@ -311,7 +311,7 @@ def test_an_auth_time_that_is_no_time_leaves_the_age_unknown(auth_time, monkeypa
     fast = payload.parse(raw)  # msgspec's path, or marshmallow's past 64 bits
     monkeypatch.setattr(payload, "_FAST_DECODE", lambda _body: None)
     assert payload.parse(raw) == fast  # marshmallow's path reads it alike
-    assert gather(fast, USER, context_mismatch=False).times == ()  # not the session's either
+    assert gather(fast, USER, context_mismatch=False)[2] == ()  # not the session's either
     decision, answer = decide(body, PSC_MAX_AUTH_AGE="4h")
     assert decision.refusal.startswith("psc_auth_age_unknown: ")
     assert answer.outcome == "auth-age-unknown"
