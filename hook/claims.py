@@ -17,6 +17,7 @@ from typing import Any
 from hook import establishment
 from hook.amr import ASSURANCE_RANK, AmrDecision, decide
 from hook.config import AUTH_AGE_LEEWAY_SECONDS, Settings
+from hook.evidence import gather
 from hook.payload import HookRequest
 from hook.refusals import summary
 from hook.tenants import Tenant
@@ -44,7 +45,16 @@ def _token_user(request: HookRequest) -> str | None:
     return request.identity_sub or request.access_uid
 
 
-def _refusal(amr: AmrDecision, minimum: str) -> str:
+def _users_differ(request: HookRequest) -> bool:
+    """The ID token's ``sub`` and the access token's ``uid`` name two users: which one the
+    tokens are for cannot be told, so neither gets PSC's claims."""
+    sub, uid = request.identity_sub, request.access_uid
+    return sub is not None and uid is not None and sub != uid
+
+
+def _refusal(amr: AmrDecision, minimum: str, unrecorded: bool) -> str:
+    if unrecorded:  # a refresh without an ID token: its assurance is not known, not "none"
+        return summary("psc_refresh_without_id_token", required=minimum)
     return summary(
         "psc_assurance_too_low",
         required=minimum,
@@ -84,15 +94,12 @@ def span(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _auth_age(request: HookRequest, settings: Settings, session_is_users: bool) -> Decision | None:
-    """PSC_MAX_AUTH_AGE: the refusal of a user token authenticated too long ago, or None."""
+def _auth_age(times: tuple[float, ...], settings: Settings) -> Decision | None:
+    """PSC_MAX_AUTH_AGE: the refusal of a user token authenticated too long ago, or None;
+    ``times`` are when the user authenticated, as the evidence says (hook/evidence.py)."""
     limit = settings.max_auth_age
     if limit is None:
         return None
-    if request.auth_time is not None:
-        times: tuple[float, ...] = (request.auth_time,)
-    else:
-        times = request.session_verified if session_is_users else ()
     age = time.time() - max(times) if times else None
     if age is None or age < -AUTH_AGE_LEEWAY_SECONDS:
         return _refused("auth-age-unknown", summary("psc_auth_age_unknown", limit=span(limit)))
@@ -107,6 +114,8 @@ def compute(request: HookRequest, settings: Settings) -> Decision:
     """Decide tid, oid, amr and kc_idp_hint, and whether a gate (establishment, age of the
     authentication, assurance) refuses."""
     user_id = _token_user(request)
+    if _users_differ(request):
+        return _refused("user-mismatch", summary("psc_user_mismatch"))
     context_users = {request.context_user_id, request.session_user_id} - {None}
     mismatch = user_id is not None and bool(context_users - {user_id})
     tid, hint = settings.tenant_id, settings.kc_idp_hint
@@ -127,18 +136,15 @@ def compute(request: HookRequest, settings: Settings) -> Decision:
         )
 
     claims["oid"] = user_id
-    # Only a session that names this very user is evidence: one without userId proves nothing.
-    session_is_users = request.session_user_id == user_id and not mismatch
-    too_old = _auth_age(request, settings, session_is_users)
+    labels, idps, times, unrecorded = gather(request, user_id, mismatch)
+    too_old = _auth_age(times, settings)
     if too_old is not None:
         return Decision({}, user_id, mismatch, None, too_old.refusal, too_old.refused, tid)
-    evidence = request.identity_amr + (request.session_amr if session_is_users else ())
-    idps = {request.identity_idp, request.session_idp if session_is_users else None} - {None}
-    amr = decide(evidence, settings.amr_table, frozenset(idps))
+    amr = decide(labels, settings.amr_table, idps)
     if amr.after:
         claims["amr"] = list(amr.after)
     refusal = None
     if ASSURANCE_RANK[amr.assurance] < ASSURANCE_RANK[settings.min_assurance]:
-        refusal = _refusal(amr, settings.min_assurance)
+        refusal = _refusal(amr, settings.min_assurance, unrecorded)
     refused = "refused-assurance" if refusal else None
     return Decision(claims, user_id, mismatch, amr, refusal, refused, tid)

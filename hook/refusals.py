@@ -33,6 +33,14 @@ REFUSALS: dict[str, str] = {
         "Pro Sante Connect needs a sign-in within {limit}, and the time of this one is not"
         " known. Request the openid scope on refresh, or sign in again."
     ),
+    "psc_user_mismatch": (
+        "the ID token and the access token of this sign-in name different users. Sign out,"
+        " then sign in again; if it happens again, tell your administrator."
+    ),
+    "psc_refresh_without_id_token": (
+        "this refresh has no ID token: how the user signed in is unknown, so assurance"
+        " {required} cannot be checked. Request the openid scope on refresh, or sign in again."
+    ),
     "psc_user_unknown": (
         "the token names no user, so its assurance cannot be checked against {required}."
         " Only sign-ins of a user can get Pro Sante Connect tokens."

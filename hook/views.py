@@ -11,6 +11,7 @@ from importlib import resources
 
 import structlog
 from flask import Blueprint, Flask, Response, current_app, request
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
 from hook import jsonio, metrics, payload
@@ -53,15 +54,18 @@ def _unauthorized(service: Service) -> Response:
     )
 
 
-def _read_body() -> bytes | None:
-    """The whole body, or None when it ended before its announced length: the client went
-    away, or was too slow (hook/worker.py stops reading a request after 2 s)."""
+def _read_body() -> bytes | str:
+    """The whole body, or why it could not be read: it ended before its announced length
+    (the client went away, or was too slow: hook/worker.py stops reading a request after
+    2 s), or its chunked framing is broken."""
     try:
         body = request.get_data(cache=False)  # at most max + 1 bytes: see create_app
     except ClientDisconnected:  # werkzeug's word for a read that failed (a chunked body cut short)
-        return None
+        return "The body ended before all of it arrived."
+    except ParseException:  # gunicorn's, on a bad chunk; its text quotes the body: never logged
+        return "The body's chunked framing is broken."
     if len(body) < (request.content_length or 0):
-        return None
+        return "The body ended before all of it arrived."
     return body
 
 
@@ -89,9 +93,9 @@ def token_hook() -> Response:
     recorded["auth"] = "ok"
 
     body = _read_body()
-    if body is None:
+    if isinstance(body, str):
         recorded["outcome"] = "incomplete-body"
-        return problem(400, "Bad Request", "The body ended before all of it arrived.")
+        return problem(400, "Bad Request", body)
     if len(body) > settings.max_body_bytes:  # a chunked body has no Content-Length
         return _too_large(settings, recorded)
     try:

@@ -70,7 +70,7 @@ def test_check_config_prints_the_plan(capsys):
 
 def test_check_config_json_is_the_plan_as_data(capsys, monkeypatch, tmp_path):
     rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps({"aliases": {"smartcard": "sc"}}))
+    rules.write_text(json.dumps({"aliases": {"google_otp": "otp"}}))
     for name, value in {
         "PSC_CLIENT_IDS": "0oa1pscClient0Example7",
         "PSC_CLAIMS_ID_TOKEN": "tid,kc_idp_hint",
@@ -89,7 +89,7 @@ def test_check_config_json_is_the_plan_as_data(capsys, monkeypatch, tmp_path):
         "modes": ["header"],
         "header": {"name": "Authorization", "secrets": 2, "first": first},
     }
-    assert plan["amr_aliases"]["smartcard"] == "sc"
+    assert plan["amr_aliases"]["google_otp"] == "otp"
     assert plan["warnings"] == [
         "PSC_CLAIMS_ID_TOKEN leaves out oid: PSC reads tid and oid in the ID token"
     ]

@@ -313,6 +313,7 @@ def test_the_fast_decoder_changes_no_outcome(body: bytes, monkeypatch) -> None:
 def test_an_answer_msgspec_refuses_is_still_written(client, auth_headers) -> None:
     document = copy.deepcopy(load("password-okta-verify-push"))
     _edit(document, ("data", "identity", "claims", "sub"), "user-\ud800")
+    _edit(document, ("data", "access", "claims", "uid"), "user-\ud800")
     body = json.dumps(document).encode()
     answer = client.post(
         "/token-hook", data=body, headers={**auth_headers, "Content-Type": "application/json"}

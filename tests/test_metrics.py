@@ -113,9 +113,17 @@ def without_auth_time() -> dict[str, Any]:
     return body
 
 
+def of_two_users() -> dict[str, Any]:
+    """The access token names another user than the ID token."""
+    body = as_user_of("chu-a")
+    body["data"]["access"]["claims"]["uid"] = "00u0another0User0007"
+    return body
+
+
 #: The outcomes of PSC_TENANTS and PSC_MAX_AUTH_AGE, and the tid they count under.
 TENANT_CASES: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "tenant-unmatched": (lambda: as_user_of("chu-z"), "none"),
+    "user-mismatch": (of_two_users, "none"),
     "tenant-ambiguous": (lambda: as_user_of("chu-a", "chu-b"), "none"),
     "auth-too-old": (lambda: as_user_of("chu-b", fresh=False), "OKTA_chu-b"),
     "auth-age-unknown": (without_auth_time, "OKTA_chu-a"),
