@@ -16,7 +16,8 @@ from freezegun import freeze_time
 
 from hook import samples
 from hook.cli import okta_api
-from hook.cli.doctor import PSC_SANDBOX_ISSUER, broker_endpoint
+from hook.cli.doctor import PSC_SANDBOX_ISSUER
+from hook.psc_environments import broker_endpoint
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
 from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body

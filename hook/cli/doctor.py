@@ -11,10 +11,9 @@ prints the report.
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,6 +21,8 @@ import click
 
 from hook import samples
 from hook.cli import check_token, okta_api
+from hook.cli.audit_apps import authentication_policies, reauth_findings, redirect_findings
+from hook.cli.audit_idps import smart_card_findings
 from hook.cli.environment import environment, okta_api_token
 from hook.cli.okta_applier import apply_answer
 from hook.cli.options import json_option, timeout_option
@@ -35,6 +36,7 @@ from hook.cli.output import (
     progress,
 )
 from hook.cli.playing import SampleName
+from hook.cli.report import Report
 from hook.config import Settings, https_url, load_settings
 from hook.okta import HOOK_PATH, TOKEN_NAMES
 
@@ -48,29 +50,6 @@ ATTACH_BY_HAND = (
 )
 #: Which mode of HOOK_AUTH_MODE serves each of Okta's channel types.
 CHANNEL_MODES = {"HTTP": "header", "OAUTH": "oauth"}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """Something that keeps PSC's claims out of the tokens: what is wrong, what to do."""
-
-    code: str
-    problem: str
-    fix: str
-
-
-@dataclass
-class Report:
-    """What the doctor found: the findings to fix, in order, and what holds."""
-
-    findings: list[Finding] = field(default_factory=list)
-    holds: list[str] = field(default_factory=list)
-
-    def add(self, code: str, problem: str, fix: str) -> None:
-        self.findings.append(Finding(code, problem, fix))
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"findings": [asdict(finding) for finding in self.findings], "holds": self.holds}
 
 
 @dataclass(frozen=True)
@@ -106,11 +85,6 @@ class Attachment:
             f" {self.policy.get('name')!r} on authorization server {self.server.get('name')!r}"
             f" ({self.server.get('id')})"
         )
-
-
-def broker_endpoint(psc_issuer: str, hint: str) -> str:
-    """PSC's Keycloak broker endpoint for ``hint``: the redirect URI the PSC app must list."""
-    return f"{psc_issuer.rstrip('/')}/broker/{hint}/endpoint"
 
 
 def _label(hook: Mapping[str, Any]) -> str:
@@ -315,93 +289,6 @@ def tenant_findings(
         )
 
 
-def _idp_label(idp: Mapping[str, Any]) -> str:
-    return f"{idp.get('name')!r} ({idp.get('id')})"
-
-
-def smart_card_findings(idps: list[dict[str, Any]], settings: Settings, report: Report) -> None:
-    """PSC_CPS_IDP_IDS against the org's smart-card (X509) IdPs: only a CPS reader gives eleve."""
-    cards = {idp.get("id"): idp for idp in idps if idp.get("type") == "X509"}
-    known = ", ".join(map(_idp_label, cards.values())) or "none"
-    if not settings.cps_idp_ids:
-        if cards:
-            report.add(
-                "cps-idps-unset",
-                f"PSC_CPS_IDP_IDS is not set: a CPS card gives no eleve, though the org has"
-                f" smart-card IdPs: {known}.",
-                "Set PSC_CPS_IDP_IDS to the id of the IdP that reads CPS cards (Security >"
-                " Identity Providers), here and on the service.",
-            )
-        return
-    for idp_id in sorted(settings.cps_idp_ids):
-        idp = cards.get(idp_id)
-        if idp is None or idp.get("status") != "ACTIVE":
-            state = "is not a smart-card IdP of the org" if idp is None else "is not ACTIVE"
-            report.add(
-                "cps-idp-not-found",
-                f"PSC_CPS_IDP_IDS names {idp_id}, which {state} (smart-card IdPs: {known}):"
-                " its CPS cards give no eleve.",
-                "Set PSC_CPS_IDP_IDS to the id of the active smart-card IdP that reads CPS"
-                " cards (Security > Identity Providers > the IdP), here and on the service.",
-            )
-        else:
-            report.holds.append(
-                f"The smart-card IdP {_idp_label(idp)} reads CPS cards (PSC_CPS_IDP_IDS)."
-            )
-    others = [idp for idp_id, idp in cards.items() if idp_id not in settings.cps_idp_ids]
-    if others:
-        report.holds.append(
-            f"Other smart-card IdPs give no eleve: {', '.join(map(_idp_label, others))}."
-        )
-
-
-#: ISO 8601 durations as Okta writes reauthenticateIn: PT4H, PT30M, P1D, PT0S.
-_DURATION = re.compile(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?")
-
-
-def duration_seconds(text: Any) -> int | None:
-    """An ISO 8601 duration of days, hours, minutes, seconds, in seconds; None if not one."""
-    found = _DURATION.fullmatch(text) if isinstance(text, str) else None
-    if found is None or text in ("P", "PT"):
-        return None
-    days, hours, minutes, seconds = (int(part or 0) for part in found.groups())
-    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
-
-
-def reauth_findings(
-    policies: Mapping[str, list[dict[str, Any]]], settings: Settings, report: Report
-) -> None:
-    """PSC_MAX_AUTH_AGE against the PSC apps' authentication policies, which prompt the user:
-    the hook can only refuse a sign-in too old, Okta's policy is what asks for a new one."""
-    limit = settings.max_auth_age
-    if limit is None:
-        return
-    for label, rules in sorted(policies.items()):
-        for rule in rules:
-            if rule.get("status") != "ACTIVE":
-                continue
-            method = ((rule.get("actions") or {}).get("appSignOn") or {}).get(
-                "verificationMethod"
-            ) or {}
-            seconds = duration_seconds(method.get("reauthenticateIn"))
-            if seconds is not None and seconds <= limit:
-                report.holds.append(
-                    f"The authentication policy of {label}, rule {rule.get('name')!r},"
-                    f" re-authenticates within {method.get('reauthenticateIn')}."
-                )
-                continue
-            report.add(
-                "reauth-too-long",
-                f"The authentication policy of {label}, rule {rule.get('name')!r}, re-"
-                f"authenticates after {method.get('reauthenticateIn') or 'no set time'}, longer"
-                f" than PSC_MAX_AUTH_AGE ({limit} s): the hook refuses those sign-ins without"
-                " Okta ever asking the user to sign in again.",
-                "Set the rule's 'Re-authentication frequency' to at most"
-                f" {limit // 3600} h {limit % 3600 // 60} min (Security > Authentication"
-                " Policies > the PSC app's policy > the rule > Edit).",
-            )
-
-
 def trial_request(settings: Settings, sample: str) -> dict[str, Any]:
     """A shipped sample whose client is PSC's (the first of PSC_CLIENT_IDS), to execute; with
     PSC_TENANTS, a user of the first establishment."""
@@ -465,39 +352,6 @@ def answer_findings(
         if all(check.ok for check in checks):
             verdicts = "; ".join(f"{check.name} {check.detail}" for check in checks)
             report.holds.append(f"PSC would accept its {TOKEN_NAMES[kind]} token: {verdicts}.")
-
-
-def redirect_findings(
-    apps: Mapping[str, Mapping[str, Any] | None],
-    settings: Settings,
-    psc_issuer: str,
-    report: Report,
-) -> None:
-    """Whether each PSC app lists PSC's broker endpoint among its sign-in redirect URIs."""
-    if not settings.kc_idp_hint:
-        report.holds.append("PSC_KC_IDP_HINT is not set: the redirect URI check is skipped.")
-        return
-    expected = broker_endpoint(psc_issuer, settings.kc_idp_hint)
-    for client, app in sorted(apps.items()):
-        if app is None:
-            report.add(
-                "app-not-found",
-                f"No app of the org has the client id {client} (PSC_CLIENT_IDS).",
-                "Set PSC_CLIENT_IDS to the PSC app's Client ID (Applications > the PSC app >"
-                " General).",
-            )
-            continue
-        uris = ((app.get("settings") or {}).get("oauthClient") or {}).get("redirect_uris") or []
-        if expected in uris:
-            report.holds.append(f"The app {app.get('label')!r} redirects to {expected}.")
-        else:
-            report.add(
-                "redirect-uri-missing",
-                f"The app {app.get('label')!r} ({client}) does not list PSC's broker endpoint"
-                f" {expected} among its sign-in redirect URIs: sign-ins from PSC fail.",
-                "Add it in Applications > the PSC app > General > Sign-in redirect URIs (for"
-                " PSC's production, run the doctor with --psc-issuer set to its issuer).",
-            )
 
 
 def _attachments(
@@ -584,23 +438,8 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
             apps[client_id] = None
     redirect_findings(apps, settings, target.psc_issuer, report)
     if settings.max_auth_age is not None:
-        reauth_findings(_authentication_policies(client, apps), settings, report)
+        reauth_findings(authentication_policies(client, apps), settings, report)
     return report
-
-
-def _authentication_policies(
-    client: okta_api.OktaClient, apps: Mapping[str, Mapping[str, Any] | None]
-) -> dict[str, list[dict[str, Any]]]:
-    """The rules of each PSC app's authentication policy, by the app's label."""
-    found = {}
-    for app in apps.values():
-        href = (((app or {}).get("_links") or {}).get("accessPolicy") or {}).get("href")
-        if href:
-            policy = urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]
-            found[f"the app {app.get('label')!r}"] = client.listing(
-                okta_api.policy_rules_path(policy)
-            )
-    return found
 
 
 # the command ------------------------------------------------------------------------------
