@@ -16,8 +16,7 @@ from freezegun import freeze_time
 
 from hook import samples
 from hook.cli import okta_api
-from hook.cli.doctor import PSC_SANDBOX_ISSUER
-from hook.psc_environments import broker_endpoint
+from hook.psc_environments import ENVIRONMENTS, broker_endpoint, environment
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
 from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body
@@ -39,8 +38,9 @@ HINT = "OKTA_chu-exemple"
 CPS_IDP = BASE_ENV["PSC_CPS_IDP_IDS"]
 SERVER, POLICY, RULE = "aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7"
 HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
-BROKER = broker_endpoint(PSC_SANDBOX_ISSUER, HINT)
-PRODUCTION_ISSUER = "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet"
+SANDBOX, PRODUCTION = environment("sandbox"), environment("production")
+[FORMER] = [psc for psc in ENVIRONMENTS if psc.former]
+BROKER = broker_endpoint(SANDBOX.issuer, HINT)
 LOCAL_ENV = {**BASE_ENV, "PSC_CLIENT_IDS": PSC_CLIENT, "PSC_KC_IDP_HINT": HINT,
              "OKTA_API_TOKEN": TOKEN}  # fmt: skip
 OAUTH_ENV = {
@@ -283,9 +283,58 @@ def test_a_policy_for_all_clients_covers_psc(capsys, okta):
 
 
 def test_the_production_issuer_gives_its_own_redirect_uri(capsys, okta):
-    wire(okta.fake, redirect_uris=(broker_endpoint(PRODUCTION_ISSUER, HINT),))
+    wire(okta.fake, redirect_uris=(broker_endpoint(PRODUCTION.issuer, HINT),))
     assert codes(capsys, okta) == ["redirect-uri-missing"]
-    assert codes(capsys, okta, "--psc-issuer", PRODUCTION_ISSUER) == []
+    assert codes(capsys, okta, "--psc-env", "production") == []
+    assert codes(capsys, okta, "--psc-issuer", PRODUCTION.issuer) == []
+
+
+@pytest.mark.parametrize("psc", [SANDBOX, PRODUCTION], ids=lambda psc: psc.key)
+def test_the_redirect_uri_finding_names_the_environment_checked(capsys, okta, psc):
+    wire(okta.fake, redirect_uris=("https://intranet.chu-exemple.fr/callback",))
+    result = doctor(capsys, okta, "--psc-env", psc.key, "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "redirect-uri-missing"
+    expected = broker_endpoint(psc.issuer, HINT)
+    problem = finding["problem"]
+    assert f"does not list the broker endpoint of PSC's {psc.key}, {expected}," in problem
+    assert f"sign-ins from PSC's {psc.key} fail" in problem
+
+
+def test_the_sandbox_is_anss_own_host_and_the_former_one_is_named(capsys, okta):
+    """PSC's sandbox is auth.bas.psc.esante.gouv.fr (ANS's keycloak-prosanteconnect); an app
+    that lists the former host's endpoint is told to move."""
+    former = broker_endpoint(FORMER.issuer, HINT)
+    assert BROKER.startswith("https://auth.bas.psc.esante.gouv.fr/")
+    wire(okta.fake, redirect_uris=(former,))
+    result = doctor(capsys, okta, "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "redirect-uri-missing"
+    problem = finding["problem"]
+    assert f"It lists PSC's broker endpoints {former} (PSC's former sandbox)." in problem
+    assert "and remove the former sandbox host's" in finding["fix"]
+    assert any(former in note and "auth.bas.psc.esante.gouv.fr" in note
+               for note in result.json()["notes"])  # fmt: skip
+    okta.fake.apps[PSC_CLIENT]["settings"]["oauthClient"]["redirect_uris"].append(BROKER)
+    assert codes(capsys, okta) == []
+    assert "  note  The app 'Pro Santé Connect' lists " + former in doctor(capsys, okta).out
+
+
+def test_the_former_sandbox_host_given_as_issuer_is_checked_with_a_note(capsys, okta):
+    wire(okta.fake, redirect_uris=(broker_endpoint(FORMER.issuer, HINT),))
+    result = doctor(capsys, okta, "--psc-issuer", FORMER.issuer + "/", "--json")
+    assert result.json()["findings"] == []
+    assert f"{FORMER.issuer}: {FORMER.note}." in result.json()["notes"]
+
+
+def test_psc_env_and_psc_issuer_together_are_2(capsys, okta):
+    result = doctor(capsys, okta, "--psc-env", "production", "--psc-issuer", PRODUCTION.issuer)
+    assert result.code == 2
+    assert "--psc-issuer: give it or --psc-env, not both" in result.err
+    assert okta.fake.requests == []
+    result = doctor(capsys, okta, "--psc-env", "staging")
+    assert result.code == 2
+    assert okta.fake.requests == []
 
 
 # the hook ---------------------------------------------------------------------------------
@@ -511,6 +560,32 @@ def test_the_service_runs_another_tenant_id(capsys, okta, monkeypatch):
     ]
 
 
+def test_the_test_sign_in_passes_the_age_gate_of_a_correctly_wired_org(
+    capsys, okta, start_server, monkeypatch
+):
+    """The samples' sign-in is weeks old; the doctor sends it as happening now, through the
+    environment of PSC checked, so that PSC_MAX_AUTH_AGE=4h does not refuse it."""
+    env = {**{k: v for k, v in LOCAL_ENV.items() if k != "OKTA_API_TOKEN"},
+           "PSC_MAX_AUTH_AGE": "4h"}  # fmt: skip
+    okta.fake.service_url = start_server(env).url
+    monkeypatch.setenv("PSC_MAX_AUTH_AGE", "4h")
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(PSC_CLIENT, "rst1pscAuthPolicy0ex7", "PT4H")
+    sent_at = datetime.now(UTC).timestamp()
+    assert codes(capsys, okta, "--sample", "refresh") == []
+    assert codes(capsys, okta, "--psc-env", "production") == ["redirect-uri-missing"]
+    first, last = [r.body for r in okta.fake.requests if r.method == "POST"]
+    for body in (first, last):
+        assert abs(body["data"]["identity"]["claims"]["auth_time"] - sent_at) < 60
+        session = body["data"]["context"]["session"]
+        assert session["lastPasswordVerification"] < session["createdAt"] < body["eventTime"]
+    assert first["data"]["context"]["protocol"]["request"]["redirect_uri"] == BROKER
+    assert last["data"]["context"]["protocol"]["request"]["redirect_uri"] == broker_endpoint(
+        PRODUCTION.issuer, HINT
+    )
+    assert samples.load("refresh")["data"]["identity"]["claims"]["auth_time"] == 1795680070
+
+
 def test_the_service_is_down(capsys, okta):
     okta.fake.service_url = f"http://127.0.0.1:{free_port()}"
     wire(okta.fake)
@@ -532,7 +607,7 @@ def test_an_app_without_pscs_broker_endpoint(capsys, okta):
     wire(okta.fake, redirect_uris=("https://intranet.chu-exemple.fr/callback",))
     result = doctor(capsys, okta)
     assert result.code == 1
-    assert f"does not list PSC's broker endpoint {BROKER}" in result.out
+    assert f"does not list the broker endpoint of PSC's sandbox, {BROKER}," in result.out
     assert "Sign-in redirect URIs" in result.out
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,7 +22,13 @@ import click
 
 from hook import samples
 from hook.cli import check_token, okta_api
-from hook.cli.audit_apps import authentication_policies, reauth_findings, redirect_findings
+from hook.cli.audit_apps import (
+    app_findings,
+    authentication_policies,
+    psc_at,
+    reauth_findings,
+    redirect_findings,
+)
 from hook.cli.audit_idps import smart_card_findings
 from hook.cli.environment import environment, okta_api_token
 from hook.cli.okta_applier import apply_answer
@@ -37,11 +44,15 @@ from hook.cli.output import (
 )
 from hook.cli.playing import SampleName
 from hook.cli.report import Report
-from hook.config import Settings, https_url, load_settings
+from hook.config import ConfigError, Settings, https_url, load_settings
 from hook.okta import HOOK_PATH, TOKEN_NAMES
+from hook.psc_environments import ENVIRONMENTS, Environment, broker_endpoint
+from hook.psc_environments import environment as environment_of
 
-#: PSC's sandbox issuer (PSC's docs); its Keycloak broker endpoint is the redirect URI.
-PSC_SANDBOX_ISSUER = "https://auth.bas.esw.esante.gouv.fr/auth/realms/esante-wallet"
+#: The environments of PSC an operator names with --psc-env (the former host is recognised
+#: in --psc-issuer and in the apps' redirect URIs, never proposed).
+PSC_ENVIRONMENTS = tuple(psc.key for psc in ENVIRONMENTS if not psc.former)
+DEFAULT_PSC_ENVIRONMENT = "sandbox"
 DEFAULT_SAMPLE = "password-okta-verify-push"
 ALL_CLIENTS = "ALL_CLIENTS"
 ATTACH_BY_HAND = (
@@ -54,11 +65,12 @@ CHANNEL_MODES = {"HTTP": "header", "OAUTH": "oauth"}
 
 @dataclass(frozen=True)
 class Target:
-    """What to look at: the hook (name or id), an authorization server, PSC's issuer."""
+    """What to look at: the hook (name or id), an authorization server, PSC's environment
+    (its issuer gives the redirect URI)."""
 
     hook: str | None = None
     auth_server: str | None = None
-    psc_issuer: str = PSC_SANDBOX_ISSUER
+    psc: Environment = field(default_factory=lambda: environment_of(DEFAULT_PSC_ENVIRONMENT))
     sample: str = DEFAULT_SAMPLE
 
 
@@ -289,12 +301,17 @@ def tenant_findings(
         )
 
 
-def trial_request(settings: Settings, sample: str) -> dict[str, Any]:
+def trial_request(settings: Settings, sample: str, psc: Environment) -> dict[str, Any]:
     """A shipped sample whose client is PSC's (the first of PSC_CLIENT_IDS), to execute; with
-    PSC_TENANTS, a user of the first establishment."""
-    request = samples.load(sample)
+    PSC_TENANTS, a user of the first establishment. It happens now, so that it passes an
+    age gate (PSC_MAX_AUTH_AGE), and comes through the environment of PSC checked when the
+    establishment's alias is known."""
+    request = samples.happening_at(samples.load(sample), datetime.now(UTC))
     data = request["data"]
     first = settings.tenants.tenants[0] if settings.tenants else None
+    alias = first.kc_idp_hint if first is not None else settings.kc_idp_hint
+    if alias:
+        samples.redirected_to(request, broker_endpoint(psc.issuer, alias))
     if first is not None and first.match:
         for kind in ("identity", "access"):
             if data.get(kind):
@@ -396,9 +413,10 @@ def _servers(client: okta_api.OktaClient, auth_server: str | None, report: Repor
 
 
 def _execute(
-    client: okta_api.OktaClient, hook_id: str, settings: Settings, sample: str, report: Report
+    client: okta_api.OktaClient, hook_id: str, settings: Settings, target: Target, report: Report
 ) -> None:
-    request = trial_request(settings, sample)
+    sample = target.sample
+    request = trial_request(settings, sample, target.psc)
     try:
         answer = client.send(okta_api.execute_call(hook_id, request))
     except (okta_api.Unreachable, okta_api.Unauthorized, okta_api.RateLimited):
@@ -427,7 +445,7 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
             attachments = _attachments(client, hook["id"], servers)
             coverage_findings(attachments, settings, report, searched)
             tenant_findings(attachments, _claims(client, attachments, settings), settings, report)
-        _execute(client, hook["id"], settings, target.sample, report)
+        _execute(client, hook["id"], settings, target, report)
     smart_card_findings(client.listing(okta_api.SMART_CARD_IDPS_PATH), settings, report)
     apps: dict[str, Mapping[str, Any] | None] = {}
     wanted = settings.kc_idp_hint or settings.max_auth_age is not None
@@ -436,7 +454,8 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
             apps[client_id] = client.call(okta_api.ApiCall("GET", okta_api.app_path(client_id)))
         except okta_api.NotFound:
             apps[client_id] = None
-    redirect_findings(apps, settings, target.psc_issuer, report)
+    app_findings(apps, report)
+    redirect_findings(apps, settings, target.psc, report)
     if settings.max_auth_age is not None:
         reauth_findings(authentication_policies(client, apps), settings, report)
     return report
@@ -448,6 +467,7 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
 def _doctor_text(report: Report, org: str) -> str:
     lines = [f"Checked {org} against this configuration.", ""]
     lines += [f"  ok  {line}" for line in report.holds]
+    lines += [f"  note  {line}" for line in report.notes]
     if not report.findings:
         lines += ["", "Everything holds: Okta calls the hook and PSC would accept its tokens."]
         return "\n".join(lines)
@@ -458,6 +478,15 @@ def _doctor_text(report: Report, org: str) -> str:
             f"   what to do: {finding.fix}",
         ]
     return "\n".join(lines)
+
+
+def _psc(key: str | None, issuer: str | None) -> Environment:
+    """The environment of PSC to check, from --psc-env or --psc-issuer (not both)."""
+    if issuer is None:
+        return environment_of(key or DEFAULT_PSC_ENVIRONMENT)
+    if key is not None:
+        raise ConfigError("--psc-issuer: give it or --psc-env, not both")
+    return psc_at(https_url("--psc-issuer", issuer.strip()))
 
 
 @click.command(
@@ -478,10 +507,12 @@ def _doctor_text(report: Report, org: str) -> str:
 @click.option("--hook", help="the hook's name or id (default: the org's only token inline hook)")
 @click.option("--auth-server", help="the PSC authorization server id (default: search them all)")
 @click.option(
-    "--psc-issuer",
-    default=PSC_SANDBOX_ISSUER,
-    help="PSC's issuer, for its broker redirect URI (default: PSC's sandbox)",
+    "--psc-env",
+    type=click.Choice(PSC_ENVIRONMENTS),
+    help=f"the environment of PSC whose redirect URI the PSC app must list (default"
+    f" {DEFAULT_PSC_ENVIRONMENT})",
 )
+@click.option("--psc-issuer", help="PSC's issuer, for an environment --psc-env does not name")
 @click.option(
     "--sample",
     type=SampleName(),
@@ -494,19 +525,20 @@ def command(
     org: str,
     hook: str | None,
     auth_server: str | None,
-    psc_issuer: str,
+    psc_env: str | None,
+    psc_issuer: str | None,
     sample: str,
     timeout: float,
     as_json: bool,
 ) -> int:
     """Check the Okta org against this configuration: the hook, the rules that call it, a
-    test run, PSC's redirect URI (read-only; API token from OKTA_API_TOKEN)."""
+    test run, PSC's redirect URI in one of its environments (read-only; API token from
+    OKTA_API_TOKEN)."""
     env = environment()
     settings = load_settings(env)
     org = https_url("--org", org.strip().rstrip("/"))
-    psc_issuer = https_url("--psc-issuer", psc_issuer.strip().rstrip("/"))
     client = okta_api.OktaClient(org, okta_api_token(env), timeout)
-    target = Target(hook, auth_server, psc_issuer, sample)
+    target = Target(hook, auth_server, _psc(psc_env, psc_issuer), sample)
     progress(as_json, f"Reading {org} (GET only, and one test run of the hook) ...")
     try:
         report = diagnose(client, settings, target)

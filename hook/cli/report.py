@@ -21,13 +21,19 @@ class Finding:
 
 @dataclass
 class Report:
-    """What the doctor found: the findings to fix, in order, and what holds."""
+    """What the doctor found: the findings to fix, in order, what holds, and notes: what
+    is worth knowing without being wrong (PSC accepts it, or nothing here can say)."""
 
     findings: list[Finding] = field(default_factory=list)
     holds: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def add(self, code: str, problem: str, fix: str) -> None:
         self.findings.append(Finding(code, problem, fix))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"findings": [asdict(finding) for finding in self.findings], "holds": self.holds}
+        return {
+            "findings": [asdict(finding) for finding in self.findings],
+            "holds": self.holds,
+            "notes": self.notes,
+        }
