@@ -205,6 +205,8 @@ UNTRUE = {
     "measured before metrics": "the benchmark ran with the metrics on",
     "aus1psc0hook0example7": "the PSC server's example id named the hook's caller server",
     "heroku config -s` prints them": "Render's section ended in Heroku commands",
+    "auth.bas.esw.esante.gouv.fr/auth": "PSC's sandbox is auth.bas.psc.esante.gouv.fr (ANS's"
+    " keycloak-prosanteconnect); the former host is named, never given as an issuer or URI",
 }
 
 

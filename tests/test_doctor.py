@@ -19,7 +19,7 @@ from hook.cli import okta_api
 from hook.psc_environments import ENVIRONMENTS, broker_endpoint, environment
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
-from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body
+from tests.fake_okta import CPS_ADDITIONAL_AMR, TOKEN, FakeOkta, FakeOktaServer, error_body
 from tests.jwks_server import (
     CLIENT_ID,
     FIRST_KID,
@@ -37,6 +37,7 @@ PSC_CLIENT = samples.load("password-okta-verify-push")["data"]["context"]["proto
 HINT = "OKTA_chu-exemple"
 CPS_IDP = BASE_ENV["PSC_CPS_IDP_IDS"]
 SERVER, POLICY, RULE = "aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7"
+AUTH_POLICY = "rst1pscAuthPolicy0ex7"
 HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
 SANDBOX, PRODUCTION = environment("sandbox"), environment("production")
 [FORMER] = [psc for psc in ENVIRONMENTS if psc.former]
@@ -107,7 +108,9 @@ def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BRO
     fake.add_policy(SERVER, POLICY, list(clients))
     fake.add_rule(SERVER, POLICY, RULE, hook_id=hook["id"])
     fake.add_app(PSC_CLIENT, list(redirect_uris))
-    fake.add_idp(CPS_IDP, "Carte CPS")  # the samples' CPS card reader (BASE_ENV names it)
+    fake.add_authentication_policy(PSC_CLIENT, AUTH_POLICY)  # the password, then a push
+    # the samples' CPS card reader (BASE_ENV names it), making Okta record PSC's élevé set
+    fake.add_idp(CPS_IDP, "Carte CPS", additional_amr=CPS_ADDITIONAL_AMR)
     return hook
 
 
@@ -619,7 +622,7 @@ def test_no_hint_means_no_redirect_check(capsys, okta, monkeypatch):
     assert (
         "PSC_KC_IDP_HINT is not set: the redirect URI check is skipped." in (result.json()["holds"])
     )
-    assert not [r for r in okta.fake.requests if r.path.startswith("/api/v1/apps")]
+    assert not [line for line in result.json()["holds"] if "redirects to" in line]
 
 
 # exit codes -------------------------------------------------------------------------------
@@ -737,3 +740,175 @@ def test_each_establishment_reaches_the_hook_with_its_claim(
     assert execute.body["data"]["identity"]["claims"]["psc_establishment"] == "chu-a"
     assert "The authorization server 'Pro Santé Connect' (aus1psc0hook0example7) issues the" \
         " 'psc_establishment' claim." in holds(capsys, okta)  # fmt: skip
+
+
+# the CPS card reader's AMR values, and the methods PSC's app lets users in with -----------
+
+
+def only(capsys, okta: FakeOktaServer, *extra: str) -> dict:
+    """The doctor's JSON report, run with the environment given."""
+    return doctor(capsys, okta, "--json", *extra).json()
+
+
+@pytest.mark.parametrize(
+    ("additional", "missing"),
+    [(None, "hwk, mfa, pin"), ((), "hwk, mfa, pin"), (("pin",), "hwk, mfa"),
+     (("sc", "hwk", "mfa"), "pin")],
+)  # fmt: skip
+def test_a_cps_reader_whose_amr_values_are_not_pscs_eleve_set(capsys, okta, additional, missing):
+    """Okta reserves the ID token's amr: only the IdP's AMR values make it PSC's élevé set."""
+    wire(okta.fake)
+    okta.fake.add_idp(CPS_IDP, "Carte CPS", additional_amr=additional)
+    okta.fake.add_idp("0oa9staffBadge0Idp01", "Staff badge")  # not a CPS reader: not judged
+    [finding] = only(capsys, okta)["findings"]
+    assert finding["code"] == "cps-idp-amr-incomplete"
+    assert f"'Carte CPS' ({CPS_IDP})" in finding["problem"]
+    assert f"(additionalAmr), without {missing}:" in finding["problem"]
+    assert "not PSC's élevé set (hwk mfa pin sc), in the ID token" in finding["problem"]
+    assert finding["fix"].startswith("Security > Identity Providers > the IdP > Edit > AMR values:")
+    assert f"add {missing};" in finding["fix"]
+
+
+def test_a_cps_reader_with_hwk_pin_mfa_makes_okta_record_pscs_eleve_set(capsys, okta):
+    wire(okta.fake)
+    report = only(capsys, okta)
+    assert report["findings"] == []
+    assert (
+        f"The smart-card IdP 'Carte CPS' ({CPS_IDP}) has the AMR values hwk, pin, mfa: Okta"
+        " itself records hwk mfa pin sc, PSC's élevé set, in both tokens."
+    ) in report["holds"]
+    okta.fake.idps[CPS_IDP]["status"] = "INACTIVE"
+    okta.fake.idps[CPS_IDP]["properties"] = {"additionalAmr": []}
+    assert codes(capsys, okta) == ["cps-idp-not-found"]
+
+
+PASSWORD = {"methods": ["password"], "required": True}
+
+
+def possession(*methods: str, **demands: str) -> dict:
+    return {**({"methods": list(methods)} if methods else {}), "required": True, **demands}
+
+
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [
+        ({"constraints": [{"knowledge": PASSWORD, "possession": possession("sms")}]},
+         ["an SMS code (sms)"]),
+        ({"constraints": [{"knowledge": PASSWORD, "possession": possession("voice")}]},
+         ["a voice call (voice)"]),
+        ({"constraints": [{"knowledge": PASSWORD, "possession": possession("email")}]},
+         ["an email (email)"]),
+        ({"constraints": [{"knowledge": PASSWORD, "possession": possession("webauthn")}]},
+         ["a FIDO2 key or passkey (webauthn)"]),
+        ({"constraints": [{"possession": possession("signed_nonce")}]},
+         ["a security question", "Okta FastPass (signed_nonce) alone"]),
+        ({"constraints": [{"knowledge": PASSWORD,
+                           "possession": possession(phishingResistant="REQUIRED")}]},
+         ["a FIDO2 key or passkey (webauthn)"]),
+        ({"constraints": [{"knowledge": PASSWORD}, {"possession": possession("push")}],
+          "factor_mode": "1FA"},
+         ["the password alone", "Okta Verify push alone"]),
+        ({"constraints": [{"knowledge": PASSWORD}], "factor_mode": "1FA"},
+         ["the password alone"]),
+        ({"constraints": [{"knowledge": PASSWORD,
+                           "possession": possession("push", "sms", "email")}]},
+         ["an SMS code (sms)", "an email (email)"]),
+        ({"constraints": None},
+         ["a security question", "a one-time code app (otp)",
+          "a FIDO2 key or passkey (webauthn)", "an SMS code (sms)", "a voice call (voice)",
+          "an email (email)", "Duo (duo)", "Okta FastPass (signed_nonce) alone"]),
+        ({"chains": [{"authenticationMethods": [{"key": "okta_password", "method": "password"}],
+                      "next": [{"authenticationMethods": [{"key": "webauthn"}],
+                                "reauthenticateIn": "PT4H"}]}]},
+         ["a FIDO2 key or passkey (webauthn)"]),
+    ],
+    ids=["sms", "voice", "email", "webauthn", "fastpass alone", "phishing resistant",
+         "1FA, knowledge or possession", "password alone", "push or sms or email",
+         "any two factors", "chain"],
+)  # fmt: skip
+def test_a_rule_letting_users_in_without_pscs_sets_names_the_method(capsys, okta, rule, named):
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(PSC_CLIENT, AUTH_POLICY, **rule)
+    [finding] = only(capsys, okta)["findings"]
+    assert finding["code"] == "policy-allows-non-psc-method"
+    assert finding["problem"].startswith(
+        f"The authentication policy 'Pro Santé Connect' ({AUTH_POLICY}) of the app"
+        " 'Pro Santé Connect', rule 'Health professionals', lets a user in with"
+        f" {', '.join(named)}: Okta records such a sign-in ("
+    )
+    assert "none of PSC's amr sets, even after the hook" in finding["problem"]
+    assert f"take out {', '.join(named)};" in finding["fix"]
+
+
+@pytest.mark.parametrize(
+    ("demands", "noted"),
+    [(possession("push"), []),
+     (possession("totp"), ["the password + an Okta Verify code (TOTP)"]),
+     (possession("signed_nonce"), ["the password + Okta FastPass (signed_nonce)"]),
+     (possession("push", "totp"), ["the password + an Okta Verify code (TOTP)"])],
+    ids=["push", "totp", "fastpass after the password", "push or totp"],
+)  # fmt: skip
+def test_what_only_the_hook_makes_pscs_set_is_a_note(capsys, okta, demands, noted):
+    """TOTP: Okta records okta_verify otp, which the hook normalises in the access token
+    only; the ID token's amr stays Okta's."""
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(
+        PSC_CLIENT, AUTH_POLICY, constraints=({"knowledge": PASSWORD, "possession": demands},)
+    )
+    report = only(capsys, okta)
+    assert report["findings"] == []
+    notes = [note for note in report["notes"] if "hook turns into" in note]
+    assert len(notes) == len(noted)
+    for note, way in zip(notes, noted, strict=True):
+        assert f"lets a user in with {way}: Okta records" in note
+        assert "PSC's substantiel set in the access token only; the ID token keeps" in note
+    pushes = [hold for hold in report["holds"] if "for which Okta itself records" in hold]
+    assert len(pushes) == ("push" in demands["methods"])
+
+
+def test_without_amr_in_the_access_token_the_hook_cannot_help(capsys, okta, monkeypatch):
+    monkeypatch.setenv("PSC_CLAIMS_ACCESS_TOKEN", "tid,oid")
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(
+        PSC_CLIENT, AUTH_POLICY, constraints=({"knowledge": PASSWORD,
+                                               "possession": possession("totp")},)
+    )  # fmt: skip
+    [finding] = only(capsys, okta)["findings"]
+    assert finding["code"] == "policy-allows-non-psc-method"
+    assert (
+        "lets a user in with the password + an Okta Verify code (TOTP) alone"
+        not in (finding["problem"])
+    )
+    assert "lets a user in with an Okta Verify code (TOTP):" in finding["problem"]
+
+
+def test_deny_inactive_and_other_rules_let_no_one_in(capsys, okta, monkeypatch):
+    monkeypatch.setenv("PSC_MAX_AUTH_AGE", "4h")
+    wire(okta.fake)
+    add = okta.fake.add_authentication_rule
+    add(AUTH_POLICY, name="Outsiders", constraints=None, access="DENY", reauthenticate_in=None)
+    add(AUTH_POLICY, name="Old", constraints=None, status="INACTIVE", reauthenticate_in=None)
+    add(AUTH_POLICY, name="Catch-all Rule", access="DENY", system=True, reauthenticate_in=None)
+    report = only(capsys, okta)
+    assert report["findings"] == []
+    assert [r.path for r in okta.fake.requests if "/api/v1/policies/" in r.path] == [
+        f"/api/v1/policies/{AUTH_POLICY}",
+        f"/api/v1/policies/{AUTH_POLICY}/rules",
+    ]
+
+
+def test_the_idps_and_the_policys_rules_are_read_page_after_page(capsys, okta):
+    okta.fake.page_size = 1
+    wire(okta.fake)
+    okta.fake.add_idp("0oa9staffBadge0Idp01", "Staff badge")
+    okta.fake.idps[CPS_IDP] = okta.fake.idps.pop(CPS_IDP)  # the CPS reader on page 2
+    okta.fake.add_authentication_rule(
+        AUTH_POLICY, name="Contractors",
+        constraints=({"knowledge": PASSWORD, "possession": possession("sms")},),
+    )  # fmt: skip
+    [finding] = only(capsys, okta, "--hook", "PSC claims")["findings"]
+    assert "rule 'Contractors'" in finding["problem"]
+    pages = [(r.path, r.query.get("after")) for r in okta.fake.requests if r.method == "GET"]
+    assert ("/api/v1/idps", ["1"]) in pages
+    assert (f"/api/v1/policies/{AUTH_POLICY}/rules", ["1"]) in pages
+    assert any("'Carte CPS'" in hold for hold in only(capsys, okta)["holds"])

@@ -22,14 +22,8 @@ import click
 
 from hook import samples
 from hook.cli import check_token, okta_api
-from hook.cli.audit_apps import (
-    app_findings,
-    authentication_policies,
-    psc_at,
-    reauth_findings,
-    redirect_findings,
-)
-from hook.cli.audit_idps import smart_card_findings
+from hook.cli.audit_apps import audit_apps, psc_at
+from hook.cli.audit_idps import audit_idps
 from hook.cli.environment import environment, okta_api_token
 from hook.cli.okta_applier import apply_answer
 from hook.cli.options import json_option, timeout_option
@@ -446,18 +440,8 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
             coverage_findings(attachments, settings, report, searched)
             tenant_findings(attachments, _claims(client, attachments, settings), settings, report)
         _execute(client, hook["id"], settings, target, report)
-    smart_card_findings(client.listing(okta_api.SMART_CARD_IDPS_PATH), settings, report)
-    apps: dict[str, Mapping[str, Any] | None] = {}
-    wanted = settings.kc_idp_hint or settings.max_auth_age is not None
-    for client_id in settings.client_ids if wanted else ():
-        try:
-            apps[client_id] = client.call(okta_api.ApiCall("GET", okta_api.app_path(client_id)))
-        except okta_api.NotFound:
-            apps[client_id] = None
-    app_findings(apps, report)
-    redirect_findings(apps, settings, target.psc, report)
-    if settings.max_auth_age is not None:
-        reauth_findings(authentication_policies(client, apps), settings, report)
+    audit_idps(client, settings, report)
+    audit_apps(client, settings, target.psc, report)
     return report
 
 
