@@ -14,18 +14,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
 
-from hook import samples
-from hook.cli import check_token, okta_api
+from hook.cli import okta_api
 from hook.cli.audit_apps import audit_apps, psc_at
 from hook.cli.audit_idps import audit_idps
+from hook.cli.audit_trial import trial_run
 from hook.cli.environment import environment, okta_api_token
-from hook.cli.okta_applier import apply_answer
 from hook.cli.options import json_option, timeout_option
 from hook.cli.output import (
     BAD_INPUT,
@@ -39,8 +37,8 @@ from hook.cli.output import (
 from hook.cli.playing import SampleName
 from hook.cli.report import Report
 from hook.config import ConfigError, Settings, https_url, load_settings
-from hook.okta import HOOK_PATH, TOKEN_NAMES
-from hook.psc_environments import ENVIRONMENTS, Environment, broker_endpoint
+from hook.okta import HOOK_PATH
+from hook.psc_environments import ENVIRONMENTS, Environment
 from hook.psc_environments import environment as environment_of
 
 #: The environments of PSC an operator names with --psc-env (the former host is recognised
@@ -295,76 +293,6 @@ def tenant_findings(
         )
 
 
-def trial_request(settings: Settings, sample: str, psc: Environment) -> dict[str, Any]:
-    """A shipped sample whose client is PSC's (the first of PSC_CLIENT_IDS), to execute; with
-    PSC_TENANTS, a user of the first establishment. It happens now, so that it passes an
-    age gate (PSC_MAX_AUTH_AGE), and comes through the environment of PSC checked when the
-    establishment's alias is known."""
-    request = samples.happening_at(samples.load(sample), datetime.now(UTC))
-    data = request["data"]
-    first = settings.tenants.tenants[0] if settings.tenants else None
-    alias = first.kc_idp_hint if first is not None else settings.kc_idp_hint
-    if alias:
-        samples.redirected_to(request, broker_endpoint(psc.issuer, alias))
-    if first is not None and first.match:
-        for kind in ("identity", "access"):
-            if data.get(kind):
-                data[kind]["claims"][settings.tenant_claim] = min(first.match)
-    if first is not None and not first.match:
-        client: str | None = min(first.client_ids)
-    else:
-        client = settings.first_client
-    return request if client is None else samples.as_client(request, client)
-
-
-def answer_findings(
-    request: Mapping[str, Any], answer: Any, settings: Settings, report: Report, sample: str
-) -> None:
-    """What Okta would do with the hook's answer, then PSC's checks on the tokens."""
-    if isinstance(answer, dict) and "error" in answer:
-        summary = (answer.get("error") or {}).get("errorSummary")
-        report.add(
-            "hook-refused",
-            f"The hook refused the test sign-in ({sample}): {summary}",
-            "The service's PSC_MIN_ASSURANCE is above that sign-in: run the doctor with"
-            " --sample cps-smart-card, or check PSC_MIN_ASSURANCE on the service.",
-        )
-        return
-    if not isinstance(answer, dict) or not answer.get("commands"):
-        report.add(
-            "hook-patched-nothing",
-            f"The hook answered the test run ({sample}) with nothing to patch: Okta would issue"
-            " the tokens without PSC's claims.",
-            "The service skips clients outside its PSC_CLIENT_IDS: give it the same"
-            " PSC_CLIENT_IDS as here, and redeploy.",
-        )
-        return
-    outcome = apply_answer(request, 200, answer)
-    if outcome.voided:
-        report.add(
-            "patch-voided",
-            f"Okta would refuse the hook's answer and issue the tokens without PSC's claims:"
-            f" {outcome.voided}.",
-            "Take that claim out of PSC_CLAIMS_ID_TOKEN / PSC_CLAIMS_ACCESS_TOKEN on the service"
-            " (psc-hook preview shows the same verdict).",
-        )
-        return
-    report.holds.append(f"Okta's test run ({sample}): Okta would apply the hook's answer.")
-    for kind, claims in outcome.tokens.items():
-        checks = check_token.assess(claims, settings)
-        for check in checks:
-            if not check.ok:
-                report.add(
-                    "token-refused",
-                    f"PSC would refuse the {TOKEN_NAMES[kind]} token of the test run:"
-                    f" {check.name} is {check.detail}.",
-                    check.fix or "",
-                )
-        if all(check.ok for check in checks):
-            verdicts = "; ".join(f"{check.name} {check.detail}" for check in checks)
-            report.holds.append(f"PSC would accept its {TOKEN_NAMES[kind]} token: {verdicts}.")
-
-
 def _attachments(
     client: okta_api.OktaClient, hook_id: str, servers: list[dict[str, Any]]
 ) -> list[Attachment]:
@@ -406,27 +334,6 @@ def _servers(client: okta_api.OktaClient, auth_server: str | None, report: Repor
         return []
 
 
-def _execute(
-    client: okta_api.OktaClient, hook_id: str, settings: Settings, target: Target, report: Report
-) -> None:
-    sample = target.sample
-    request = trial_request(settings, sample, target.psc)
-    try:
-        answer = client.send(okta_api.execute_call(hook_id, request))
-    except (okta_api.Unreachable, okta_api.Unauthorized, okta_api.RateLimited):
-        raise
-    except okta_api.ApiError as error:
-        report.add(
-            "hook-test-failed",
-            f"Okta's test run of the hook failed: {error}",
-            "Okta got no answer it accepts from the service: check that the hook's URL is the"
-            " deployed service, that GET /readyz answers 200, and that the secret Okta holds is"
-            " one of HOOK_SECRETS (the service's log line then shows no auth_failure).",
-        )
-        return
-    answer_findings(request, answer, settings, report, sample)
-
-
 def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) -> Report:
     """Every check, in the order an operator would fix things; Okta's API errors propagate."""
     report = Report()
@@ -439,7 +346,7 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
             attachments = _attachments(client, hook["id"], servers)
             coverage_findings(attachments, settings, report, searched)
             tenant_findings(attachments, _claims(client, attachments, settings), settings, report)
-        _execute(client, hook["id"], settings, target, report)
+        trial_run(client, hook["id"], settings, target.sample, target.psc, report)
     audit_idps(client, settings, report)
     audit_apps(client, settings, target.psc, report)
     return report
