@@ -36,7 +36,7 @@ IDP_ID = re.compile(r"0oa[0-9A-Za-z]{5,60}")
 #: otherwise be ignored). A key starting with ``_`` is a comment.
 DOCUMENT_KEYS = frozenset({"aliases", "rules"})
 RULE_KEYS = frozenset(
-    {"name", "when", "amr", "assurance", "why", "assurance_override", "through_idps"}
+    {"name", "when", "amr", "assurance", "why", "assurance_override", "through_idps", "source"}
 )
 #: The factor class of each amr label (RFC 8176, Okta's labels): a rule whose evidence is
 #: one class at most may not claim more than one factor. A label not listed counts as a
