@@ -589,6 +589,21 @@ def test_the_test_sign_in_passes_the_age_gate_of_a_correctly_wired_org(
     assert samples.load("refresh")["data"]["identity"]["claims"]["auth_time"] == 1795680070
 
 
+def test_a_sample_moved_to_now_keeps_its_gaps():
+    now = datetime(2027, 1, 1, 12, 0, 0, tzinfo=UTC)
+    request = samples.happening_at(samples.load("password-okta-verify-push"), now)
+    session = request["data"]["context"]["session"]
+    assert request["eventTime"] == "2027-01-01T12:00:00.000Z"
+    assert session["createdAt"] == "2027-01-01T11:59:59.000Z"
+    assert session["lastPasswordVerification"] == "2027-01-01T11:59:57.000Z"
+    assert session["expiresAt"] == "2027-01-01T13:59:59.000Z"
+    assert request["data"]["identity"]["claims"]["auth_time"] == now.timestamp()
+    bare = {"data": {"identity": {"claims": {"auth_time": "yesterday"}}}}
+    assert samples.happening_at(bare, now) == {
+        "data": {"identity": {"claims": {"auth_time": "yesterday"}}}
+    }
+
+
 def test_the_service_is_down(capsys, okta):
     okta.fake.service_url = f"http://127.0.0.1:{free_port()}"
     wire(okta.fake)

@@ -232,7 +232,7 @@ def _non_psc(
         "policy-allows-non-psc-method",
         f"{where} lets a user in with {', '.join(names)}: Okta records such a sign-in"
         f" ({okta_methods.described(first)}: {' '.join(okta_methods.recorded(first))}) with"
-        " none of PSC's amr sets, even after the hook, and PSC refuses it.",
+        " none of PSC's amr sets, even after the hook, so PSC may refuse it.",
         "Edit the rule (Security > Authentication Policies > the policy > the rule): require"
         " the password and an Okta Verify push, which Okta itself records as PSC's"
         f" substantiel set in both tokens, and take out {', '.join(names)}; a CPS card comes"

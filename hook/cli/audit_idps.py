@@ -52,11 +52,11 @@ def smart_card_findings(idps: list[dict[str, Any]], settings: Settings, report: 
         )
 
 
-def smart_card_amr(additional: Any) -> frozenset[str]:
+def smart_card_amr(additional: list[str]) -> frozenset[str]:
     """The amr Okta itself records for a sign-in through a smart-card IdP whose
     ``properties.additionalAmr`` is ``additional``: ``sc`` and ``swk`` by default, ``hwk``
     in place of ``swk``, and the other values added (Okta's "configure AMR claims mapping")."""
-    added = {value for value in additional if isinstance(value, str)} if additional else set()
+    added = set(additional)
     return frozenset({"sc", "hwk" if "hwk" in added else "swk"} | added)
 
 
@@ -67,7 +67,9 @@ def cps_amr_findings(idps: list[dict[str, Any]], settings: Settings, report: Rep
     for idp in idps:
         if idp.get("id") not in settings.cps_idp_ids or idp.get("status") != "ACTIVE":
             continue
-        additional = (idp.get("properties") or {}).get("additionalAmr") or []
+        properties = idp.get("properties")
+        values = properties.get("additionalAmr") if isinstance(properties, dict) else None
+        additional = [value for value in values if isinstance(value, str)] if values else []
         recorded = smart_card_amr(additional)
         if published(recorded) == eleve:
             report.holds.append(
@@ -76,7 +78,8 @@ def cps_amr_findings(idps: list[dict[str, Any]], settings: Settings, report: Rep
                 " in both tokens."
             )
             continue
-        missing = sorted(eleve.amr - recorded)
+        # Okta's AMR values are sc, hwk, pin, mfa: short of PSC's set, some are missing
+        missing = sorted(eleve.amr - recorded) or sorted(eleve.amr - {"sc"})
         report.add(
             "cps-idp-amr-incomplete",
             f"The smart-card IdP {_idp_label(idp)} has the AMR values"
