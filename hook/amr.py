@@ -39,7 +39,7 @@ IDP_ID = re.compile(r"0oa[0-9A-Za-z]{5,60}")
 #: otherwise be ignored). A key starting with ``_`` is a comment.
 DOCUMENT_KEYS = frozenset({"aliases", "rules"})
 RULE_KEYS = frozenset(
-    {"name", "when", "amr", "assurance", "why", "assurance_override", "through_idps"}
+    {"name", "when", "amr", "assurance", "why", "assurance_override", "through_idps", "source"}
 )
 
 

@@ -63,6 +63,14 @@ ENVIRONMENTS: tuple[Environment, ...] = (SANDBOX, PRODUCTION, FORMER_SANDBOX)
 CURRENT = {environment.key: environment for environment in ENVIRONMENTS if not environment.former}
 
 
+def environment(key: str) -> Environment:
+    """The environment named ``key`` (``KeyError`` when there is none)."""
+    for known in ENVIRONMENTS:
+        if known.key == key:
+            return known
+    raise KeyError(key)
+
+
 def broker_endpoint(issuer: str, alias: str) -> str:
     """PSC's Keycloak broker endpoint for ``alias``: the redirect URI PSC's app uses."""
     return f"{issuer.rstrip('/')}{BROKER}{alias}{ENDPOINT}"

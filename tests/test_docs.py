@@ -32,7 +32,7 @@ VARIABLE = re.compile(
 READ_BY_CONFIG = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|PORT)"')
 #: A row of a variables table: its first cell is one backticked name.
 TABLE_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)` \|", re.MULTILINE)
-#: A finding of psc-hook doctor, as hook/cli/doctor.py adds it.
+#: A finding of psc-hook doctor, as hook/cli/doctor.py and its audit modules add it.
 FINDING = re.compile(r'\.add\(\s*"([a-z]+(?:-[a-z]+)+)"')
 
 
@@ -44,8 +44,11 @@ def config_sources() -> str:
 
 
 def doctor_findings() -> set[str]:
-    codes = set(FINDING.findall((ROOT / "hook" / "cli" / "doctor.py").read_text()))
-    assert len(codes) > 20, "the finding codes are no longer read from hook/cli/doctor.py"
+    """The codes of the doctor's findings: hook/cli/doctor.py and hook/cli/audit_*.py."""
+    cli = ROOT / "hook" / "cli"
+    sources = [cli / "doctor.py", *sorted(cli.glob("audit_*.py"))]
+    codes = set(FINDING.findall("\n".join(path.read_text() for path in sources)))
+    assert len(codes) > 20, "the finding codes are no longer read from hook/cli/"
     return codes
 
 
@@ -205,6 +208,8 @@ UNTRUE = {
     "measured before metrics": "the benchmark ran with the metrics on",
     "aus1psc0hook0example7": "the PSC server's example id named the hook's caller server",
     "heroku config -s` prints them": "Render's section ended in Heroku commands",
+    "auth.bas.esw.esante.gouv.fr/auth": "PSC's sandbox is auth.bas.psc.esante.gouv.fr (ANS's"
+    " keycloak-prosanteconnect); the former host is named, never given as an issuer or URI",
 }
 
 

@@ -13,6 +13,7 @@ from hook.psc_environments import (
     SANDBOX,
     broker_alias,
     broker_endpoint,
+    environment,
     environment_of,
 )
 
@@ -26,6 +27,12 @@ def test_the_environments_psc_publishes() -> None:
     assert "auth.bas.psc.esante.gouv.fr" in FORMER_SANDBOX.note
     assert list(CURRENT) == ["sandbox", "production"]
     assert [env for env in ENVIRONMENTS if env.former] == [FORMER_SANDBOX]
+
+
+def test_an_environment_by_its_key() -> None:
+    assert (environment("sandbox"), environment("production")) == (SANDBOX, PRODUCTION)
+    with pytest.raises(KeyError):
+        environment("staging")
 
 
 @pytest.mark.parametrize("environment", ENVIRONMENTS, ids=lambda env: env.key)

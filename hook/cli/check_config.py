@@ -14,6 +14,7 @@ from hook.cli.output import BAD_INPUT, epilog, fingerprint, print_json
 from hook.config import AUTH_AGE_LEEWAY_SECONDS, CLAIM_NAMES, Settings, load_settings
 from hook.oauth import ALGORITHMS
 from hook.okta import TOKEN_NAMES
+from hook.psc_amr_sets import published
 from hook.tenants import Tenant, identifier_note
 
 CLAIM_SOURCES = {
@@ -80,6 +81,7 @@ def _plan(settings: Settings) -> dict[str, Any]:
                 "through_idps": None if rule.through is None else sorted(rule.through),
                 "amr": list(rule.amr),
                 "assurance": rule.assurance,
+                "psc_set": _psc_set(rule.amr),
             }
             for rule in settings.amr_table.rules
         ],
@@ -92,8 +94,24 @@ def _plan(settings: Settings) -> dict[str, Any]:
         },
         "port": settings.port,
         "warnings": list(settings.warnings),
-        "notes": _notes(settings),
+        "notes": [*_notes(settings), *_unpublished(settings)],
     }
+
+
+def _psc_set(amr: tuple[str, ...]) -> dict[str, str] | None:
+    """The published PSC set a rule's output is, with its assurance and source."""
+    known = published(amr)
+    return None if known is None else {"assurance": known.assurance, "source": known.source}
+
+
+def _unpublished(settings: Settings) -> list[str]:
+    """A note for each amr rule whose output is none of PSC's published sets: PSC may
+    refuse it, and no source says it will not."""
+    return [
+        f"amr rule {rule.name!r} gives {' '.join(rule.amr)}: none of PSC's published sets"
+        for rule in settings.amr_table.rules
+        if published(rule.amr) is None
+    ]
 
 
 def _auth_lines(auth: dict[str, Any]) -> list[str]:
@@ -224,6 +242,12 @@ def _plan_text(plan: dict[str, Any]) -> str:
         lines.append(
             f"  {rule['name']}: {' + '.join(rule['when'])}{idps} -> {' '.join(rule['amr'])}"
             f" ({rule['assurance']})"
+        )
+        psc = rule["psc_set"]
+        lines.append(
+            f"    PSC's {psc['assurance']} set: {psc['source']}"
+            if psc
+            else "    ! none of PSC's published sets"
         )
     lines.append("  otherwise: Okta's labels pass through, nothing is added")
     aliases = ", ".join(f"{key} = {value}" for key, value in plan["amr_aliases"].items())

@@ -266,6 +266,11 @@ def claims_path(auth_server: str) -> str:
     return _path("/api/v1/authorizationServers/{}/claims", auth_server)
 
 
+def policy_path(policy: str) -> str:
+    """A policy, such as an app's authentication policy (``AccessPolicy``)."""
+    return _path("/api/v1/policies/{}", policy)
+
+
 def policy_rules_path(policy: str) -> str:
     """The rules of a policy, such as an app's authentication policy."""
     return _path("/api/v1/policies/{}/rules", policy)
