@@ -144,6 +144,15 @@ class Logger(glogging.Logger):
 
 
 logger_class = Logger
+
+
+def pre_request(worker: object, req: object) -> None:
+    """Nothing: gunicorn's default writes each request's method and raw path at debug level
+    (an email in a path); the service's canonical line names a path it does not route
+    "other"."""
+    return None
+
+
 accesslog = None
 logconfig_dict = logs.stdlib_config(_settings)
 
