@@ -33,9 +33,10 @@ CALLER_TEXT = {
     "HTTP/2 stream closed: %s": "HTTP/2 stream closed",
     "HTTP/2 error response failed: %s": "HTTP/2 error response failed",
 }
-#: The one message gunicorn formats before logging it: "Invalid request from ip=<address>:
-#: <the parse error, quoting the caller's method, header name, version or request line>".
-INVALID_REQUEST = ("Invalid request from ip=", "Invalid request")
+#: How the one message gunicorn formats before logging it starts: "Invalid request from
+#: ip=<address>: <the parse error, quoting the caller's method, header name, version or
+#: request line>". It becomes "Invalid request".
+INVALID_REQUEST = "Invalid request from ip="
 
 
 class WithoutCallerText(logging.Filter):
@@ -46,8 +47,8 @@ class WithoutCallerText(logging.Filter):
         if not record.name.startswith("gunicorn") or not isinstance(record.msg, str):
             return True
         fixed = CALLER_TEXT.get(record.msg)
-        if fixed is None and record.msg.startswith(INVALID_REQUEST[0]):
-            fixed = INVALID_REQUEST[1]
+        if fixed is None and record.msg.startswith(INVALID_REQUEST):
+            fixed = "Invalid request"
         if fixed is None:
             return True
         arguments = record.args if isinstance(record.args, tuple) else ()

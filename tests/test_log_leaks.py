@@ -508,5 +508,5 @@ def test_every_gunicorn_message_that_could_quote_a_caller_is_rewritten() -> None
                 unknown.append(f"{path.name}:{node.lineno}: {text}")
     assert set(gunicorn_logs.CALLER_TEXT) <= found  # each one rewritten is gunicorn's
     assert not unknown, unknown
-    invalid_request = f'msg = "{gunicorn_logs.INVALID_REQUEST[0]}'  # what NOT_LITERAL formats
+    invalid_request = f'msg = "{gunicorn_logs.INVALID_REQUEST}'  # what NOT_LITERAL formats
     assert invalid_request in (package / "workers" / "base.py").read_text()
