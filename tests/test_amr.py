@@ -98,6 +98,7 @@ def test_operator_rule_replaces_a_shipped_rule_by_name(tmp_path) -> None:
     ("content", "message"),
     [
         ("not json", "is not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "is not valid JSON: nested too deep to read"),
         ("[]", "must hold a JSON object"),
         ('{"rules": [{"when": ["pwd"], "amr": ["pwd"]}]}', "needs a name"),
         ('{"rules": [{"name": "r", "when": [], "amr": ["pwd"]}]}', "when must be a non-empty"),

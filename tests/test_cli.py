@@ -451,6 +451,21 @@ def test_a_misspelt_sample_is_an_argument_error_naming_demo(capsys, monkeypatch,
     assert "--demo" in result.err
 
 
+@pytest.mark.parametrize("command", ["preview", "send"])
+@pytest.mark.parametrize(
+    "nested", ["[" * 100_000 + "]" * 100_000, '{"a":' * 5_000 + "1" + "}" * 5_000]
+)
+def test_a_file_nested_too_deep_is_an_argument_error(capsys, tmp_path, command, nested):
+    """The standard library's reader recurses: it ended in a RecursionError traceback."""
+    path = tmp_path / "deep.json"
+    path.write_text(nested)
+    url = ("--url", "http://127.0.0.1:9/token-hook") if command == "send" else ()
+    result = run(capsys, command, str(path), "--demo", *url)
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    assert f"'{path}' is JSON nested too deep to read" in result.err.splitlines()[-1]
+
+
 # send, against the real service under gunicorn --------------------------------------------
 
 

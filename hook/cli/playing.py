@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from hook import samples
+from hook import jsonio, samples
 from hook.cli.output import progress
 from hook.config import ConfigError, Settings
 from hook.psc_environments import SANDBOX, broker_endpoint
@@ -82,13 +82,20 @@ class PayloadReference(click.ParamType):
         if value in samples.DESCRIPTIONS:
             return Reference(value, samples.load(value), b"")
         try:
-            return Reference(value, None, Path(value).read_bytes())
+            raw = Path(value).read_bytes()
         except OSError as error:
             self.fail(
                 f"{value!r} is neither a sample{misspelt(value)} nor a readable file"
                 f" ({error.strerror}); psc-hook samples lists the samples, and --demo plays"
                 " them with the demo settings, without configuring anything"
             )
+        try:
+            jsonio.loads(raw)
+        except jsonio.TooDeep as error:  # the commands could not read it either
+            self.fail(f"{value!r} is JSON {error}; the service answers such a body 400")
+        except ValueError:
+            pass  # played as it is: the service's answer says what is wrong
+        return Reference(value, None, raw)
 
 
 def _alias(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
