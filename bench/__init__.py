@@ -1,1 +1,2 @@
-"""The benchmark of issue 5: in-process, over HTTP against a bare Flask app, start-up, memory."""
+"""The benchmark of the specification's targets: in-process, over HTTP against a bare Flask
+app, start-up, memory."""

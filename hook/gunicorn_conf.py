@@ -74,20 +74,15 @@ bind = [f"0.0.0.0:{_settings.port}"]
 
 # A gevent worker of the hook's own (hook/worker.py): each connection is a greenlet, so a
 # client that sends its request a byte at a time holds no worker, and a request must
-# arrive whole within 2 s. Measured on 2 cores (2026-12-02): with `sync`, 4 such
-# connections held both workers and 0 of 4 genuine calls were answered within 3 s; with
-# this worker 4 of 4 were, and with 50 held open (bench/run.sh's slow-client row) genuine
-# calls at 8 connections kept their p99 (6.13 ms against 5.97 ms with none). The price is
-# gevent's own work per call, which the bare app pays too: at 32 connections 2,934 calls/s
-# against its 3,705 (0.79; 0.73 to 0.79 over five full runs; `sync`: 3,521 against 4,524,
-# 0.78, in one shorter run).
+# arrive whole within 2 s. With `sync`, a few such connections hold both workers and
+# genuine calls miss Okta's 3 s; the price of gevent is its own work per call, which the
+# bare app of the benchmark pays too (the measured runs: docs/performance.md).
 worker_class = "hook.worker.HookWorker"
-# One worker per core: the hook is CPU-bound (0.11 ms of Python per call in-process), so
-# more workers only share the same two cores (sync: 3 or 4 workers gave the same calls/s
-# with a higher p99).
+# One worker per core: the hook is CPU-bound, so more workers only share the same cores
+# (more workers gave the same calls/s with a higher p99).
 workers = 2
-# Connections one worker holds at once, slow ones included (1,000 slow connections cost the
-# two workers 12 MiB in all). Past this the worker stops accepting until one ends.
+# Connections one worker holds at once, slow ones included (a slow connection costs a few
+# KiB). Past this the worker stops accepting until one ends.
 worker_connections = 1000
 # One call per connection ("Connection: close"), as with `sync`: the kernel's accept queue
 # then spreads calls evenly over the workers, and the 2 s deadline covers each request
@@ -97,10 +92,8 @@ keepalive = 0
 # Request heads no larger than Okta's: its call has about 10 headers, a router in front adds
 # as many, and the longest line is Okta's bearer token (about 1 KB; 8 KB fit). gunicorn's
 # defaults (100 lines of 8 KB) let an unauthenticated client make a worker parse 800 KB of
-# an unfinished head, which costs CPU in the square of its size: measured on 2 cores
-# (2026-12-02, the machine shared), 50 connections each sending the largest unfinished head
-# the limits let through cost 114 ms of worker CPU each with the defaults, 6.6 ms with these
-# (what genuine calls pay meanwhile: bench/run.sh's slow-client row with large heads). A
+# an unfinished head, which costs CPU in the square of its size (what genuine calls pay
+# meanwhile: the benchmark's slow-client row with large heads, docs/performance.md). A
 # head past them is refused with 431 (a request line past 1 KB: 414) once read that far.
 limit_request_fields = 24
 limit_request_field_size = 8190
@@ -109,11 +102,11 @@ limit_request_line = 1024
 # The app is loaded in each worker, after gevent has patched the standard library: a lock
 # or TLS context built in a preloaded master would block the whole worker instead of one
 # greenlet. The settings are still validated here, before any worker forks. Start-up to
-# the first 200 on /healthz stays under half a second (docs/performance.md).
+# the first 200 on /healthz is measured by the benchmark (docs/performance.md).
 preload_app = False
 
-# Restarts bound what a slow leak could cost, nothing more: the workers' memory did not
-# grow over 200,000 calls. The jitter keeps the workers from restarting together; a
+# Restarts bound what a slow leak could cost, nothing more: the workers' memory stays flat
+# under load (the benchmark's memory row). The jitter keeps the workers from restarting together; a
 # restarting worker finishes its call first and the master keeps the listening socket
 # open, so no call is dropped while a fresh worker starts.
 max_requests = 200_000

@@ -18,7 +18,7 @@ HEX_DIGITS = 32
 
 class UserRef:
     """Keyed once, at start: a call copies the prepared HMAC (its key already hashed into
-    it), about 1.5 µs, instead of keying a new one."""
+    it) instead of keying a new one."""
 
     __slots__ = ("_keyed",)
 

@@ -1,4 +1,5 @@
-"""The HTTP edge: the only module that knows Flask's request and response.
+"""The HTTP edge: the routes, Flask's request in and the hook's answer out (``errors``
+turns what fails on the way into problem+json).
 
 ``POST /token-hook`` reads top to bottom as the spec orders it: size and type,
 authenticate, validate, then compute claims and build the answer (``commands``).

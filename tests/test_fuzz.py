@@ -493,7 +493,8 @@ def forged_tokens() -> st.SearchStrategy[str]:
 
 
 def passes_every_check(token_claims: dict[str, Any]) -> bool:
-    """What issue 3 requires of an accepted token, written independently of hook.oauth."""
+    """What an accepted token must hold (an allowed algorithm, exp, iat, iss, aud, 60 s of
+    leeway at most: SECURITY.md), written independently of hook.oauth."""
 
     def number(name: str) -> bool:
         value = token_claims.get(name)

@@ -1,7 +1,7 @@
 """``psc-hook``: from a clone to a hook Okta calls, without reading the code.
 
-A click group, one module per command (as Flask's own ``flask`` command and Warehouse's
-``warehouse/cli/`` are built); ``output`` holds what they print alike. Each command prints
+A click group, one module per command (as Warehouse's ``warehouse/cli/`` is built);
+``output`` holds what they print alike. Each command prints
 for a person (``--json`` for a machine) and reuses the service's own parts: the settings
 loader, the payload parser, ``build_answer`` and Okta's patch applier
 (:func:`hook.cli.okta_applier.apply_answer`). Secrets are never printed.
