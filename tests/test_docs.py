@@ -32,7 +32,7 @@ VARIABLE = re.compile(
 READ_BY_CONFIG = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|PORT)"')
 #: A row of a variables table: its first cell is one backticked name.
 TABLE_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)` \|", re.MULTILINE)
-#: A finding of psc-hook doctor, as hook/cli/doctor.py adds it.
+#: A finding of psc-hook doctor, as hook/cli/doctor.py and its audit modules add it.
 FINDING = re.compile(r'\.add\(\s*"([a-z]+(?:-[a-z]+)+)"')
 
 
@@ -44,8 +44,11 @@ def config_sources() -> str:
 
 
 def doctor_findings() -> set[str]:
-    codes = set(FINDING.findall((ROOT / "hook" / "cli" / "doctor.py").read_text()))
+    """The codes doctor.py and its audit modules (hook/cli/audit_*.py) add."""
+    modules = [ROOT / "hook" / "cli" / "doctor.py", *(ROOT / "hook" / "cli").glob("audit_*.py")]
+    codes = {code for path in modules for code in FINDING.findall(path.read_text())}
     assert len(codes) > 20, "the finding codes are no longer read from hook/cli/doctor.py"
+    assert {"okta-calls-failed", "no-calls-seen"} <= codes, "nor from hook/cli/audit_log.py"
     return codes
 
 

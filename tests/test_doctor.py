@@ -100,13 +100,15 @@ def oauth_hook(**changes: str):
 
 
 def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BROKER,)) -> dict:
-    """An org set up as docs/okta-setup.md says: the hook on PSC's rule, its app redirecting."""
+    """An org set up as docs/okta-setup.md says: the hook on PSC's rule, its app redirecting,
+    and one sign-in through it."""
     hook = fake.add_hook(channel or header_hook())
     fake.add_server(SERVER)
     fake.add_policy(SERVER, POLICY, list(clients))
     fake.add_rule(SERVER, POLICY, RULE, hook_id=hook["id"])
     fake.add_app(PSC_CLIENT, list(redirect_uris))
     fake.add_idp(CPS_IDP, "Carte CPS")  # the samples' CPS card reader (BASE_ENV names it)
+    fake.add_hook_calls(hook["id"])  # a sign-in went through, as Okta's System Log says
     return hook
 
 

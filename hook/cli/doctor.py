@@ -15,6 +15,7 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,9 +23,10 @@ import click
 
 from hook import samples
 from hook.cli import check_token, okta_api
+from hook.cli.audit_log import log_findings, read_log
 from hook.cli.environment import environment, okta_api_token
 from hook.cli.okta_applier import apply_answer
-from hook.cli.options import json_option, timeout_option
+from hook.cli.options import json_option, since_option, timeout_option
 from hook.cli.output import (
     BAD_INPUT,
     ORG_UNREACHABLE,
@@ -61,16 +63,34 @@ class Finding:
 
 @dataclass
 class Report:
-    """What the doctor found: the findings to fix, in order, and what holds."""
+    """What the doctor found: the findings to fix, in order, and what holds; what an area
+    read, as data (``details``); where each area of the audit starts (``marks``)."""
 
     findings: list[Finding] = field(default_factory=list)
     holds: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    marks: list[tuple[str, int, int]] = field(default_factory=list)
 
     def add(self, code: str, problem: str, fix: str) -> None:
         self.findings.append(Finding(code, problem, fix))
 
+    def begin(self, area: str) -> None:
+        """What is found from now on belongs to ``area`` (the evidence dossier groups by it)."""
+        self.marks.append((area, len(self.findings), len(self.holds)))
+
+    def areas(self) -> list[tuple[str, list[Finding], list[str]]]:
+        """(area, its findings, what holds there), in the order the audit ran them."""
+        ends = [(start, held) for _, start, held in self.marks[1:]]
+        ends.append((len(self.findings), len(self.holds)))
+        return [
+            (area, self.findings[start:end], self.holds[held:held_end])
+            for (area, start, held), (end, held_end) in zip(self.marks, ends, strict=True)
+        ]
+
     def as_dict(self) -> dict[str, Any]:
-        return {"findings": [asdict(finding) for finding in self.findings], "holds": self.holds}
+        area_of = {id(f): area for area, found, _ in self.areas() for f in found}
+        findings = [{**asdict(f), "area": area_of.get(id(f), "")} for f in self.findings]
+        return {"findings": findings, "holds": self.holds, **self.details}
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,8 @@ class Target:
     auth_server: str | None = None
     psc_issuer: str = PSC_SANDBOX_ISSUER
     sample: str = DEFAULT_SAMPLE
+    #: How far back Okta's System Log is read.
+    since: timedelta = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -562,19 +584,29 @@ def _execute(
 
 
 def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) -> Report:
-    """Every check, in the order an operator would fix things; Okta's API errors propagate."""
+    """Every check, in the order an operator would fix things; Okta's API errors propagate.
+    The System Log is read before the test run, which it would otherwise count as a call."""
     report = Report()
+    report.begin("hook")
     hook = choose_hook(client.listing(okta_api.TOKEN_HOOKS_PATH), target.hook, report)
     if hook is not None:
         hook_findings(hook, settings, report)
+        report.begin("rules")
+        attachments: list[Attachment] = []
         servers = _servers(client, target.auth_server, report)
         if servers:
             searched = target.auth_server or "any authorization server"
             attachments = _attachments(client, hook["id"], servers)
             coverage_findings(attachments, settings, report, searched)
             tenant_findings(attachments, _claims(client, attachments, settings), settings, report)
+        report.begin("system-log")
+        called = hook.get("status") == "ACTIVE" and any(a.active for a in attachments)
+        log_findings(read_log(client, hook["id"], target.since), called, settings, report)
+        report.begin("test-run")
         _execute(client, hook["id"], settings, target.sample, report)
+    report.begin("idps")
     smart_card_findings(client.listing(okta_api.SMART_CARD_IDPS_PATH), settings, report)
+    report.begin("apps")
     apps: dict[str, Mapping[str, Any] | None] = {}
     wanted = settings.kc_idp_hint or settings.max_auth_age is not None
     for client_id in settings.client_ids if wanted else ():
@@ -583,6 +615,7 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
         except okta_api.NotFound:
             apps[client_id] = None
     redirect_findings(apps, settings, target.psc_issuer, report)
+    report.begin("policies")
     if settings.max_auth_age is not None:
         reauth_findings(_authentication_policies(client, apps), settings, report)
     return report
@@ -649,6 +682,7 @@ def _doctor_text(report: Report, org: str) -> str:
     default=DEFAULT_SAMPLE,
     help=f"the sample sign-in Okta's test run sends (default {DEFAULT_SAMPLE})",
 )
+@since_option
 @timeout_option
 @json_option
 def command(
@@ -657,17 +691,19 @@ def command(
     auth_server: str | None,
     psc_issuer: str,
     sample: str,
+    since: timedelta,
     timeout: float,
     as_json: bool,
 ) -> int:
-    """Check the Okta org against this configuration: the hook, the rules that call it, a
-    test run, PSC's redirect URI (read-only; API token from OKTA_API_TOKEN)."""
+    """Check the Okta org against this configuration: the hook, the rules that call it,
+    Okta's System Log of its calls, a test run, PSC's redirect URI (read-only; API token
+    from OKTA_API_TOKEN)."""
     env = environment()
     settings = load_settings(env)
     org = https_url("--org", org.strip().rstrip("/"))
     psc_issuer = https_url("--psc-issuer", psc_issuer.strip().rstrip("/"))
     client = okta_api.OktaClient(org, okta_api_token(env), timeout)
-    target = Target(hook, auth_server, psc_issuer, sample)
+    target = Target(hook, auth_server, psc_issuer, sample, since)
     progress(as_json, f"Reading {org} (GET only, and one test run of the hook) ...")
     try:
         report = diagnose(client, settings, target)
