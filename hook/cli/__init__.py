@@ -19,6 +19,7 @@ from hook.cli import (
     check_config,
     check_token,
     doctor,
+    evidence,
     preview,
     register,
     samples,
@@ -28,7 +29,7 @@ from hook.cli import (
 from hook.cli.output import PROG, configuration_error
 from hook.config import ConfigError
 
-COMMANDS = (check_config, samples, preview, send, register, doctor, check_token, serve)
+COMMANDS = (check_config, samples, preview, send, register, doctor, check_token, evidence, serve)
 
 
 @click.group(

@@ -8,6 +8,7 @@ The people in them are fictitious.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -47,6 +48,21 @@ def as_client(request: dict[str, Any], client: str) -> dict[str, Any]:
         (_object(request, "data", "access", "claims"), "cid"),
     ):
         place[key] = client
+    return request
+
+
+def signed_in_at(request: dict[str, Any], moment: datetime) -> dict[str, Any]:
+    """The request as if its user had just signed in at ``moment``: the ID token's
+    ``auth_time`` and the session's last verifications, where the request has them (the
+    samples' own times are fixed, and an age gate would refuse them all)."""
+    claims = _object(request, "data", "identity", "claims")
+    if "auth_time" in claims:
+        claims["auth_time"] = int(moment.timestamp())
+    session = _object(request, "data", "context", "session")
+    stamp = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    for key in ("lastPasswordVerification", "lastMfaVerification"):
+        if key in session:
+            session[key] = stamp
     return request
 
 
