@@ -64,6 +64,9 @@ def parse_since(text: str) -> timedelta:
     return span
 
 
+DEFAULT_PERIOD = parse_since(DEFAULT_SINCE)
+
+
 def _stamp(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%SZ}"
 

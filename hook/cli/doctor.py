@@ -23,7 +23,7 @@ import click
 
 from hook import samples
 from hook.cli import check_token, okta_api
-from hook.cli.audit_log import log_findings, read_log
+from hook.cli.audit_log import DEFAULT_PERIOD, log_findings, read_log
 from hook.cli.environment import environment, okta_api_token
 from hook.cli.okta_applier import apply_answer
 from hook.cli.options import json_option, since_option, timeout_option
@@ -102,7 +102,7 @@ class Target:
     psc_issuer: str = PSC_SANDBOX_ISSUER
     sample: str = DEFAULT_SAMPLE
     #: How far back Okta's System Log is read.
-    since: timedelta = timedelta(hours=24)
+    since: timedelta = DEFAULT_PERIOD
 
 
 @dataclass(frozen=True)
