@@ -26,7 +26,13 @@ from hook.cli import check_token, okta_api
 from hook.cli.audit_log import DEFAULT_PERIOD, log_findings, read_log
 from hook.cli.environment import environment, okta_api_token
 from hook.cli.okta_applier import apply_answer
-from hook.cli.options import json_option, since_option, timeout_option
+from hook.cli.options import (
+    auth_server_option,
+    hook_option,
+    json_option,
+    since_option,
+    timeout_option,
+)
 from hook.cli.output import (
     BAD_INPUT,
     ORG_UNREACHABLE,
@@ -669,8 +675,8 @@ def _doctor_text(report: Report, org: str) -> str:
     ),
 )
 @click.option("--org", required=True, help="the org URL, https://<org>.okta.com")
-@click.option("--hook", help="the hook's name or id (default: the org's only token inline hook)")
-@click.option("--auth-server", help="the PSC authorization server id (default: search them all)")
+@hook_option
+@auth_server_option
 @click.option(
     "--psc-issuer",
     default=PSC_SANDBOX_ISSUER,

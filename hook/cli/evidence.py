@@ -16,7 +16,7 @@ from hook.cli.doctor import PSC_SANDBOX_ISSUER, Target, diagnose
 from hook.cli.dossier import Audit, build
 from hook.cli.dossier_text import markdown
 from hook.cli.environment import environment, okta_api_token
-from hook.cli.options import since_option, timeout_option
+from hook.cli.options import auth_server_option, hook_option, since_option, timeout_option
 from hook.cli.output import BAD_INPUT, ORG_UNREACHABLE, RATE_LIMITED, REJECTED, epilog, progress
 from hook.config import ConfigError, https_url, load_settings
 
@@ -80,8 +80,8 @@ def write(out: Path, files: dict[str, str]) -> None:
     default="sandbox",
     help="the PSC environment whose redirect URI the audit checks (default sandbox)",
 )
-@click.option("--hook", help="the hook's name or id (default: the org's only token inline hook)")
-@click.option("--auth-server", help="the PSC authorization server id (default: search them all)")
+@hook_option
+@auth_server_option
 @since_option
 @timeout_option
 def command(

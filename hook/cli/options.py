@@ -16,6 +16,13 @@ demo_option = click.option(
     help="use the demo settings under the environment (what make run serves)",
 )
 timeout_option = click.option("--timeout", type=float, default=10.0, help="seconds (default 10)")
+#: What doctor and evidence audit.
+hook_option = click.option(
+    "--hook", help="the hook's name or id (default: the org's only token inline hook)"
+)
+auth_server_option = click.option(
+    "--auth-server", help="the PSC authorization server id (default: search them all)"
+)
 
 
 class Period(click.ParamType):
