@@ -78,7 +78,7 @@ def test_without_an_org_the_dossier_is_french_and_says_what_is_missing(capsys, t
         assert f"\n{heading}\n" in text, heading
     assert "a été lancé sans `--org` et n'a donc pas lu l'org Okta" in text
     for area in dossier.AREAS:
-        assert AREA_NAMES["fr"][area].lower() in text
+        assert AREA_NAMES["fr"][area][1:] in text
     assert data["audit"] == {"done": False, "missing": list(dossier.AREAS), "why": "no-org"}
     assert data["lang"] == "fr"
     for name in samples.DESCRIPTIONS:
@@ -229,6 +229,19 @@ def test_the_audits_findings_are_in_the_dossier_and_exit_1(capsys, tmp_path, okt
     assert "Timeout \\[x\\](https://evil.example)" in text
     assert not re.search(r"(?<!\\)<b>", text), "HTML"
     assert "!\\[pixel\\](https://evil.example/p.png) \\<b>x\\</b>" in text
+
+
+def test_an_org_without_the_hook_says_which_parts_the_audit_could_not_read(capsys, tmp_path, okta):
+    okta.fake.add_app(PSC_CLIENT, [])
+    out = tmp_path / "dossier"
+    assert evidence(capsys, out, "--org", okta.url, "--lang", "en").code == 1
+    text, data = read(out)
+    assert data["audit"]["missing"] == ["rules", "system-log", "test-run"]
+    assert data["audit"]["why"] == "no-hook"
+    assert ("Without a hook in the org, the audit could not read: the rule that calls it and"
+            " its clients; what Okta did with the calls (System Log); the test run of the hook"
+            " by Okta.") in text  # fmt: skip
+    assert "`hook-not-found`" in text
 
 
 def test_an_org_that_cannot_be_read_writes_nothing(capsys, tmp_path):

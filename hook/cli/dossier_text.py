@@ -196,10 +196,14 @@ def _system_log(log: dict[str, Any], t: dict[str, str]) -> list[str]:
     return lines
 
 
+def _lower_first(name: str) -> str:
+    return name[:1].lower() + name[1:]
+
+
 def _audit(data: dict[str, Any], t: dict[str, str], lang: str) -> list[str]:
     audit, names = data["audit"], AREA_NAMES[lang]
     lines = [f"## {t['audit']}", ""]
-    parts = ", ".join(names.get(area, area).lower() for area in audit["missing"])
+    parts = "; ".join(_lower_first(names.get(area, area)) for area in audit["missing"])
     if not audit["done"]:
         return [*lines, t["no_org"].format(parts=parts), ""]
     lines.append(

@@ -249,11 +249,11 @@ AREA_NAMES = {
     },
     "en": {
         "hook": "The hook and its channel",
-        "rules": "The rule that calls it, and its clients",
+        "rules": "The rule that calls it and its clients",
         "system-log": "What Okta did with the calls (System Log)",
-        "test-run": "Okta's test run of the hook",
+        "test-run": "The test run of the hook by Okta",
         "idps": "The CPS card IdP",
-        "apps": "PSC's app and its redirect URIs",
+        "apps": "The PSC app and its redirect URIs",
         "policies": "The PSC apps' authentication policies",
     },
 }
