@@ -21,6 +21,7 @@ from tests.cli_runner import run, use_env
 from tests.conftest import (
     BASE_ENV,
     ROOT,
+    SECRET,
     Server,
     free_port,
     gunicorn_command,
@@ -54,6 +55,7 @@ SPEC_VARIABLES = (
     "LOG_LEVEL",
     "LOG_FORMAT",
     "METRICS_TOKEN",
+    "HOOK_LOG_USER_KEY",
 )
 #: A complete configuration of each auth mode; what each one cannot do without is derived below.
 COMPLETE = {
@@ -407,3 +409,31 @@ def test_every_deployment_the_docs_describe_sets_a_metrics_token(section):
         'METRICS_TOKEN "$(openssl rand -hex 32)"' in line for line in commands
     ), section
     assert not any("optional" in line for line in commands), section
+
+
+def manifest_defaults() -> dict[str, dict[str, str]]:
+    """Each platform's own defaults, as the platform sets them (an empty value for what it
+    asks the operator, who leaves it empty)."""
+    render = {name: str(entry.get("value", "")) for name, entry in RENDER_VARS.items()}
+    kubernetes = {}
+    for line in (ROOT / "deploy/kubernetes/settings.env").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            kubernetes[name] = value
+    return {
+        "app.json": {name: e.get("value", "") for name, e in APP_JSON["env"].items()},
+        "scalingo.json": {name: e.get("value", "") for name, e in SCALINGO["env"].items()},
+        "render.yaml": render,
+        "settings.env": kubernetes,
+    }
+
+
+@pytest.mark.parametrize("manifest", ["app.json", "scalingo.json", "render.yaml", "settings.env"])
+def test_setting_the_hint_on_a_platform_puts_it_in_the_id_token(manifest):
+    """The deploy files leave the ID token's placement to its default, which follows the
+    hint: pinning tid,oid there stopped every start that set PSC_KC_IDP_HINT."""
+    env = {**manifest_defaults()[manifest], "PSC_TENANT_ID": "OKTA_chu-exemple"}
+    env.update(HOOK_SECRETS=SECRET, METRICS_TOKEN=SECRET, PSC_KC_IDP_HINT="OKTA_chu-exemple")
+    settings = load_settings(env)
+    assert settings.claims["identity"] == ("tid", "oid", "kc_idp_hint")
+    assert settings.claims["access"] == ("tid", "oid", "amr")

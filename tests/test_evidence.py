@@ -22,11 +22,21 @@ from tests import test_doctor
 from tests.cli_runner import run
 from tests.conftest import OTHER_SECRET, SECRET, free_port
 from tests.fake_okta import LOG_ACTOR, TOKEN
-from tests.test_doctor import LOCAL_ENV, PSC_CLIENT, header_hook, wire
+from tests.test_doctor import (
+    AUTH_POLICY,
+    LOCAL_ENV,
+    PASSWORD,
+    PSC_CLIENT,
+    header_hook,
+    possession,
+    wire,
+)
 
 #: The org, the service it calls and the doctor's settings: test_doctor's fixtures.
 okta, hinted_service, cli_env = test_doctor.okta, test_doctor.hinted_service, test_doctor.cli_env
 
+#: An Okta Verify code after the password: the hook makes it PSC's set, in one token.
+TOTP = possession("totp")
 FILES = ("evidence.md", "evidence.json", "SHA256SUMS")
 #: The claims and fields of the samples that name a person.
 PERSONAL_KEYS = {"name", "given_name", "family_name", "email", "preferred_username", "login",
@@ -144,7 +154,7 @@ def test_an_installed_package_says_its_lock_is_not_available(capsys, tmp_path, m
 def test_the_configuration_and_the_amr_rules_with_their_sources(capsys, tmp_path, monkeypatch):
     rules = tmp_path / "rules.json"
     rules.write_text(json.dumps({"rules": [{
-        "name": "password-fido2", "when": ["pwd", "pop"], "amr": ["pwd", "pop", "hwk", "mfa"],
+        "name": "password-fido2", "when": ["pwd", "pop"], "amr": ["pwd", "pop", "mfa"],
         "assurance": "substantiel", "source": "ANS, courrier du 2 mars 2027",
         "why": "a FIDO2 key with a password"}]}))  # fmt: skip
     monkeypatch.setenv("PSC_AMR_RULES", str(rules))
@@ -154,7 +164,7 @@ def test_the_configuration_and_the_amr_rules_with_their_sources(capsys, tmp_path
     text, data = read(out)
     assert f"- Clients concernés (`PSC_CLIENT_IDS`) : `{PSC_CLIENT}`." in text
     assert "âge maximal de l'authentification (`PSC_MAX_AUTH_AGE`) : 4 h 00 min" in text
-    assert ("| `password-fido2` | `pop` + `pwd` | tout IdP | `pwd pop hwk mfa` | substantiel |"
+    assert ("| `password-fido2` | `pop` + `pwd` | tout IdP | `pwd pop mfa` | substantiel |"
             " `PSC_AMR_RULES` (fichier de l'établissement) |") in text  # fmt: skip
     assert "- `password-fido2`: source du jeu: ANS, courrier du 2 mars 2027" in text
     assert (
@@ -197,8 +207,8 @@ def test_with_an_org_the_dossier_holds_doctors_audit_by_area(capsys, tmp_path, o
     text, data = read(out)
     audit = data["audit"]
     assert (audit["done"], audit["findings"], audit["missing"]) == (True, 0, [])
-    assert [area["area"] for area in audit["areas"]] == [
-        "hook", "rules", "system-log", "test-run", "idps", "apps"]  # fmt: skip
+    assert [area["area"] for area in audit["areas"]] == list(dossier.AREAS)
+    assert "### The PSC apps' authentication policies" in text
     assert audit["system_log"]["calls"] == 1
     assert f"Org `{okta.url}`, PSC environment `sandbox`" in text
     assert "System Log read over the last 168 hours" in text
@@ -208,6 +218,22 @@ def test_with_an_org_the_dossier_holds_doctors_audit_by_area(capsys, tmp_path, o
     [logs] = [r for r in okta.fake.requests if r.path == "/api/v1/logs"]
     since, until = (datetime.fromisoformat(logs.query[key][0]) for key in ("since", "until"))
     assert until - since == timedelta(days=7)
+
+
+def test_the_audits_notes_are_in_their_area(capsys, tmp_path, okta):
+    """A note of doctor's (an Okta Verify code, PSC's set in the access token only) is in
+    the area that made it, not lost with the findings and the holds."""
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(
+        PSC_CLIENT, AUTH_POLICY, constraints=({"knowledge": PASSWORD, "possession": TOTP},)
+    )
+    out = tmp_path / "dossier"
+    assert evidence(capsys, out, "--org", okta.url).code == 0
+    text, data = read(out)
+    [policies] = [area for area in data["audit"]["areas"] if area["area"] == "policies"]
+    [note] = policies["notes"]
+    assert "lets a user in with the password + an Okta Verify code (TOTP)" in note
+    assert f"- *À savoir :* {note[:40]}" in text
 
 
 def test_the_audits_findings_are_in_the_dossier_and_exit_1(capsys, tmp_path, okta):
@@ -283,3 +309,15 @@ def test_the_dossier_holds_no_personal_data_and_no_secret(capsys, tmp_path, okta
     for value in {*secrets.values(), SECRET, OTHER_SECRET, LOCAL_ENV["OKTA_API_TOKEN"]}:
         assert value.lower() not in written
     assert "****" in written  # the samples' people, masked
+
+
+def test_the_dossier_reads_no_secret_of_the_service(capsys, tmp_path, monkeypatch):
+    """Like doctor, evidence runs without HOOK_SECRETS: the plan says the channel's header
+    and that its secrets stay on the service, with no count and no fingerprint."""
+    monkeypatch.delenv("HOOK_SECRETS", raising=False)
+    out = tmp_path / "dossier"
+    assert evidence(capsys, out, "--lang", "en").code == 0
+    text, data = read(out)
+    assert data["plan"]["auth"]["header"]["secrets"] is None
+    assert data["plan"]["auth"]["header"]["first"] is None
+    assert "(`HOOK_SECRETS` is not read for the dossier: the secrets stay on the service)" in text

@@ -57,6 +57,7 @@ PERSONAL_KEYS = {
 }
 WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
 METRICS_TOKEN = "metrics-token-0123456789-abcdefghijklmnopq"
+LOG_USER_KEY = "log-user-key-0123456789-abcdefghijklmnopqrs"
 #: Where the samples name a user, a client or an event: no metric label may carry one.
 ID_KEYS = {"id", "sub", "uid", "userId", "eventId"}
 LOOKS_LIKE_A_TOKEN = (
@@ -71,6 +72,7 @@ HEADER_ENV = {
     "PSC_MIN_ASSURANCE": "substantiel",
     "PSC_KC_IDP_HINT": "OKTA_chu-exemple",
     "METRICS_TOKEN": METRICS_TOKEN,
+    "HOOK_LOG_USER_KEY": LOG_USER_KEY,
 }
 
 
@@ -241,8 +243,11 @@ def test_header_mode_leaks_nothing(start_server) -> None:
     for answer in exchanges:  # every path was logged
         assert server.log_line(answer.request_id), answer.path
     assert_nothing_leaked(
-        exchanges, output, [SECRET, OTHER_SECRET, WRONG_SECRET, LOOKS_LIKE_A_TOKEN, METRICS_TOKEN]
+        exchanges,
+        output,
+        [SECRET, OTHER_SECRET, WRONG_SECRET, LOOKS_LIKE_A_TOKEN, METRICS_TOKEN, LOG_USER_KEY],
     )
+    assert '"user_ref":' in output  # the key was in use
 
 
 @pytest.mark.parametrize(
@@ -257,8 +262,20 @@ def test_header_mode_leaks_nothing(start_server) -> None:
             "METRICS_TOKEN",
             "short-metrics-token-1234",
         ),
+        (
+            {"HOOK_LOG_USER_KEY": "short-log-user-key-5678"},
+            "HOOK_LOG_USER_KEY",
+            "short-log-user-key-5678",
+        ),
     ],
-    ids=["short-secret", "second-secret-short", "amr-rules-not-json", "no-tenant", "metrics-token"],
+    ids=[
+        "short-secret",
+        "second-secret-short",
+        "amr-rules-not-json",
+        "no-tenant",
+        "metrics-token",
+        "log-user-key",
+    ],
 )
 def test_bad_configuration_exits_2_without_leaking(
     tmp_path: Path, changes: dict[str, str], variable: str, secret: str
@@ -273,7 +290,8 @@ def test_bad_configuration_exits_2_without_leaking(
         written = result.stdout + result.stderr
         assert result.returncode == 2, written
         assert variable in written and "Traceback" not in written
-        assert not leaks(written, [SECRET, OTHER_SECRET, METRICS_TOKEN, secret]), written
+        secrets = [SECRET, OTHER_SECRET, METRICS_TOKEN, LOG_USER_KEY, secret]
+        assert not leaks(written, secrets), written
 
 
 def test_check_config_shows_the_plan_without_the_secrets(tmp_path: Path) -> None:
@@ -287,7 +305,7 @@ def test_check_config_shows_the_plan_without_the_secrets(tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stderr
     assert "OKTA_chu-exemple" in result.stdout  # the plan was printed
-    assert not leaks(result.stdout + result.stderr, [SECRET, OTHER_SECRET])
+    assert not leaks(result.stdout + result.stderr, [SECRET, OTHER_SECRET, LOG_USER_KEY])
 
 
 def key_source_failing_at_start(

@@ -19,15 +19,13 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from hook.cli import okta_api
+from hook.cli.report import Report
 from hook.cli.terminal import printable
 from hook.config import Settings
-
-if TYPE_CHECKING:
-    from hook.cli.doctor import Report
 
 EXECUTED = "inline_hook.executed"
 PROCESSED = "inline_hook.response.processed"
@@ -297,3 +295,17 @@ def log_findings(summary: LogSummary, attached: bool, settings: Settings, report
             f"Okta's System Log, {period}: {summary.calls} calls to the hook, none failed;"
             f" {summary.processed} answers, all applied."
         )
+
+
+def audit_log(
+    client: okta_api.OktaClient,
+    hook_id: str,
+    called: bool,
+    settings: Settings,
+    since: timedelta,
+    report: Report,
+) -> None:
+    """The System Log's area: Okta's verdict on its calls to the hook over ``since``;
+    ``called``: an active rule calls the active hook, so calls are expected."""
+    report.begin("system-log")
+    log_findings(read_log(client, hook_id, since), called, settings, report)

@@ -13,17 +13,20 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from hook import __version__, samples
+from hook import samples
+from hook.cli.audit_trial import trial_request
 from hook.cli.check_config import plan
-from hook.cli.doctor import Report, trial_request
 from hook.cli.preview import played_through
+from hook.cli.report import Report
 from hook.config import Settings
+from hook.psc_environments import Environment
+from hook.version import __version__
 
 FORMAT = 1
 PROJECT = "psc-token-hook"
@@ -37,11 +40,9 @@ REQUIREMENT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 @dataclass(frozen=True)
 class Audit:
-    """doctor's audit of an org, and what it was asked to look at."""
+    """doctor's audit of an org, and how far back it read the System Log."""
 
     org: str
-    psc_env: str
-    psc_issuer: str
     since: timedelta
     report: Report
 
@@ -85,13 +86,13 @@ def release() -> dict[str, Any]:
     return {"version": __version__, "lock": lock(), "dependencies": dependencies()}
 
 
-def flows(settings: Settings) -> list[dict[str, Any]]:
+def flows(settings: Settings, psc: Environment) -> list[dict[str, Any]]:
     """Every shipped sample played as doctor's test run plays it (PSC's client, a user of
-    the first establishment), signed in just now, through the hook and Okta's applier,
-    people masked."""
-    played, now = [], datetime.now(UTC)
+    the first establishment, through ``psc``'s route), happening now, through the hook and
+    Okta's applier, people masked."""
+    played = []
     for name, description in samples.DESCRIPTIONS.items():
-        request = samples.signed_in_at(trial_request(settings, name), now)
+        request = trial_request(settings, name, psc)
         outcome = played_through(json.dumps(request).encode(), settings)
         body = outcome["answer"]["body"] or {}
         played.append(
@@ -113,25 +114,26 @@ def flows(settings: Settings) -> list[dict[str, Any]]:
     return played
 
 
-def audit_part(audit: Audit | None) -> dict[str, Any]:
+def audit_part(audit: Audit | None, psc: Environment) -> dict[str, Any]:
     """doctor's findings and what holds, by area; without an org, the parts missing."""
     if audit is None:
         return {"done": False, "missing": list(AREAS), "why": "no-org"}
     areas = [
         {
-            "area": area,
-            "findings": [{"code": f.code, "problem": f.problem, "fix": f.fix} for f in findings],
-            "holds": holds,
+            "area": area.name,
+            "findings": [asdict(finding) for finding in area.findings],
+            "holds": area.holds,
+            "notes": area.notes,
         }
-        for area, findings, holds in audit.report.areas()
-        if findings or holds
+        for area in audit.report.areas()
+        if area.findings or area.holds or area.notes
     ]
-    ran = {area for area, _, _ in audit.report.areas()}
+    ran = {area.name for area in audit.report.areas()}
     return {
         "done": True,
         "org": audit.org,
-        "psc_env": audit.psc_env,
-        "psc_issuer": audit.psc_issuer,
+        "psc_env": psc.key,
+        "psc_issuer": psc.issuer,
         "since_hours": audit.since / timedelta(hours=1),
         "findings": len(audit.report.findings),
         "areas": areas,
@@ -142,7 +144,11 @@ def audit_part(audit: Audit | None) -> dict[str, Any]:
 
 
 def build(
-    settings: Settings, audit: Audit | None, lang: str, now: datetime | None = None
+    settings: Settings,
+    psc: Environment,
+    audit: Audit | None,
+    lang: str,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The whole dossier, as evidence.json holds it and evidence.md renders it."""
     return {
@@ -152,6 +158,6 @@ def build(
         "generated": f"{(now or datetime.now(UTC)):%Y-%m-%dT%H:%M:%SZ}",
         "release": release(),
         "plan": plan(settings),
-        "flows": flows(settings),
-        "audit": audit_part(audit),
+        "flows": flows(settings, psc),
+        "audit": audit_part(audit, psc),
     }

@@ -73,7 +73,9 @@ def _plan(plan: dict[str, Any], t: dict[str, str]) -> list[str]:
     clients = listed(plan["clients"]) if plan["clients"] else t["all_clients"]
     lines.append("- " + t["clients"].format(clients=clients))
     auth = plan["auth"]
-    if header := auth.get("header"):
+    if (header := auth.get("header")) and header["first"] is None:
+        lines.append("- " + t["header_unread"].format(name=code(header["name"])))
+    elif header:
         lines.append(
             "- "
             + t["header"].format(
@@ -222,6 +224,7 @@ def _audit(data: dict[str, Any], t: dict[str, str], lang: str) -> list[str]:
             lines.append(f"- ✗ {code(finding['code'])} {escaped(finding['problem'])}")
             lines.append(f"  *{t['todo']}* {escaped(finding['fix'])}")
         lines += [f"- ✓ {escaped(hold)}" for hold in area["holds"]]
+        lines += [f"- {t['note']} {escaped(note)}" for note in area["notes"]]
         if area["area"] == "system-log" and audit["system_log"]:
             lines += _system_log(audit["system_log"], t)
     if audit["missing"]:

@@ -45,6 +45,10 @@ FR: dict[str, str] = {
         "Canal d'Okta vers le hook : un secret dans l'en-tête {name} ({count} accepté(s) ;"
         " le plus récent, que détient Okta : {first})."
     ),
+    "header_unread": (
+        "Canal d'Okta vers le hook : un secret dans l'en-tête {name} (`HOOK_SECRETS` n'est"
+        " pas lu pour le dossier : les secrets restent sur le service)."
+    ),
     "oauth": (
         "Canal d'Okta vers le hook : un jeton OAuth 2.0 de {issuer} pour l'audience"
         " {audience}, clés de {jwks}, scopes {scopes}, clients {clients}, algorithmes"
@@ -112,6 +116,7 @@ FR: dict[str, str] = {
     "found": "{count} constat(s) à corriger.",
     "all_hold": "Aucun constat : tout tient.",
     "todo": "À faire :",
+    "note": "*À savoir :*",
     "no_org": (
         "Cette partie manque : `psc-hook evidence` a été lancé sans `--org` et n'a donc pas lu"
         " l'org Okta. Manquent : {parts}. Relancez-le avec `--org` et les accès en lecture de"
@@ -162,6 +167,10 @@ EN: dict[str, str] = {
     "header": (
         "Okta's channel to the hook: a secret in the {name} header ({count} accepted; the"
         " newest, which Okta holds: {first})."
+    ),
+    "header_unread": (
+        "Okta's channel to the hook: a secret in the {name} header (`HOOK_SECRETS` is not"
+        " read for the dossier: the secrets stay on the service)."
     ),
     "oauth": (
         "Okta's channel to the hook: an OAuth 2.0 token from {issuer} for audience"
@@ -224,6 +233,7 @@ EN: dict[str, str] = {
     "found": "{count} finding(s) to fix.",
     "all_hold": "No finding: everything holds.",
     "todo": "To do:",
+    "note": "*Worth knowing:*",
     "no_org": (
         "This part is missing: `psc-hook evidence` ran without `--org`, so it did not read the"
         " Okta org. Missing: {parts}. Run it again with `--org` and `psc-hook doctor`'s"

@@ -12,19 +12,15 @@ from pathlib import Path
 import click
 
 from hook.cli import okta_api
-from hook.cli.doctor import PSC_SANDBOX_ISSUER, Target, diagnose
+from hook.cli.doctor import DEFAULT_PSC_ENVIRONMENT, Target, diagnose
 from hook.cli.dossier import Audit, build
 from hook.cli.dossier_text import markdown
 from hook.cli.environment import environment, okta_api_token
 from hook.cli.options import auth_server_option, hook_option, since_option, timeout_option
 from hook.cli.output import BAD_INPUT, ORG_UNREACHABLE, RATE_LIMITED, REJECTED, epilog, progress
-from hook.config import ConfigError, https_url, load_settings
+from hook.config import ConfigError, Part, https_url, load_settings
+from hook.psc_environments import CURRENT
 
-#: PSC's issuers, whose broker endpoint the PSC app must list, by environment.
-PSC_ISSUERS = {
-    "sandbox": PSC_SANDBOX_ISSUER,
-    "production": "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet",
-}
 CHECKSUMS = "SHA256SUMS"
 
 
@@ -76,9 +72,10 @@ def write(out: Path, files: dict[str, str]) -> None:
 @click.option("--org", help="the org URL, https://<org>.okta.com: adds doctor's audit of it")
 @click.option(
     "--psc-env",
-    type=click.Choice(sorted(PSC_ISSUERS)),
-    default="sandbox",
-    help="the PSC environment whose redirect URI the audit checks (default sandbox)",
+    type=click.Choice(tuple(CURRENT)),
+    default=DEFAULT_PSC_ENVIRONMENT,
+    help="the PSC environment the flows come through and whose redirect URI the audit checks"
+    f" (default {DEFAULT_PSC_ENVIRONMENT})",
 )
 @hook_option
 @auth_server_option
@@ -98,20 +95,21 @@ def command(
     every flow played, and with --org doctor's audit of the org (read-only; API token from
     OKTA_API_TOKEN). No personal data, no secret."""
     env = environment()
-    settings = load_settings(env)
+    settings = load_settings(env, parts=(Part.CALLERS,))  # its secrets: never used here
+    psc = CURRENT[psc_env]
     audit = None
     if org is not None:
         org = https_url("--org", org.strip().rstrip("/"))
         client = okta_api.OktaClient(org, okta_api_token(env), timeout)
-        target = Target(hook, auth_server, PSC_ISSUERS[psc_env], since=since)
+        target = Target(hook, auth_server, psc, since=since)
         progress(False, f"Reading {org} (GET only, and one test run of the hook) ...")
         try:
             report = diagnose(client, settings, target)
         except okta_api.ApiError as error:
             print(f"psc-hook evidence: {error} Nothing was written.", file=sys.stderr)
             return error.exit_code
-        audit = Audit(org, psc_env, target.psc_issuer, since, report)
-    data = build(settings, audit, lang)
+        audit = Audit(org, since, report)
+    data = build(settings, psc, audit, lang)
     write(
         out,
         {

@@ -22,8 +22,8 @@ from email.message import Message
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from hook import __version__
 from hook.okta import EVENT_TYPE as HOOK_TYPE
+from hook.version import __version__
 
 HOOK_VERSION = "1.0.0"
 MAX_HOOK_URI = 1024
@@ -264,6 +264,11 @@ SMART_CARD_IDPS_PATH = "/api/v1/idps?type=X509"
 def claims_path(auth_server: str) -> str:
     """The custom claims of an authorization server."""
     return _path("/api/v1/authorizationServers/{}/claims", auth_server)
+
+
+def policy_path(policy: str) -> str:
+    """A policy, such as an app's authentication policy (``AccessPolicy``)."""
+    return _path("/api/v1/policies/{}", policy)
 
 
 def policy_rules_path(policy: str) -> str:
