@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,9 @@ LABEL = re.compile(r"[a-z0-9][a-z0-9_.:-]{0,63}")
 CPS_IDPS_SETTING = "PSC_CPS_IDP_IDS"
 #: Okta's ids of identity providers: ``0oa`` then letters and digits (17 in Okta's own).
 IDP_ID = re.compile(r"0oa[0-9A-Za-z]{5,60}")
+#: Where a rule in force comes from: the table shipped with the package, or the operator's.
+SHIPPED = "hook/amr_rules.json"
+EXTENSION = "PSC_AMR_RULES"
 
 #: The keys a rules file may hold; any other is refused by name (a misspelt key would
 #: otherwise be ignored). A key starting with ``_`` is a comment.
@@ -55,6 +58,12 @@ class AmrRule:
     assurance: str
     #: The IdPs the sign-in must have come through; None: any, or none recorded.
     through: frozenset[str] | None = None
+    #: What the evidence dossier says of the rule: which table holds it, the published
+    #: source of its set, why it holds, and why its assurance exceeds its evidence.
+    origin: str = field(default=SHIPPED, compare=False)
+    source: str = field(default="", compare=False)
+    why: str = field(default="", compare=False)
+    override: str = field(default="", compare=False)
 
     def fires(self, present: frozenset[str], idps: frozenset[str]) -> bool:
         """Every label of ``when`` is evidenced, and every IdP of the sign-in is allowed."""
@@ -135,12 +144,18 @@ def _rule(raw: Any, index: int, cps_idps: frozenset[str]) -> AmrRule:
     override = raw.get("assurance_override")
     if override is not None and not (isinstance(override, str) and override.strip()):
         raise AmrRulesError(f"{where}: assurance_override must be the reason, as text")
+    for key in ("why", "source"):
+        if not isinstance(raw.get(key, ""), str):
+            raise AmrRulesError(f"{where}: {key} must be text")
     rule = AmrRule(
         name=raw["name"],
         when=frozenset(_labels(raw.get("when"), f"{where}: when")),
         amr=tuple(dict.fromkeys(amr)),
         assurance=assurance,
         through=_through(raw.get("through_idps"), where, cps_idps),
+        source=raw.get("source", ""),
+        why=raw.get("why", ""),
+        override=override or "",
     )
     forged = unproven(rule.when, rule.amr, rule.assurance)
     if override is None and forged:
@@ -194,6 +209,7 @@ def load_table(extension: Path | None = None, cps_idps: frozenset[str] = frozens
     aliases, rules = _parse(_read_default(), cps_idps)
     if extension is not None:
         extra_aliases, extra_rules = _parse(jsonio.read_file(extension, AmrRulesError), cps_idps)
+        extra_rules = [replace(rule, origin=EXTENSION) for rule in extra_rules]
         aliases.update(extra_aliases)
         replaced = {rule.name for rule in extra_rules}
         rules = extra_rules + [rule for rule in rules if rule.name not in replaced]

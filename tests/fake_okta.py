@@ -5,7 +5,8 @@ tokens, Okta's error shape ``{errorCode, errorSummary, errorLink, errorId, error
 401, 403, 404, 429 with ``X-Rate-Limit-*``), validates inline hook bodies with Okta's
 ``InlineHookCreate`` schema plus the channel shapes of Okta's published examples (the
 schema's channel discriminator points at schemas the copied file does not hold), and
-records every request.
+records every request. ``GET /api/v1/logs`` serves the System Log's ``LogEvent``s (the
+hook's calls), filtered and paged as Okta's is.
 
 The read-only objects (inline hooks, authorization servers, their policies and rules, OIDC
 apps, identity providers, apps' authentication policies and their rules) have the shapes of
@@ -28,8 +29,10 @@ import itertools
 import json
 import re
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
@@ -86,9 +89,19 @@ ERRORS = {
     "E0000006": "You do not have permission to perform the requested action",
     "E0000007": "Not found: Resource not found: {} ({})",
     "E0000011": "Invalid token provided",
+    "E0000031": "Invalid search criteria.",
     "E0000047": "API call exceeded rate limit due to too many requests.",
 }
 EXECUTE_FAILED = "Api validation failed: inline hook execution"
+#: The System Log's filter the fake understands: ``eventType eq "..."`` clauses joined by or.
+LOG_CLAUSE = re.compile(r'eventType eq "([a-z_.]+)"')
+#: A fictitious user of the samples, as an event's actor: the audit must never show it.
+LOG_ACTOR = {
+    "id": "00u1abcd2EFGH3ijk4l5",
+    "type": "User",
+    "alternateId": "camille.martin@chu-exemple.fr",
+    "displayName": "Camille Martin",
+}
 
 
 def error_body(code: str, summary: str, causes: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -198,6 +211,8 @@ class FakeOkta:
     claims: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     policy_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     access_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: The System Log's events (``LogEvent``), in the order they were published.
+    logs: list[dict[str, Any]] = field(default_factory=list)
     requests: list[Recorded] = field(default_factory=list)
     canned: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
     #: Where the hooks really are (a loopback service); the hook URL's path is kept.
@@ -398,6 +413,50 @@ class FakeOkta:
         self.policy_rules[policy].append(rule)
         return rule
 
+    def add_log_event(
+        self,
+        event_type: str,
+        hook_id: str,
+        result: str = "SUCCESS",
+        reason: str | None = None,
+        *,
+        ago: timedelta = timedelta(minutes=5),
+        message: str = "Inline hook",
+        debug: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """An event of the hook (its ``target``) as the System Log lists it, ``ago`` before
+        now; the actor is a sample's user, as Okta names the user who signed in."""
+        published = datetime.now(UTC) - ago
+        outcome = {"result": result, **({"reason": reason} if reason is not None else {})}
+        hook = self.hooks.get(hook_id, {})
+        event = {
+            "uuid": str(uuid.uuid4()),
+            "published": published.strftime("%Y-%m-%dT%H:%M:%S.") + f"{published:%f}"[:3] + "Z",
+            "eventType": event_type,
+            "version": "0",
+            "severity": "INFO" if result == "SUCCESS" else "WARN",
+            "displayMessage": message,
+            "actor": dict(LOG_ACTOR),
+            "client": {"ipAddress": "192.0.2.10", "device": "Computer", "zone": "null"},
+            "outcome": outcome,
+            "target": [
+                {"id": hook_id, "type": "InlineHook", "alternateId": hook.get("name", "hook"),
+                 "displayName": hook.get("name", "hook"), "detailEntry": {}},
+            ],
+            "transaction": {"type": "WEB", "id": f"trs{next(self._ids):017d}", "detail": {}},
+            "debugContext": {"debugData": dict(debug or {})},
+            "request": {"ipChain": []},
+        }  # fmt: skip
+        self.logs.append(event)
+        self.logs.sort(key=lambda logged: logged["published"])
+        return event
+
+    def add_hook_calls(self, hook_id: str, count: int = 1) -> None:
+        """Sign-ins whose call Okta made and whose answer it applied."""
+        for _ in range(count):
+            self.add_log_event("inline_hook.executed", hook_id)
+            self.add_log_event("inline_hook.response.processed", hook_id)
+
     def add_rule(
         self,
         auth_server: str,
@@ -453,6 +512,8 @@ class FakeOkta:
         if match := EXECUTE_PATH.fullmatch(path):
             if method == "POST":
                 return self._execute(unquote(match.group(1)), body)
+        elif method == "GET" and path == "/api/v1/logs":
+            return self._logs(query, headers)
         elif method == "GET":
             found = self._read(path, query)
             if found is not None:
@@ -518,6 +579,48 @@ class FakeOkta:
             after = urlencode({**others, "after": start + self.page_size}, doseq=True)
             links.append(f'<{origin}{path}?{after}>; rel="next"')
         return status, page, {**extra, "Link": links}
+
+    def _logs(self, query: dict[str, list[str]], headers: dict[str, str]):
+        """``GET /api/v1/logs``: the events published in [since, until), filtered, a page of
+        ``limit``, oldest or newest first; without ``until`` a polling query, whose answer
+        always links a next page (as Okta's does)."""
+        one = {key: values[0] for key, values in query.items()}
+        try:
+            since, until = (
+                datetime.fromisoformat(one[key]) if key in one else default
+                for key, default in (
+                    ("since", datetime.now(UTC) - timedelta(days=7)),
+                    ("until", datetime.now(UTC)),
+                )
+            )
+            limit = int(one.get("limit", "100"))
+            start = int(one.get("after", "0"))
+        except ValueError as error:
+            return 400, error_body("E0000001", ERRORS["E0000001"].format("logs"), (str(error),)), {}
+        clauses = one.get("filter", "").split(" or ")
+        wanted = {match.group(1) for clause in clauses if (match := LOG_CLAUSE.fullmatch(clause))}
+        if "filter" in one and len(wanted) != len(clauses):
+            return 400, error_body("E0000031", ERRORS["E0000031"]), {}
+        if not 0 <= limit <= 1000 or one.get("sortOrder", "ASCENDING") not in (
+            "ASCENDING",
+            "DESCENDING",
+        ):
+            return 400, error_body("E0000001", ERRORS["E0000001"].format("logs")), {}
+        found = [
+            event
+            for event in self.logs
+            if since <= datetime.fromisoformat(event["published"]) < until
+            and ("filter" not in one or event["eventType"] in wanted)
+        ]
+        if one.get("sortOrder") == "DESCENDING":
+            found.reverse()
+        page = found[start : start + limit]
+        origin = self.next_origin or f"http://{headers.get('Host')}"
+        links = [f'<{origin}/api/v1/logs?{urlencode(query, doseq=True)}>; rel="self"']
+        if "until" not in one or start + limit < len(found):
+            after = urlencode({**one, "after": start + len(page)})
+            links.append(f'<{origin}/api/v1/logs?{after}>; rel="next"')
+        return 200, page, {"Link": links}
 
     def _read(self, path: str, query: dict[str, list[str]]):
         """A GET of a listing or an object, or None when the path is not one of them."""

@@ -49,6 +49,7 @@ def doctor_findings() -> set[str]:
     sources = [cli / "doctor.py", *sorted(cli.glob("audit_*.py"))]
     codes = set(FINDING.findall("\n".join(path.read_text() for path in sources)))
     assert len(codes) > 20, "the finding codes are no longer read from hook/cli/"
+    assert {"okta-calls-failed", "no-calls-seen"} <= codes, "nor from hook/cli/audit_log.py"
     return codes
 
 

@@ -102,7 +102,8 @@ def oauth_hook(**changes: str):
 
 
 def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BROKER,)) -> dict:
-    """An org set up as docs/okta-setup.md says: the hook on PSC's rule, its app redirecting."""
+    """An org set up as docs/okta-setup.md says: the hook on PSC's rule, its app redirecting,
+    and one sign-in through it."""
     hook = fake.add_hook(channel or header_hook())
     fake.add_server(SERVER)
     fake.add_policy(SERVER, POLICY, list(clients))
@@ -111,6 +112,7 @@ def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BRO
     fake.add_authentication_policy(PSC_CLIENT, AUTH_POLICY)  # the password, then a push
     # the samples' CPS card reader (BASE_ENV names it), making Okta record PSC's élevé set
     fake.add_idp(CPS_IDP, "Carte CPS", additional_amr=CPS_ADDITIONAL_AMR)
+    fake.add_hook_calls(hook["id"])  # a sign-in went through, as Okta's System Log says
     return hook
 
 

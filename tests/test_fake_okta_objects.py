@@ -6,11 +6,13 @@ gives it."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import jsonschema
 import pytest
 
 from hook.cli import okta_api, okta_scopes
+from hook.cli.audit_log import log_path
 from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer
 from tests.okta_schemas import MANAGEMENT, validate_management
 
@@ -124,6 +126,7 @@ def test_the_doctors_calls_have_the_scopes_okta_gives_them():
         ("GET", okta_api.app_path("0oa1")),
         ("GET", okta_api.policy_path(POLICY)),
         ("GET", okta_api.policy_rules_path(POLICY)),
+        ("GET", log_path(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC))),
         ("POST", okta_api.execute_call("cal1", {}).path),
     ]
     assert {okta_scopes.scope(*call) for call in doctor_calls} == set(okta_scopes.DOCTOR_SCOPES)

@@ -18,6 +18,7 @@ from hook.cli import (
     check_config,
     check_token,
     doctor,
+    evidence,
     preview,
     register,
     samples,
@@ -29,7 +30,18 @@ from hook.cli.output import PROG, configuration_error
 from hook.config import ConfigError
 from hook.version import __version__
 
-COMMANDS = (check_config, samples, preview, send, register, doctor, check_token, user_ref, serve)
+COMMANDS = (
+    check_config,
+    samples,
+    preview,
+    send,
+    register,
+    doctor,
+    check_token,
+    user_ref,
+    evidence,
+    serve,
+)
 
 
 @click.group(

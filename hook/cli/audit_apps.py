@@ -245,6 +245,7 @@ def audit_apps(
 ) -> None:
     """Each PSC app (PSC_CLIENT_IDS): it exists, lists PSC's redirect URI, and its
     authentication policy re-authenticates in time and lets users in only with PSC's sets."""
+    report.begin("apps")
     apps: dict[str, Mapping[str, Any] | None] = {}
     for client_id in settings.client_ids:
         try:
@@ -253,6 +254,7 @@ def audit_apps(
             apps[client_id] = None
     app_findings(apps, report)
     redirect_findings(apps, settings, psc, report)
+    report.begin("policies")
     policies = authentication_policies(client, apps)
     reauth_findings(policies, settings, report)
     method_findings(policies, settings, report)

@@ -95,6 +95,7 @@ def cps_amr_findings(idps: list[dict[str, Any]], settings: Settings, report: Rep
 
 def audit_idps(client: okta_api.OktaClient, settings: Settings, report: Report) -> None:
     """The org's smart-card IdPs (every page) against PSC_CPS_IDP_IDS and PSC's élevé set."""
+    report.begin("idps")
     idps = client.listing(okta_api.SMART_CARD_IDPS_PATH)
     smart_card_findings(idps, settings, report)
     cps_amr_findings([idp for idp in idps if idp.get("type") == "X509"], settings, report)

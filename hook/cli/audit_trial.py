@@ -95,6 +95,7 @@ def trial_run(
     report: Report,
 ) -> None:
     """Okta's test run of the hook with the sample, and what Okta and PSC make of it."""
+    report.begin("test-run")
     request = trial_request(settings, sample, psc)
     try:
         answer = client.send(okta_api.execute_call(hook_id, request))

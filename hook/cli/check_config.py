@@ -32,14 +32,17 @@ def _notes(settings: Settings) -> list[str]:
     return [note for name, value in named if value and (note := identifier_note(name, value))]
 
 
-def _plan(settings: Settings) -> dict[str, Any]:
-    """What the service will do, as data: the claims' places, auth, gate, amr table."""
+def plan(settings: Settings) -> dict[str, Any]:
+    """What the service will do, as data: the claims' places, auth, gate, amr table (each
+    rule with where it comes from); secrets only as fingerprints. The evidence dossier
+    shows the same."""
     auth: dict[str, Any] = {"modes": list(settings.auth_modes)}
     if "header" in settings.auth_modes:
+        read = bool(settings.secrets)  # None: a command that leaves HOOK_SECRETS unread
         auth["header"] = {
             "name": settings.auth_header,
-            "secrets": len(settings.secrets),
-            "first": fingerprint(settings.secrets[0]),
+            "secrets": len(settings.secrets) if read else None,
+            "first": fingerprint(settings.secrets[0]) if read else None,
         }
     if settings.oauth is not None:
         oauth = settings.oauth
@@ -81,6 +84,10 @@ def _plan(settings: Settings) -> dict[str, Any]:
                 "through_idps": None if rule.through is None else sorted(rule.through),
                 "amr": list(rule.amr),
                 "assurance": rule.assurance,
+                "origin": rule.origin,
+                "source": rule.source,
+                "why": rule.why,
+                "assurance_override": rule.override or None,
                 "psc_set": _psc_set(rule.amr),
             }
             for rule in settings.amr_table.rules
@@ -270,9 +277,9 @@ def _plan_text(plan: dict[str, Any]) -> str:
 @demo_option
 def command(as_json: bool, demo: bool) -> int:
     """Validate the environment and print the effective plan."""
-    plan = _plan(load_settings(environment(demo)))
+    found = plan(load_settings(environment(demo)))
     if as_json:
-        print_json(plan)
+        print_json(found)
     else:
-        print(_plan_text(plan))
+        print(_plan_text(found))
     return 0

@@ -15,7 +15,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import Message
@@ -387,27 +387,45 @@ class OktaClient:
         return answer
 
     def listing(self, path: str) -> list[dict[str, Any]]:
-        """GET a listing: the objects of Okta's JSON arrays, page after page (``Link:
-        rel="next"``), on this org only (the API token goes nowhere else), at most
+        """GET a listing: the objects of Okta's JSON arrays, page after page, at most
         :data:`MAX_PAGES` pages."""
         items: list[dict[str, Any]] = []
+        for number, page in enumerate(self.pages(path), start=1):
+            items += page.items
+            if not page.more:
+                return items
+            if number >= MAX_PAGES:
+                break
+        raise ApiError(f"GET {path}: more than {MAX_PAGES} pages; not read to the end.")
+
+    def pages(self, path: str) -> Iterator[Page]:
+        """GET a listing one page at a time, following ``Link: rel="next"`` on this org only
+        (the API token goes nowhere else); the next page is asked for only when the caller
+        takes it, so a caller that stops early makes no further call."""
         url = self.org + path
-        for _ in range(MAX_PAGES):
+        while True:
             reply = self._reply("GET", url)
             answer = reply.json()
             if not isinstance(answer, list):
                 raise ApiError(f"Okta answered GET {path} without a JSON array.")
-            items += [item for item in answer if isinstance(item, dict)]
             link = next_page(reply.headers)
+            yield Page([item for item in answer if isinstance(item, dict)], link is not None)
             if link is None:
-                return items
+                return
             url = urljoin(url, link)
             if _origin(url) != _origin(self.org):
                 raise ApiError(
                     f"Okta's next page of GET {path} is on {_origin(url)}, not {self.org}:"
                     " not followed, so that the API token is sent to this org only."
                 )
-        raise ApiError(f"GET {path}: more than {MAX_PAGES} pages; not read to the end.")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a listing: its objects, and whether Okta links a next one."""
+
+    items: list[dict[str, Any]]
+    more: bool
 
 
 def next_page(headers: Message) -> str | None:

@@ -19,9 +19,10 @@ SCOPES = {
     ("GET", "policies"): "okta.policies.read",
     ("GET", "logs"): "okta.logs.read",
 }
-#: What ``doctor`` reads (hooks, authorization servers and their claims, policies and
-#: rules, apps, smart-card IdPs, authentication policies and their rules) and its test run
-#: of the hook, which Okta puts under okta.inlineHooks.manage though it changes nothing.
+#: What ``doctor`` (and ``evidence --org``) reads (hooks, authorization servers and their
+#: claims, policies and rules, apps, smart-card IdPs, authentication policies and their
+#: rules, the System Log) and its test run of the hook, which Okta puts under
+#: okta.inlineHooks.manage though it changes nothing.
 DOCTOR_SCOPES = (
     "okta.inlineHooks.read",
     "okta.inlineHooks.manage",
@@ -29,6 +30,7 @@ DOCTOR_SCOPES = (
     "okta.apps.read",
     "okta.idps.read",
     "okta.policies.read",
+    "okta.logs.read",
 )
 
 

@@ -17,7 +17,7 @@ from hook.cli.options import demo_option, json_option
 from hook.cli.output import BAD_INPUT, epilog, indented, print_json
 from hook.cli.playing import Player, Reference, payload_options, play, say_client
 from hook.commands import build_answer
-from hook.config import load_settings
+from hook.config import Settings, load_settings
 from hook.okta import COMMAND_TYPES, TOKEN_NAMES
 from hook.payload import InvalidPayload, parse
 
@@ -46,13 +46,31 @@ NAME_CLAIMS = frozenset(
 PERSONAL_CLAIMS = {"identity": NAME_CLAIMS, "access": NAME_CLAIMS | {"sub"}}
 
 
-def _masked(tokens: dict[str, Any]) -> dict[str, Any]:
+def masked(tokens: dict[str, Any]) -> dict[str, Any]:
+    """The tokens with the claims that name a person shown as ``****``."""
     return {
         kind: {
             claim: okta_api.MASK if claim in PERSONAL_CLAIMS.get(kind, ()) else value
             for claim, value in claims.items()
         }
         for kind, claims in tokens.items()
+    }
+
+
+def played_through(
+    raw: bytes, settings: Settings, *, strict: bool = False, show_personal_data: bool = False
+) -> dict[str, Any]:
+    """A request run through the hook in-process, then through Okta's applier: the answer,
+    Okta's verdict and the tokens (people masked unless asked). The evidence dossier plays
+    every shipped flow with it; :class:`InvalidPayload` when it is not a token hook request."""
+    answer = build_answer(parse(raw, settings.claim_to_read), settings)
+    tolerate = {"tolerate": ()} if strict else {}
+    outcome = apply_answer(json.loads(raw), answer.status, answer.body, **tolerate)
+    return {
+        "answer": {"status": answer.status, "outcome": answer.outcome, "body": answer.body},
+        "okta": {"minted": outcome.minted, "voided": outcome.voided, "notes": outcome.notes},
+        "tokens": outcome.tokens if show_personal_data else masked(outcome.tokens),
+        "personal_data": "shown" if show_personal_data else "masked",
     }
 
 
@@ -142,28 +160,24 @@ def command(
     settings = load_settings(environment(demo), parts=())  # it authenticates no one
     played = play(payload, Player.of(settings), client, claim, alias)
     try:
-        request = parse(played.raw, settings.claim_to_read)
+        outcome = played_through(
+            played.raw, settings, strict=strict, show_personal_data=show_personal_data
+        )
     except InvalidPayload as invalid:
         print(f"{played.label}: {invalid}", file=sys.stderr)
         if invalid.errors:
             print(indented(invalid.errors), file=sys.stderr)
         return 1
     say_client(as_json, played)
-    answer = build_answer(request, settings)
-    tolerate = {"tolerate": ()} if strict else {}
-    outcome = apply_answer(json.loads(played.raw), answer.status, answer.body, **tolerate)
     result = {
         "payload": played.label,
         "description": samples.DESCRIPTIONS.get(payload.label),
         "client": played.client,
-        "answer": {"status": answer.status, "outcome": answer.outcome, "body": answer.body},
-        "okta": {"minted": outcome.minted, "voided": outcome.voided, "notes": outcome.notes},
+        **outcome,
         "warnings": list(psc.plan_gaps(settings.claims)),
-        "tokens": outcome.tokens if show_personal_data else _masked(outcome.tokens),
-        "personal_data": "shown" if show_personal_data else "masked",
     }
     if as_json:
         print_json(result)
     else:
         print(_preview_text(result))
-    return 1 if outcome.voided else 0
+    return 1 if outcome["okta"]["voided"] else 0
