@@ -21,12 +21,14 @@ from urllib.parse import urlsplit
 import click
 
 from hook import samples
-from hook.cli import check_token, okta_api
-from hook.cli.environment import environment, okta_api_token
+from hook.cli import check_token, okta_api, okta_auth
+from hook.cli.environment import environment
 from hook.cli.okta_applier import apply_answer
+from hook.cli.okta_args import okta_id, org_url
 from hook.cli.options import json_option, timeout_option
 from hook.cli.output import (
     BAD_INPUT,
+    OKTA_ERROR,
     ORG_UNREACHABLE,
     RATE_LIMITED,
     REJECTED,
@@ -35,6 +37,7 @@ from hook.cli.output import (
     progress,
 )
 from hook.cli.playing import SampleName
+from hook.cli.terminal import LINE, printable, printable_lines
 from hook.config import Settings, https_url, load_settings
 from hook.okta import HOOK_PATH, TOKEN_NAMES
 
@@ -46,6 +49,16 @@ ATTACH_BY_HAND = (
     "Security > API > Authorization Servers > the PSC server > Access Policies > the rule >"
     " Edit > Use this inline hook"
 )
+#: The scopes of what the doctor reads (Okta's OpenAPI); the test run of the hook needs a
+#: manage scope, asked too but done without (okta-management.md, "Least-privilege access").
+SCOPES = (
+    okta_auth.READ_HOOKS,
+    okta_auth.READ_SERVERS,
+    okta_auth.READ_IDPS,
+    okta_auth.READ_APPS,
+    okta_auth.READ_POLICIES,
+)
+TEST_RUN_SCOPES = (okta_auth.MANAGE_HOOKS,)
 #: Which mode of HOOK_AUTH_MODE serves each of Okta's channel types.
 CHANNEL_MODES = {"HTTP": "header", "OAUTH": "oauth"}
 
@@ -65,12 +78,15 @@ class Report:
 
     findings: list[Finding] = field(default_factory=list)
     holds: list[str] = field(default_factory=list)
+    #: The checks not made, and why (the credentials do not allow them).
+    skipped: list[str] = field(default_factory=list)
 
     def add(self, code: str, problem: str, fix: str) -> None:
         self.findings.append(Finding(code, problem, fix))
 
     def as_dict(self) -> dict[str, Any]:
-        return {"findings": [asdict(finding) for finding in self.findings], "holds": self.holds}
+        findings = [asdict(finding) for finding in self.findings]
+        return {"findings": findings, "holds": self.holds, "skipped": self.skipped}
 
 
 @dataclass(frozen=True)
@@ -97,8 +113,7 @@ class Attachment:
 
     @property
     def clients(self) -> list[str]:
-        conditions = self.policy.get("conditions") or {}
-        return list((conditions.get("clients") or {}).get("include") or [])
+        return okta_api.strings(okta_api.at(self.policy, "conditions", "clients", "include"))
 
     def describe(self) -> str:
         return (
@@ -142,7 +157,8 @@ def choose_hook(hooks: list[dict[str, Any]], wanted: str | None, report: Report)
 
 
 def _channel_findings(channel: Mapping[str, Any], settings: Settings, report: Report) -> None:
-    kind, config = channel.get("type"), channel.get("config") or {}
+    kind, config = channel.get("type"), okta_api.at(channel, "config") or {}
+    config = config if isinstance(config, dict) else {}
     mode = CHANNEL_MODES.get(kind)
     if mode not in settings.auth_modes:
         report.add(
@@ -154,7 +170,7 @@ def _channel_findings(channel: Mapping[str, Any], settings: Settings, report: Re
         )
         return
     if kind == "HTTP":
-        key = (config.get("authScheme") or {}).get("key")
+        key = okta_api.at(config, "authScheme", "key")
         if not isinstance(key, str) or key.lower() != settings.auth_header.lower():
             report.add(
                 "header-mismatch",
@@ -206,8 +222,7 @@ def _oauth_findings(config: Mapping[str, Any], settings: Settings, report: Repor
 
 def hook_findings(hook: Mapping[str, Any], settings: Settings, report: Report) -> None:
     """The hook's status, URL and channel against the local configuration."""
-    config = (hook.get("channel") or {}).get("config") or {}
-    uri = str(config.get("uri") or "")
+    uri = str(okta_api.at(hook, "channel", "config", "uri") or "")
     if hook.get("status") != "ACTIVE":
         report.add(
             "hook-inactive",
@@ -226,7 +241,8 @@ def hook_findings(hook: Mapping[str, Any], settings: Settings, report: Report) -
         )
     else:
         report.holds.append(f"The hook calls {uri}.")
-    _channel_findings(hook.get("channel") or {}, settings, report)
+    channel = hook.get("channel")
+    _channel_findings(channel if isinstance(channel, dict) else {}, settings, report)
 
 
 def coverage_findings(
@@ -380,9 +396,8 @@ def reauth_findings(
         for rule in rules:
             if rule.get("status") != "ACTIVE":
                 continue
-            method = ((rule.get("actions") or {}).get("appSignOn") or {}).get(
-                "verificationMethod"
-            ) or {}
+            method = okta_api.at(rule, "actions", "appSignOn", "verificationMethod")
+            method = method if isinstance(method, dict) else {}
             seconds = duration_seconds(method.get("reauthenticateIn"))
             if seconds is not None and seconds <= limit:
                 report.holds.append(
@@ -424,7 +439,7 @@ def answer_findings(
 ) -> None:
     """What Okta would do with the hook's answer, then PSC's checks on the tokens."""
     if isinstance(answer, dict) and "error" in answer:
-        summary = (answer.get("error") or {}).get("errorSummary")
+        summary = okta_api.at(answer, "error", "errorSummary")
         report.add(
             "hook-refused",
             f"The hook refused the test sign-in ({sample}): {summary}",
@@ -487,7 +502,7 @@ def redirect_findings(
                 " General).",
             )
             continue
-        uris = ((app.get("settings") or {}).get("oauthClient") or {}).get("redirect_uris") or []
+        uris = okta_api.strings(okta_api.at(app, "settings", "oauthClient", "redirect_uris"))
         if expected in uris:
             report.holds.append(f"The app {app.get('label')!r} redirects to {expected}.")
         else:
@@ -505,10 +520,11 @@ def _attachments(
 ) -> list[Attachment]:
     found = []
     for server in servers:
-        for policy in client.listing(okta_api.policies_path(server["id"])):
-            for rule in client.listing(okta_api.rules_path(server["id"], policy["id"])):
-                token_action = (rule.get("actions") or {}).get("token") or {}
-                if (token_action.get("inlineHook") or {}).get("id") == hook_id:
+        server_id = okta_api.object_id(server, "an authorization server")
+        for policy in client.listing(okta_api.policies_path(server_id)):
+            policy_id = okta_api.object_id(policy, "a policy")
+            for rule in client.listing(okta_api.rules_path(server_id, policy_id)):
+                if okta_api.attached_hook(rule) == hook_id:
                     found.append(Attachment(server, policy, rule))
     return found
 
@@ -544,6 +560,12 @@ def _servers(client: okta_api.OktaClient, auth_server: str | None, report: Repor
 def _execute(
     client: okta_api.OktaClient, hook_id: str, settings: Settings, sample: str, report: Report
 ) -> None:
+    if not all(client.allows(scope) for scope in TEST_RUN_SCOPES):
+        report.skipped.append(
+            f"Okta's test run of the hook: it needs {', '.join(TEST_RUN_SCOPES)}, which the"
+            " service app was not granted (grant it to have the doctor run it)."
+        )
+        return
     request = trial_request(settings, sample)
     try:
         answer = client.send(okta_api.execute_call(hook_id, request))
@@ -566,14 +588,15 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
     report = Report()
     hook = choose_hook(client.listing(okta_api.TOKEN_HOOKS_PATH), target.hook, report)
     if hook is not None:
+        hook_id = okta_api.object_id(hook, "an inline hook")
         hook_findings(hook, settings, report)
         servers = _servers(client, target.auth_server, report)
         if servers:
             searched = target.auth_server or "any authorization server"
-            attachments = _attachments(client, hook["id"], servers)
+            attachments = _attachments(client, hook_id, servers)
             coverage_findings(attachments, settings, report, searched)
             tenant_findings(attachments, _claims(client, attachments, settings), settings, report)
-        _execute(client, hook["id"], settings, target.sample, report)
+        _execute(client, hook_id, settings, target.sample, report)
     smart_card_findings(client.listing(okta_api.SMART_CARD_IDPS_PATH), settings, report)
     apps: dict[str, Mapping[str, Any] | None] = {}
     wanted = settings.kc_idp_hint or settings.max_auth_age is not None
@@ -594,8 +617,8 @@ def _authentication_policies(
     """The rules of each PSC app's authentication policy, by the app's label."""
     found = {}
     for app in apps.values():
-        href = (((app or {}).get("_links") or {}).get("accessPolicy") or {}).get("href")
-        if href:
+        href = okta_api.at(app, "_links", "accessPolicy", "href")
+        if isinstance(href, str) and href:
             policy = urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]
             found[f"the app {app.get('label')!r}"] = client.listing(
                 okta_api.policy_rules_path(policy)
@@ -609,6 +632,7 @@ def _authentication_policies(
 def _doctor_text(report: Report, org: str) -> str:
     lines = [f"Checked {org} against this configuration.", ""]
     lines += [f"  ok  {line}" for line in report.holds]
+    lines += [f"  --  skipped: {line}" for line in report.skipped]
     if not report.findings:
         lines += ["", "Everything holds: Okta calls the hook and PSC would accept its tokens."]
         return "\n".join(lines)
@@ -627,7 +651,7 @@ def _doctor_text(report: Report, org: str) -> str:
         ("psc-hook doctor --org https://chu-exemple.okta.com --auth-server aus1pscExample",),
         {
             0: "everything holds",
-            1: "findings (listed in the order to fix them), or Okta answered with an error",
+            1: f"findings (listed in the order to fix them), or {OKTA_ERROR}",
             2: BAD_INPUT,
             3: ORG_UNREACHABLE,
             4: REJECTED,
@@ -635,7 +659,7 @@ def _doctor_text(report: Report, org: str) -> str:
         },
     ),
 )
-@click.option("--org", required=True, help="the org URL, https://<org>.okta.com")
+@click.option("--org", required=True, help="the org's address alone, https://<org>.okta.com")
 @click.option("--hook", help="the hook's name or id (default: the org's only token inline hook)")
 @click.option("--auth-server", help="the PSC authorization server id (default: search them all)")
 @click.option(
@@ -661,23 +685,25 @@ def command(
     as_json: bool,
 ) -> int:
     """Check the Okta org against this configuration: the hook, the rules that call it, a
-    test run, PSC's redirect URI (read-only; API token from OKTA_API_TOKEN)."""
+    test run, PSC's redirect URI (read-only; as a service app, OKTA_CLIENT_ID and
+    OKTA_PRIVATE_KEY, or with OKTA_API_TOKEN)."""
     env = environment()
     settings = load_settings(env)
-    org = https_url("--org", org.strip().rstrip("/"))
+    org = org_url("--org", org)
     psc_issuer = https_url("--psc-issuer", psc_issuer.strip().rstrip("/"))
-    client = okta_api.OktaClient(org, okta_api_token(env), timeout)
+    auth_server = okta_id("--auth-server", auth_server, "aus") if auth_server else None
+    client = okta_auth.connect(env, org, timeout, SCOPES, TEST_RUN_SCOPES, as_json=as_json)
     target = Target(hook, auth_server, psc_issuer, sample)
     progress(as_json, f"Reading {org} (GET only, and one test run of the hook) ...")
     try:
         report = diagnose(client, settings, target)
     except okta_api.ApiError as error:
-        print(f"psc-hook doctor: {error}", file=sys.stderr)
+        print(f"psc-hook doctor: {printable(str(error), LINE)}", file=sys.stderr)
         if as_json:
             print_json({"error": str(error), "exit_code": error.exit_code})
         return error.exit_code
     if as_json:
         print_json(report.as_dict())
     else:
-        print(_doctor_text(report, org))
+        print(printable_lines(_doctor_text(report, org)))
     return 1 if report.findings else 0

@@ -1,6 +1,9 @@
 """``psc-hook register``: the token inline hook created in an Okta org, or the one of that
-name updated whole, and optionally attached to an access-policy rule. The API token comes
-from OKTA_API_TOKEN and secrets never from the command line (``ps`` shows it to every user).
+name updated whole, and optionally attached to an access-policy rule. Okta is called as a
+service app asking only the scopes this run needs (``hook.cli.okta_auth``), or with
+OKTA_API_TOKEN; secrets never come from the command line (``ps`` shows it to every user).
+``--dry-run`` checks the arguments without credentials, and with them reads the hook and
+the rule and says what would change.
 """
 
 from __future__ import annotations
@@ -12,16 +15,18 @@ from typing import Any
 
 import click
 
-from hook.cli import okta_api
+from hook.cli import okta_api, okta_auth
 from hook.cli.environment import (
     REGISTER_CLIENT_SECRET,
     environment,
-    okta_api_token,
+    okta_access,
     register_client_secret,
 )
+from hook.cli.okta_args import hook_url, okta_id, org_url
 from hook.cli.options import json_option, timeout_option
 from hook.cli.output import (
     BAD_INPUT,
+    OKTA_ERROR,
     ORG_UNREACHABLE,
     RATE_LIMITED,
     REJECTED,
@@ -32,6 +37,7 @@ from hook.cli.output import (
     print_json,
     progress,
 )
+from hook.cli.terminal import LINE, printable, printable_lines
 from hook.config import ConfigError, https_url, load_settings
 from hook.okta import HOOK_NAME as DEFAULT_HOOK_NAME
 
@@ -147,12 +153,50 @@ def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) 
 
 
 def _rule_target(args: Options) -> str | None:
+    """The rule's path, each id checked for its kind (``aus``, ``00p``, ``0pr``)."""
     parts = (args.auth_server, args.policy, args.rule)
     if not any(parts):
         return None
     if not all(parts):
         raise ConfigError("--auth-server, --policy and --rule: give all three to attach the hook")
-    return okta_api.rule_path(*parts)
+    return okta_api.rule_path(
+        okta_id("--auth-server", args.auth_server or "", "aus"),
+        okta_id("--policy", args.policy or "", "00p"),
+        okta_id("--rule", args.rule or "", "0pr"),
+    )
+
+
+def _scopes(rule: str | None, dry_run: bool) -> list[str]:
+    """What this run asks Okta for: reads for a dry run, the writes it makes otherwise."""
+    scopes = [okta_auth.READ_HOOKS] + ([okta_auth.READ_SERVERS] if rule else [])
+    if not dry_run:
+        scopes += [okta_auth.MANAGE_HOOKS] + ([okta_auth.MANAGE_SERVERS] if rule else [])
+    return scopes
+
+
+def _rule_change(rule: dict[str, Any], hook_id: str | None) -> dict[str, Any]:
+    """What attaching changes in the rule as read: the hook its token action calls."""
+    return {
+        "id": rule.get("id"),
+        "name": rule.get("name"),
+        "status": rule.get("status"),
+        "inline_hook": {"before": okta_api.attached_hook(rule), "after": hook_id},
+    }
+
+
+def _rule_lines(change: dict[str, Any]) -> list[str]:
+    before, after = change["inline_hook"]["before"], change["inline_hook"]["after"]
+    target = f"the hook {after}" if after else "the hook it creates"
+    head = f"The rule {change['name']!r} ({change['id']}, {change['status']})"
+    if before is not None and before == after:
+        lines = [f"{head} already calls {target}: unchanged."]
+    elif before is None:
+        lines = [f"{head} calls no inline hook: it would call {target}."]
+    else:
+        lines = [f"{head} calls the inline hook {before}: it would call {target} instead."]
+    if change["status"] != "ACTIVE":
+        lines.append("  Okta does not use a rule that is not ACTIVE: activate it.")
+    return lines
 
 
 def _plan_data(plan: _HookPlan, secret: str | None) -> dict[str, Any]:
@@ -185,32 +229,47 @@ def _dry_run(
     args: Options,
     org: str,
     plan: _HookPlan,
+    read: bool,
     rule: str | None,
+    rule_change: dict[str, Any] | None,
     secret: str | None,
+    authorization: str,
 ) -> int:
+    """The plan and the requests, secrets masked. Without credentials the org is not
+    ``read``: the arguments were checked, and ``plan`` creates the hook."""
     attaching = [okta_api.ApiCall("GET", rule), okta_api.ApiCall("PUT", rule)] if rule else []
     shown = [
         {
-            "method": call.method,
-            "url": org + call.path,
-            "headers": {"Authorization": f"SSWS {okta_api.MASK}"},
-            "body": okta_api.masked(call.body),
+            "method": request.method,
+            "url": org + request.path,
+            "headers": {"Authorization": authorization},
+            "body": okta_api.masked(request.body),
         }
-        for call in [plan.call, *attaching]
+        for request in [plan.call, *attaching]
     ]
     if args.as_json:
-        print_json({"dry_run": True, "hook": _plan_data(plan, secret), "requests": shown})
+        print_json({"dry_run": True, "read": read, "hook": _plan_data(plan, secret) if read
+                    else None, "rule": rule_change, "requests": shown})  # fmt: skip
         return 0
-    print(f"Dry run: {org} was only read.")
-    print("\n".join(_plan_lines(plan, args.name, secret)))
-    print("\nThe requests it would send, secrets masked:")
+    if not read:
+        lines = [
+            f"Dry run without Okta credentials: {org} was not read; the arguments hold.",
+            "With OKTA_CLIENT_ID and OKTA_PRIVATE_KEY (or OKTA_API_TOKEN), it also reads the"
+            " hook of that name and the rule.",
+            f"register creates the token inline hook {args.name!r}, or replaces the one of"
+            f" that name (PUT {org}/api/v1/inlineHooks/<its id>).",
+        ]
+    else:
+        lines = [f"Dry run: {org} was only read.", *_plan_lines(plan, args.name, secret)]
+    lines += _rule_lines(rule_change) if rule_change else []
+    lines.append("\nThe requests it would send, secrets masked:")
     for request in shown:
-        print(f"\n{request['method']} {request['url']}")
-        print(f"Authorization: {request['headers']['Authorization']}")
+        lines += ["", f"{request['method']} {request['url']}", f"Authorization: {authorization}"]
         if request["body"] is not None:
-            print(indented(request["body"], prefix=""))
+            lines.append(indented(request["body"], prefix=""))
         elif request["method"] == "PUT":
-            print("(the rule as the GET returns it, with actions.token.inlineHook.id set)")
+            lines.append("(the rule as the GET returns it, with actions.token.inlineHook.id set)")
+    print(printable_lines("\n".join(lines)))
     return 0
 
 
@@ -229,13 +288,12 @@ def _attach(client: okta_api.OktaClient, rule: str, hook_id: str, args: Options)
     """Read the rule, then put it back whole with its token action calling the hook."""
     current = client.call(okta_api.ApiCall("GET", rule))
     updated = client.call(okta_api.ApiCall("PUT", rule, okta_api.attach(current, hook_id)))
-    token_action = updated.get("actions", {}).get("token", {})
     return {
         "id": updated.get("id", args.rule),
         "name": updated.get("name"),
         "policy": args.policy,
         "authorization_server": args.auth_server,
-        "inline_hook": (token_action.get("inlineHook") or {}).get("id"),
+        "inline_hook": okta_api.attached_hook(updated),
     }
 
 
@@ -255,35 +313,63 @@ def _register_text(result: dict[str, Any], channel: dict[str, Any], plan: _HookP
     return "\n".join(lines)
 
 
+def _preview(
+    client: okta_api.OktaClient,
+    args: Options,
+    org: str,
+    rule: str | None,
+    channel: Any,
+    secret: Any,
+) -> int:
+    """--dry-run with credentials: read the hook of that name and the rule, change nothing."""
+    progress(args.as_json, f"Looking for the inline hook {args.name!r} in {org} ...")
+    plan = _hook_plan(client, args.name, channel)
+    change = None
+    if rule is not None:
+        progress(args.as_json, f"Reading the rule {args.rule} ...")
+        hook_id = None if plan.current is None else plan.current.get("id")
+        change = _rule_change(client.call(okta_api.ApiCall("GET", rule)), hook_id)
+    scheme = client.credentials.authorization("GET", org)["Authorization"].split(" ", 1)[0]
+    return _dry_run(args, org, plan, True, rule, change, secret, f"{scheme} {okta_api.MASK}")
+
+
+def _created_id(hook: dict[str, Any]) -> str:
+    if not isinstance(hook.get("id"), str) or not hook["id"]:
+        raise okta_api.Malformed("Okta's answer names no id for the hook it saved.")
+    return hook["id"]
+
+
 def _register(args: Options) -> int:
     """Create or update the hook, then attach it when a rule is named."""
     env = environment()
-    org = https_url("--org", args.org.strip().rstrip("/"))
-    try:
-        url = okta_api.hook_url(args.url)
-    except ValueError as error:
-        raise ConfigError(f"--url: {error}") from None
+    org = org_url("--org", args.org)
+    url = hook_url("--url", args.url)
     rule = _rule_target(args)
     channel, secret = _channel(args, url, env)
-    client = okta_api.OktaClient(org, okta_api_token(env), args.timeout)
+    access = okta_access(env)
+    if args.dry_run and not (access.client_id or access.api_token):
+        plan = _HookPlan(okta_api.create_hook(args.name, channel), None, [])
+        return _dry_run(args, org, plan, False, rule, None, secret, "(Okta's credentials)")
+    scopes = _scopes(rule, args.dry_run)
+    client = okta_auth.connect(env, org, args.timeout, scopes, as_json=args.as_json)
     result: dict[str, Any] = {"hook": None, "rule": None}
     try:
+        if args.dry_run:
+            return _preview(client, args, org, rule, channel, secret)
         progress(args.as_json, f"Looking for the inline hook {args.name!r} in {org} ...")
         plan = _hook_plan(client, args.name, channel)
-        if args.dry_run:
-            return _dry_run(args, org, plan, rule, secret)
         progress(args.as_json, f"{plan.doing} the inline hook {args.name!r} ...")
         hook = client.call(plan.call)
         result["hook"] = {key: hook.get(key) for key in ("id", "name", "status")} | {
             "uri": url,
             **_plan_data(plan, secret),
-            "id": hook.get("id"),
+            "id": _created_id(hook),
         }
         if rule is not None:
             progress(args.as_json, f"Attaching it to rule {args.rule} ...")
             result["rule"] = _attach(client, rule, hook["id"], args)
     except okta_api.ApiError as error:
-        print(f"psc-hook register: {error}", file=sys.stderr)
+        print(f"psc-hook register: {printable(str(error), LINE)}", file=sys.stderr)
         if result["hook"] is not None:
             print(
                 f"The hook was {plan.done} (id {result['hook']['id']}) but not"
@@ -297,7 +383,7 @@ def _register(args: Options) -> int:
     if args.as_json:
         print_json(result)
     else:
-        print(_register_text(result, channel, plan))
+        print(printable_lines(_register_text(result, channel, plan)))
     return 0
 
 
@@ -310,7 +396,7 @@ def _register(args: Options) -> int:
         ),
         {
             0: "done (or, with --dry-run, the plan is printed)",
-            1: "Okta answered with an error",
+            1: OKTA_ERROR,
             2: BAD_INPUT,
             3: ORG_UNREACHABLE,
             4: REJECTED,
@@ -318,8 +404,8 @@ def _register(args: Options) -> int:
         },
     ),
 )
-@click.option("--org", required=True, help="the org URL, https://<org>.okta.com")
-@click.option("--url", required=True, help="the hook's public https:// URL")
+@click.option("--org", required=True, help="the org's address alone, https://<org>.okta.com")
+@click.option("--url", required=True, help="the hook's public https://.../token-hook URL")
 @click.option("--name", default=DEFAULT_HOOK_NAME, help="the hook's display name")
 @click.option(
     "--auth",
@@ -344,11 +430,13 @@ def _register(args: Options) -> int:
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="read the org, print the difference and the requests (secrets masked); change nothing",
+    help="check the arguments; with credentials, read the hook and the rule and print what"
+    " would change and the requests (secrets masked); change nothing",
 )
 @timeout_option
 @json_option
 def command(**options: Any) -> int:
-    """Create the token inline hook in an Okta org (SSWS token from OKTA_API_TOKEN), or update
-    the one of that name, and optionally attach it to an access-policy rule."""
+    """Create the token inline hook in an Okta org, or update the one of that name, and
+    optionally attach it to an access-policy rule (as a service app: OKTA_CLIENT_ID and
+    OKTA_PRIVATE_KEY; or with OKTA_API_TOKEN)."""
     return _register(Options(**options))
