@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -33,10 +33,10 @@ from hook.cli.output import (
     STDIN,
     epilog,
     fingerprint,
-    indented,
     print_json,
     progress,
 )
+from hook.cli.register_plan import DryRun, HookPlan, plan_data, plan_lines, rule_change
 from hook.cli.terminal import LINE, printable, printable_lines
 from hook.config import ConfigError, https_url, load_settings
 from hook.okta import HOOK_NAME as DEFAULT_HOOK_NAME
@@ -61,31 +61,6 @@ class Options:
     dry_run: bool
     timeout: float
     as_json: bool
-
-
-#: What register does to the hook, as its progress and its result say it.
-HOOK_ACTIONS = {"create": ("Creating", "created"), "update": ("Updating", "updated")}
-
-
-@dataclass(frozen=True)
-class _HookPlan:
-    """What register does to the org's hook of that name: create it, or replace it whole."""
-
-    call: okta_api.ApiCall
-    current: dict[str, Any] | None
-    changes: list[okta_api.Change]
-
-    @property
-    def action(self) -> str:
-        return "create" if self.current is None else "update"
-
-    @property
-    def doing(self) -> str:
-        return HOOK_ACTIONS[self.action][0]
-
-    @property
-    def done(self) -> str:
-        return HOOK_ACTIONS[self.action][1]
 
 
 def _client_secret(args: Options, env: dict[str, str]) -> tuple[str, str] | None:
@@ -136,7 +111,7 @@ def _channel(args: Options, url: str, env: dict[str, str]) -> tuple[dict[str, An
     return channel, f"the client secret from {secret[1]} ({fingerprint(secret[0].encode())})"
 
 
-def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) -> _HookPlan:
+def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) -> HookPlan:
     """Find the token hook of that name (one at most), so that a second run updates it."""
     same = [hook for hook in client.listing(okta_api.TOKEN_HOOKS_PATH) if hook.get("name") == name]
     if len(same) > 1:
@@ -146,10 +121,10 @@ def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) 
             " (Workflow > Inline Hooks), or give another --name."
         )
     if not same:
-        return _HookPlan(okta_api.create_hook(name, channel), None, [])
+        return HookPlan(okta_api.create_hook(name, channel), None, [])
     [current] = same
     call = okta_api.replace_hook(str(current.get("id")), name, channel)
-    return _HookPlan(call, current, okta_api.hook_changes(current, channel))
+    return HookPlan(call, current, okta_api.hook_changes(current, channel))
 
 
 def _rule_target(args: Options) -> str | None:
@@ -172,105 +147,6 @@ def _scopes(rule: str | None, dry_run: bool) -> list[str]:
     if not dry_run:
         scopes += [okta_auth.MANAGE_HOOKS] + ([okta_auth.MANAGE_SERVERS] if rule else [])
     return scopes
-
-
-def _rule_change(rule: dict[str, Any], hook_id: str | None) -> dict[str, Any]:
-    """What attaching changes in the rule as read: the hook its token action calls."""
-    return {
-        "id": rule.get("id"),
-        "name": rule.get("name"),
-        "status": rule.get("status"),
-        "inline_hook": {"before": okta_api.attached_hook(rule), "after": hook_id},
-    }
-
-
-def _rule_lines(change: dict[str, Any]) -> list[str]:
-    before, after = change["inline_hook"]["before"], change["inline_hook"]["after"]
-    target = f"the hook {after}" if after else "the hook it creates"
-    head = f"The rule {change['name']!r} ({change['id']}, {change['status']})"
-    if before is not None and before == after:
-        lines = [f"{head} already calls {target}: unchanged."]
-    elif before is None:
-        lines = [f"{head} calls no inline hook: it would call {target}."]
-    else:
-        lines = [f"{head} calls the inline hook {before}: it would call {target} instead."]
-    if change["status"] != "ACTIVE":
-        lines.append("  Okta does not use a rule that is not ACTIVE: activate it.")
-    return lines
-
-
-def _plan_data(plan: _HookPlan, secret: str | None) -> dict[str, Any]:
-    return {
-        "action": plan.action,
-        "id": None if plan.current is None else plan.current.get("id"),
-        "changes": [asdict(change) for change in plan.changes],
-        "secret": secret,
-    }
-
-
-def _plan_lines(plan: _HookPlan, name: str, secret: str | None) -> list[str]:
-    """The difference, field by field; a secret is never shown, and Okta never returns it."""
-    if plan.current is None:
-        return [f"No token inline hook is named {name!r}: it is created."]
-    hook_id = plan.current.get("id")
-    lines = [f"The inline hook {name!r} exists (id {hook_id}): it is replaced whole."]
-    lines += [f"  {c.field}: {c.before!r} -> {c.after!r}" for c in plan.changes]
-    if not plan.changes:
-        lines.append("  URL, channel and client: unchanged")
-    if secret is not None:
-        lines.append(
-            f"  secret: set to {secret}; Okta never returns the one it holds, so whether it"
-            " changes cannot be told"
-        )
-    return lines
-
-
-def _dry_run(
-    args: Options,
-    org: str,
-    plan: _HookPlan,
-    read: bool,
-    rule: str | None,
-    rule_change: dict[str, Any] | None,
-    secret: str | None,
-    authorization: str,
-) -> int:
-    """The plan and the requests, secrets masked. Without credentials the org is not
-    ``read``: the arguments were checked, and ``plan`` creates the hook."""
-    attaching = [okta_api.ApiCall("GET", rule), okta_api.ApiCall("PUT", rule)] if rule else []
-    shown = [
-        {
-            "method": request.method,
-            "url": org + request.path,
-            "headers": {"Authorization": authorization},
-            "body": okta_api.masked(request.body),
-        }
-        for request in [plan.call, *attaching]
-    ]
-    if args.as_json:
-        print_json({"dry_run": True, "read": read, "hook": _plan_data(plan, secret) if read
-                    else None, "rule": rule_change, "requests": shown})  # fmt: skip
-        return 0
-    if not read:
-        lines = [
-            f"Dry run without Okta credentials: {org} was not read; the arguments hold.",
-            "With OKTA_CLIENT_ID and OKTA_PRIVATE_KEY (or OKTA_API_TOKEN), it also reads the"
-            " hook of that name and the rule.",
-            f"register creates the token inline hook {args.name!r}, or replaces the one of"
-            f" that name (PUT {org}/api/v1/inlineHooks/<its id>).",
-        ]
-    else:
-        lines = [f"Dry run: {org} was only read.", *_plan_lines(plan, args.name, secret)]
-    lines += _rule_lines(rule_change) if rule_change else []
-    lines.append("\nThe requests it would send, secrets masked:")
-    for request in shown:
-        lines += ["", f"{request['method']} {request['url']}", f"Authorization: {authorization}"]
-        if request["body"] is not None:
-            lines.append(indented(request["body"], prefix=""))
-        elif request["method"] == "PUT":
-            lines.append("(the rule as the GET returns it, with actions.token.inlineHook.id set)")
-    print(printable_lines("\n".join(lines)))
-    return 0
 
 
 def _channel_text(channel: dict[str, Any], secret: str | None) -> str:
@@ -297,11 +173,11 @@ def _attach(client: okta_api.OktaClient, rule: str, hook_id: str, args: Options)
     }
 
 
-def _register_text(result: dict[str, Any], channel: dict[str, Any], plan: _HookPlan) -> str:
+def _register_text(result: dict[str, Any], channel: dict[str, Any], plan: HookPlan) -> str:
     hook, rule = result["hook"], result["rule"]
     lines = [f"{plan.done.capitalize()} the inline hook {hook['name']!r} (id {hook['id']})."]
     if plan.current is not None:
-        lines += _plan_lines(plan, hook["name"], hook["secret"])[1:]
+        lines += plan_lines(plan, hook["name"], hook["secret"])[1:]
     lines.append(f"  Okta calls {hook['uri']}, {_channel_text(channel, hook['secret'])}.")
     if rule is not None:
         lines.append(
@@ -328,9 +204,18 @@ def _preview(
     if rule is not None:
         progress(args.as_json, f"Reading the rule {args.rule} ...")
         hook_id = None if plan.current is None else plan.current.get("id")
-        change = _rule_change(client.call(okta_api.ApiCall("GET", rule)), hook_id)
+        change = rule_change(client.call(okta_api.ApiCall("GET", rule)), hook_id)
     scheme = client.credentials.authorization("GET", org)["Authorization"].split(" ", 1)[0]
-    return _dry_run(args, org, plan, True, rule, change, secret, f"{scheme} {okta_api.MASK}")
+    dry = DryRun(org, args.name, plan, True, rule, change, secret, f"{scheme} {okta_api.MASK}")
+    return _print_dry_run(dry, args.as_json)
+
+
+def _print_dry_run(dry: DryRun, as_json: bool) -> int:
+    if as_json:
+        print_json(dry.as_dict())
+    else:
+        print(printable_lines(dry.text()))
+    return 0
 
 
 def _created_id(hook: dict[str, Any]) -> str:
@@ -348,8 +233,9 @@ def _register(args: Options) -> int:
     channel, secret = _channel(args, url, env)
     access = okta_access(env)
     if args.dry_run and not (access.client_id or access.api_token):
-        plan = _HookPlan(okta_api.create_hook(args.name, channel), None, [])
-        return _dry_run(args, org, plan, False, rule, None, secret, "(Okta's credentials)")
+        plan = HookPlan(okta_api.create_hook(args.name, channel), None, [])
+        dry = DryRun(org, args.name, plan, False, rule, None, secret, "(Okta's credentials)")
+        return _print_dry_run(dry, args.as_json)
     scopes = _scopes(rule, args.dry_run)
     client = okta_auth.connect(env, org, args.timeout, scopes, as_json=args.as_json)
     result: dict[str, Any] = {"hook": None, "rule": None}
@@ -362,7 +248,7 @@ def _register(args: Options) -> int:
         hook = client.call(plan.call)
         result["hook"] = {key: hook.get(key) for key in ("id", "name", "status")} | {
             "uri": url,
-            **_plan_data(plan, secret),
+            **plan_data(plan, secret),
             "id": _created_id(hook),
         }
         if rule is not None:
