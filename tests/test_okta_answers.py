@@ -263,12 +263,15 @@ def test_the_json_output_escapes_what_a_terminal_obeys_and_keeps_the_values(caps
     [
         ("https://\x9b2J\x07elsewhere.example", "is on https://elsewhere.example, not"),
         ("https://[\x1b[2J]", "is not at a URL"),
+        (None, "is not at a URL"),
     ],
-    ids=["escapes", "not-a-url"],
+    ids=["escapes", "not-a-url", "not-ascii"],
 )
 def test_a_next_page_link_is_data(capsys, okta, origin, words):
     okta.fake.page_size = 1
-    okta.fake.next_origin = origin
+    okta.fake.next_origin = (
+        origin or f"{okta.url}/é"
+    )  # the org's own host, a path HTTP cannot carry
     for name in ("a", "b"):
         okta.fake.add_hook(okta_api.header_channel(HOOK_URL, "Authorization", "s" * 40), name)
     result = register(capsys, okta.url, "--json")

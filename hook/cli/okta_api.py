@@ -17,7 +17,6 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email.message import Message
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin
@@ -27,16 +26,18 @@ from hook.cli.okta_http import (
     SHOWN,
     ApiError,
     Malformed,
-    NotFound,
-    RateLimited,
+    Refusals,
     Reply,
-    Unauthorized,
+    error_for,
     exchange,
     origin,
 )
-from hook.cli.okta_http import (
-    Unreachable as Unreachable,  # what the commands catch, as okta_api.Unreachable
-)
+
+# What the commands catch, as okta_api.X: every error a call to Okta can end in.
+from hook.cli.okta_http import NotFound as NotFound
+from hook.cli.okta_http import RateLimited as RateLimited
+from hook.cli.okta_http import Unauthorized as Unauthorized
+from hook.cli.okta_http import Unreachable as Unreachable
 from hook.cli.terminal import printable
 from hook.okta import EVENT_TYPE as HOOK_TYPE
 
@@ -241,49 +242,7 @@ def masked(body: Any) -> Any:
     return shown
 
 
-#: The parameters of a ``WWW-Authenticate`` challenge, ``name="value"`` (RFC 9110).
-CHALLENGE = re.compile(r'([A-Za-z_]+)="([^"]*)"')
-
-
-def _okta_error(reply: Reply) -> str:
-    """Okta's error answer in one line, each of its texts bounded and made printable."""
-    body = reply.json()
-    if not isinstance(body, dict) or "errorSummary" not in body:
-        return f"HTTP {reply.status} without an Okta error body"
-    code, summary = (printable(str(body.get(key) or ""), SHOWN)
-                     for key in ("errorCode", "errorSummary"))  # fmt: skip
-    text = f"HTTP {reply.status} {code}: {summary}"
-    causes = body.get("errorCauses")
-    found = [
-        printable(str(cause["errorSummary"]), SHOWN)
-        for cause in (causes if isinstance(causes, list) else [])[:10]
-        if isinstance(cause, dict) and cause.get("errorSummary")
-    ]
-    if found:
-        text += " (" + "; ".join(found) + ")"
-    if body.get("errorId"):
-        text += f" [errorId {printable(str(body['errorId']), 40)}]"
-    return text
-
-
-def missing_scope(reply: Reply) -> str | None:
-    """The scope a 403 names as missing (Okta's ``WWW-Authenticate: ...
-    error="insufficient_scope", scope="okta.x.read"``, its body then empty)."""
-    challenge = dict(CHALLENGE.findall(reply.headers.get("WWW-Authenticate", "")))
-    if challenge.get("error") != "insufficient_scope" or not challenge.get("scope"):
-        return None
-    return printable(challenge["scope"], 100)
-
-
-def rate_limit_reset(headers: Message) -> datetime | None:
-    """When Okta's window resets, from ``X-Rate-Limit-Reset`` (epoch seconds)."""
-    try:
-        return datetime.fromtimestamp(int(headers.get("X-Rate-Limit-Reset", "")), UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-class Credentials(Protocol):
+class Credentials(Refusals, Protocol):
     """How the client proves itself to Okta, and what it says when Okta refuses it."""
 
     def authorization(self, method: str, url: str) -> dict[str, str]:
@@ -292,14 +251,6 @@ class Credentials(Protocol):
 
     def allows(self, scope: str) -> bool:
         """Whether Okta granted ``scope``: the calls that need it can succeed."""
-        ...
-
-    def rejected(self, detail: str) -> str:
-        """What a 401 means and what to check."""
-        ...
-
-    def forbidden(self, detail: str, scope: str | None) -> str:
-        """What a 403 means (``scope`` when Okta named a missing one) and what to do."""
         ...
 
 
@@ -326,28 +277,6 @@ class ApiToken:
             f"The API token's administrator may not do this ({detail}). Inline hooks and"
             " authorization servers need a super administrator's token."
         )
-
-
-def error_for(reply: Reply, credentials: Credentials) -> ApiError:
-    """The error an Okta error answer stands for, with what to do about it."""
-    detail = _okta_error(reply)
-    if reply.status == 401:
-        return Unauthorized(credentials.rejected(detail))
-    if reply.status == 403:
-        scope = missing_scope(reply)
-        if scope is not None:
-            detail = f"HTTP 403 insufficient_scope: the token lacks {scope}"
-        return Unauthorized(credentials.forbidden(detail, scope))
-    if reply.status == 429:
-        reset = rate_limit_reset(reply.headers)
-        when = "later"
-        if reset is not None:
-            wait = max(0, round((reset - datetime.now(UTC)).total_seconds()))
-            when = f"after {reset:%Y-%m-%d %H:%M:%S} UTC (in {wait} s)"
-        return RateLimited(f"Okta's rate limit is reached ({detail}). Retry {when}.", reset)
-    if reply.status == 404:
-        return NotFound(f"Okta found nothing there ({detail}).")
-    return ApiError(f"Okta refused the request ({detail}).")
 
 
 class OktaClient:
@@ -396,6 +325,22 @@ class OktaClient:
             raise Malformed(f"Okta answered {call.method} {call.path} without a JSON object.")
         return answer
 
+    def _next(self, url: str, link: str, path: str) -> str:
+        """The next page's URL: on this org only, and one HTTP can carry as it is."""
+        try:
+            url = urljoin(url, link)
+            where = origin(url)
+        except ValueError:
+            raise Malformed(f"Okta's next page of GET {path} is not at a URL.") from None
+        if where != origin(self.org):
+            raise ApiError(
+                f"Okta's next page of GET {path} is on {printable(where, SHOWN)}, not"
+                f" {self.org}: not followed, so that the credentials go to this org only."
+            )
+        if not (url.isascii() and url.isprintable()) or " " in url:
+            raise Malformed(f"Okta's next page of GET {path} is not at a URL.")
+        return url
+
     def listing(self, path: str) -> list[dict[str, Any]]:
         """GET a listing: the objects of Okta's JSON arrays, page after page (``Link:
         rel="next"``), on this org only (the credentials go nowhere else), at most
@@ -411,16 +356,7 @@ class OktaClient:
             link = next_page(reply.headers)
             if link is None:
                 return items
-            try:
-                url, where = urljoin(url, link), origin(urljoin(url, link))
-            except ValueError:
-                raise Malformed(f"Okta's next page of GET {path} is not at a URL.") from None
-            if where != origin(self.org):
-                raise ApiError(
-                    f"Okta's next page of GET {path} is on {printable(where, SHOWN)},"
-                    f" not {self.org}: not followed, so that the credentials go to this org"
-                    " only."
-                )
+            url = self._next(url, link, path)
         raise ApiError(f"GET {path}: more than {MAX_PAGES} pages; not read to the end.")
 
 

@@ -32,7 +32,7 @@ from jwt.algorithms import ECAlgorithm
 
 from hook.cli import okta_api
 from hook.cli.environment import OktaAccess, okta_access
-from hook.cli.okta_http import SHOWN, ApiError, Malformed, Reply, Unauthorized, exchange
+from hook.cli.okta_http import SHOWN, ApiError, Malformed, Reply, Unauthorized, error_for, exchange
 from hook.cli.output import progress
 from hook.cli.terminal import printable
 from hook.config import ConfigError
@@ -46,7 +46,6 @@ MANAGE_SERVERS = "okta.authorizationServers.manage"
 READ_APPS = "okta.apps.read"
 READ_POLICIES = "okta.policies.read"
 READ_IDPS = "okta.idps.read"
-READ_LOGS = "okta.logs.read"
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: A client assertion is good for 5 minutes (Okta takes at most an hour).
@@ -277,7 +276,7 @@ class ServiceApp:
 
     def _refused(self, reply: Reply, answer: Mapping[str, Any]) -> ApiError:
         if reply.status == 429:
-            return okta_api.error_for(reply, self)
+            return error_for(reply, self)
         error = printable(str(answer.get("error") or ""), 60)
         description = printable(str(answer.get("error_description") or ""), SHOWN)
         detail = (
