@@ -167,6 +167,8 @@ WRONG_SHAPES = {
         f"/api/v1/apps/{PSC_CLIENT}", lambda app: app["_links"].update(accessPolicy={"href": 7})
     ),
     "idp name a number": _on("/api/v1/idps", lambda idps: idps[0].update(name=7)),
+    "idp id a list": _on("/api/v1/idps", lambda idps: idps[0].update(id=["0oa1"])),
+    "server name a list": _on(SERVERS, lambda servers: servers[0].update(name=[])),
 }
 
 

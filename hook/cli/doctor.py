@@ -337,7 +337,8 @@ def _idp_label(idp: Mapping[str, Any]) -> str:
 
 def smart_card_findings(idps: list[dict[str, Any]], settings: Settings, report: Report) -> None:
     """PSC_CPS_IDP_IDS against the org's smart-card (X509) IdPs: only a CPS reader gives eleve."""
-    cards = {idp.get("id"): idp for idp in idps if idp.get("type") == "X509"}
+    cards = {idp["id"]: idp for idp in idps
+             if idp.get("type") == "X509" and isinstance(idp.get("id"), str)}  # fmt: skip
     known = ", ".join(map(_idp_label, cards.values())) or "none"
     if not settings.cps_idp_ids:
         if cards:

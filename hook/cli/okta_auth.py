@@ -91,7 +91,7 @@ def load_key(path: str, kid: str | None) -> SigningKey:
     """The key of ``OKTA_PRIVATE_KEY``: a PEM file, or a JWK as Okta's Admin Console gives
     it (its ``kid`` then used unless ``OKTA_PRIVATE_KEY_ID`` says otherwise)."""
     try:
-        with Path(path).open("rb") as file:
+        with Path(path).expanduser().open("rb") as file:
             data = file.read(MAX_KEY_FILE_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"OKTA_PRIVATE_KEY: cannot read {path!r}: {error.strerror}") from None
