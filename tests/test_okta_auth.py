@@ -22,7 +22,7 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from hook.cli import doctor, okta_api, okta_auth
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV
-from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer
+from tests.fake_okta import ERRORS, TOKEN, FakeOkta, FakeOktaServer, error_body
 from tests.fake_okta_auth import ASSERTION_TYPE, TOKEN_PATH, b64, required_scope
 from tests.okta_schemas import MANAGEMENT
 
@@ -132,6 +132,36 @@ def test_without_the_manage_scope_the_doctor_skips_the_test_run_and_says_so(
     assert not [r for r in okta.fake.requests if r.method != "GET"]
     assert "skipped: Okta's test run of the hook: it needs okta.inlineHooks.manage" in result.out
     assert run(capsys, "doctor", "--org", okta.url, "--json").json()["skipped"]
+
+
+class RoleRefusesTheTestRun(FakeOkta):
+    """An org where the credentials' admin role may read, not run hooks (Okta's 403)."""
+
+    def _execute(self, hook_id: str, body: Any):
+        return 403, error_body("E0000006", ERRORS["E0000006"]), {}
+
+
+@pytest.mark.parametrize("credentials", ["service app", "API token"])
+def test_a_test_run_the_role_refuses_is_skipped_and_the_audit_goes_on(
+    capsys, monkeypatch, rsa_key, pem_file, credentials
+):
+    server = FakeOktaServer(RoleRefusesTheTestRun())
+    try:
+        env = {**BASE_ENV, "PSC_CLIENT_IDS": PSC_CLIENT, "PSC_KC_IDP_HINT": "OKTA_chu-exemple"}
+        if credentials == "service app":
+            env |= {"OKTA_CLIENT_ID": CLIENT_ID, "OKTA_PRIVATE_KEY": str(pem_file)}
+            server.fake.oauth.add_app(CLIENT_ID, rsa_key.public_key(), ALL)
+        else:
+            env["OKTA_API_TOKEN"] = TOKEN
+        use_env(monkeypatch, env)
+        wire(server.fake)
+        result = run(capsys, "doctor", "--org", server.url, "--json")
+    finally:
+        server.close()
+    assert result.code == 0, result.err
+    [skipped] = result.json()["skipped"]
+    assert skipped.startswith("Okta's test run of the hook: Okta refused it.")
+    assert "E0000006" in skipped
 
 
 def test_a_read_scope_not_granted_is_one_line_naming_it(capsys, okta, service_app):

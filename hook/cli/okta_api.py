@@ -34,6 +34,7 @@ from hook.cli.okta_http import (
 )
 
 # What the commands catch, as okta_api.X: every error a call to Okta can end in.
+from hook.cli.okta_http import Forbidden as Forbidden
 from hook.cli.okta_http import NotFound as NotFound
 from hook.cli.okta_http import RateLimited as RateLimited
 from hook.cli.okta_http import Unauthorized as Unauthorized

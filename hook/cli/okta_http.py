@@ -53,6 +53,10 @@ class Unauthorized(ApiError):
     exit_code = 4
 
 
+class Forbidden(Unauthorized):
+    """403: the credentials are good, but their permission or scope does not cover it."""
+
+
 class NotFound(ApiError):
     """404: nothing in this org has that id (the message is Okta's)."""
 
@@ -248,7 +252,7 @@ def error_for(reply: Reply, credentials: Refusals) -> ApiError:
         scope = missing_scope(reply)
         if scope is not None:
             detail = f"HTTP 403 insufficient_scope: the token lacks {scope}"
-        return Unauthorized(credentials.forbidden(detail, scope))
+        return Forbidden(credentials.forbidden(detail, scope))
     if reply.status == 429:
         reset = rate_limit_reset(reply.headers)
         when = "later"
