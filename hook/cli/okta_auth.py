@@ -122,7 +122,9 @@ def _jwk_key(path: str, data: bytes, kid: str | None) -> SigningKey:
     except (ValueError, TypeError, jwt.PyJWTError):
         raise ConfigError(f"OKTA_PRIVATE_KEY: {path!r} is not one JWK") from None
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-        raise ConfigError(f'OKTA_PRIVATE_KEY: {path!r} holds no private key (its "d" is missing)')
+        raise ConfigError(
+            f'OKTA_PRIVATE_KEY: {path!r} holds no private key (an RSA or EC JWK with its "d")'
+        )
     own = jwk.get("kid")
     return SigningKey(key, _algorithm(key), kid or (own if isinstance(own, str) else None))
 
