@@ -1,5 +1,7 @@
 # The two commands of the README: `make run` (the service with a demo configuration on
-# 127.0.0.1:8080) and `make test` (lint and the whole test suite). Both install first.
+# 127.0.0.1:8080) and `make test` (lint and the whole test suite). Both install first; as
+# root, `make test` also installs bubblewrap with apt-get (`make test SYSTEM_PACKAGES=no`
+# does not).
 # `make bench` runs the benchmark (bench/README.md). `make tools` installs the tools the
 # tests run from their own environment (requirements-tools.txt says why). `make lock`
 # regenerates the hash-pinned locks from pyproject.toml. `make clean` removes what make made.
@@ -51,10 +53,14 @@ $(TOOLS_STAMP): requirements-tools.txt | python
 tools: $(TOOLS_STAMP)
 
 # The deploy tests run the image's command under bubblewrap (Debian's package), as the
-# container would run it. As root with apt-get (CI), install it; elsewhere say so.
+# container would run it. As root with apt-get (CI), install it, unless SYSTEM_PACKAGES=no
+# (the machine's packages are then left alone); elsewhere say so.
+SYSTEM_PACKAGES ?= yes
 system-packages:
+	@case "$(SYSTEM_PACKAGES)" in yes|no) ;; *) \
+	  echo "make: SYSTEM_PACKAGES must be yes or no, not '$(SYSTEM_PACKAGES)'" >&2; exit 2;; esac
 	@command -v bwrap >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  if [ "$(SYSTEM_PACKAGES)" = yes ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    (apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null || exit 2; \
 	  else \
 	    echo "make: bubblewrap (bwrap) is missing: the container-image test will be skipped" >&2; \

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from bench import inprocess, servers, wrk
 from hook import samples
+from hook.psc_environments import SANDBOX, broker_endpoint
 from tests import jwks_server
 from tests.conftest import BASE_ENV, ROOT, SECRET, stop
 from tests.slow_clients import SlowClients, raise_open_files_limit
@@ -388,13 +389,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def setup(args: argparse.Namespace, logs: Path) -> tuple[dict[str, str], bytes]:
     """The service's settings and the call's body: with --tenants, a user of the table's last
-    establishment."""
+    establishment, through PSC's route to it."""
     document = samples.load(SAMPLE)
     if not args.tenants:
         return dict(BASE_ENV), json.dumps(document).encode()
-    environment, claim = servers.tenants_environment(args.tenants, logs)
+    environment, tenant = servers.tenants_environment(args.tenants, logs)
     for kind in ("identity", "access"):
-        document["data"][kind]["claims"]["psc_establishment"] = claim
+        document["data"][kind]["claims"]["psc_establishment"] = tenant["match"][0]
+    samples.as_routed(document, broker_endpoint(SANDBOX.issuer, tenant["kc_idp_hint"]))
     return environment, json.dumps(document).encode()
 
 

@@ -8,6 +8,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import BASE_ENV, ROOT, free_port, gunicorn_command, stop
 
@@ -94,9 +95,9 @@ def cpu_ticks(pid: int) -> int:
     return int(fields[11]) + int(fields[12])
 
 
-def tenants_environment(count: int, directory: Path) -> tuple[dict[str, str], str]:
+def tenants_environment(count: int, directory: Path) -> tuple[dict[str, str], dict[str, Any]]:
     """The service's settings with a PSC_TENANTS table of ``count`` establishments (a
-    hospital group), and the tenant claim value of the last one, for the calls to carry."""
+    hospital group), and the last one, whose user the calls play."""
     tenants = [
         {"tid": f"OKTA_chu-{n:03d}", "kc_idp_hint": f"OKTA_chu-{n:03d}", "match": [f"chu-{n:03d}"]}
         for n in range(1, count + 1)
@@ -104,4 +105,4 @@ def tenants_environment(count: int, directory: Path) -> tuple[dict[str, str], st
     path = directory / "tenants.json"
     path.write_text(json.dumps({"tenants": tenants}))
     environment = {key: value for key, value in BASE_ENV.items() if key != "PSC_TENANT_ID"}
-    return {**environment, "PSC_TENANTS": str(path)}, tenants[-1]["match"][0]
+    return {**environment, "PSC_TENANTS": str(path)}, tenants[-1]

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-#: The release (semver; CHANGELOG.md): pyproject.toml reads it, `psc-hook --version`, the
-#: Management API's User-Agent and the psc_hook_build_info metric report it.
-__version__ = "0.2.0"
-
 from flask import Flask
 
 from hook import errors, logs, metrics, metrics_files, views
 from hook.auth import AnyOf, Authenticator, HeaderAuthenticator
 from hook.config import Settings, settings_from_environment
 from hook.oauth import OAuthAuthenticator
+from hook.user_ref import UserRef
+from hook.version import __version__
+
+__all__ = ["__version__", "build_authenticator", "create_app"]
 
 
 def build_authenticator(settings: Settings) -> AnyOf:
@@ -41,7 +41,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     scraper = None
     if settings.metrics_token:
         scraper = HeaderAuthenticator("Authorization", (b"Bearer " + settings.metrics_token,))
-    app.extensions["psc_token_hook"] = views.Service(settings, authenticator, recorder, scraper)
+    user_ref = UserRef(settings.log_user_key) if settings.log_user_key else None
+    app.extensions["psc_token_hook"] = views.Service(
+        settings, authenticator, recorder, scraper, user_ref
+    )
     errors.register(app)
     views.register(app)
     return app

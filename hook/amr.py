@@ -5,7 +5,9 @@ A rule fires only on evidence: every label of its ``when`` must be in the input,
 factor is ever invented; without a matching rule the normalised input passes through. A
 rule with ``through_idps`` fires only when the sign-in came through one of those Okta
 identity providers: Okta's ``sc`` means any smart-card IdP of the org, and only the one
-reading CPS cards proves a CPS card with its PIN.
+reading CPS cards proves a CPS card with its PIN. A rule may answer only what its ``when``
+proves (``hook/factors.py``), an alias only respell a factor, unless the rule says why its
+evidence is worth more (``assurance_override``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hook import jsonio
+from hook.factors import proven, unproven
 
 ASSURANCE_RANK = {"none": 0, "substantiel": 1, "eleve": 2}
 #: What the log line and the metrics say for "no rule fired".
@@ -36,34 +39,8 @@ IDP_ID = re.compile(r"0oa[0-9A-Za-z]{5,60}")
 #: otherwise be ignored). A key starting with ``_`` is a comment.
 DOCUMENT_KEYS = frozenset({"aliases", "rules"})
 RULE_KEYS = frozenset(
-    {"name", "when", "amr", "assurance", "why", "assurance_override", "through_idps"}
+    {"name", "when", "amr", "assurance", "why", "assurance_override", "through_idps", "source"}
 )
-#: The factor class of each amr label (RFC 8176, Okta's labels): a rule whose evidence is
-#: one class at most may not claim more than one factor. A label not listed counts as a
-#: class of its own; ``mfa`` in the evidence is Okta's own record of several factors.
-FACTOR_CLASS = {
-    "pwd": "knowledge",
-    "pin": "knowledge",
-    "kba": "knowledge",
-    "sc": "possession",
-    "swk": "possession",
-    "hwk": "possession",
-    "otp": "possession",
-    "sms": "possession",
-    "tel": "possession",
-    "okta_verify": "possession",
-    "pop": "possession",
-    "fpt": "inherence",
-    "face": "inherence",
-    "bio": "inherence",
-    "iris": "inherence",
-    "retina": "inherence",
-    "vbm": "inherence",
-}
-MULTI_FACTOR_EVIDENCE = frozenset({"mfa"})
-#: What only several factors may claim: these labels, or this assurance.
-MULTI_FACTOR_CLAIMS = frozenset({"mfa", "hwk"})
-MULTI_FACTOR_ASSURANCE = "eleve"
 
 
 class AmrRulesError(ValueError):
@@ -146,17 +123,6 @@ def _unknown_keys(raw: dict[str, Any], allowed: frozenset[str], where: str) -> N
         )
 
 
-def single_factor(when: Iterable[str]) -> bool:
-    """Whether the evidence is one factor class at most (no ``mfa`` record from Okta)."""
-    labels = set(when)
-    classes = {FACTOR_CLASS.get(label, label) for label in labels}
-    return not labels & MULTI_FACTOR_EVIDENCE and len(classes) <= 1
-
-
-def _claims_more(rule: AmrRule) -> bool:
-    return bool(set(rule.amr) & MULTI_FACTOR_CLAIMS) or rule.assurance == MULTI_FACTOR_ASSURANCE
-
-
 def _rule(raw: Any, index: int, cps_idps: frozenset[str]) -> AmrRule:
     if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
         raise AmrRulesError(f"rules[{index}] needs a name")
@@ -176,13 +142,28 @@ def _rule(raw: Any, index: int, cps_idps: frozenset[str]) -> AmrRule:
         assurance=assurance,
         through=_through(raw.get("through_idps"), where, cps_idps),
     )
-    if override is None and single_factor(rule.when) and _claims_more(rule):
+    forged = unproven(rule.when, rule.amr, rule.assurance)
+    if override is None and forged:
         raise AmrRulesError(
-            f"{where}: claims mfa, hwk or eleve from a single factor"
-            f" ({' + '.join(sorted(rule.when))}), which forges assurance; give the rule"
-            ' "assurance_override": "<why this evidence is worth more>" if it truly is'
+            f"{where}: claims {', '.join(forged)}, which its evidence"
+            f" ({' + '.join(sorted(rule.when))}) does not prove: a rule may respell its factors"
+            " and add mfa for two factor classes (substantiel needs mfa, eleve mfa and hwk);"
+            ' give it "assurance_override": "<why this evidence is worth more>" if it truly is'
         )
     return rule
+
+
+def _alias(spelling: str, label: str) -> tuple[str, str]:
+    """An alias, folded as labels are, when it respells one factor: any other would forge
+    one in every sign-in that shows the spelling (kba as okta_verify claims a factor)."""
+    folded = spelling.lower()
+    if label not in proven([folded]):
+        raise AmrRulesError(
+            f"alias {spelling!r} -> {label!r}: {folded} does not prove {label}; an alias may only"
+            " respell a factor (password as pwd), anything more is a rule with its"
+            ' "assurance_override"'
+        )
+    return folded, label
 
 
 def _parse(document: Any, cps_idps: frozenset[str]) -> tuple[dict[str, str], list[AmrRule]]:
@@ -198,7 +179,7 @@ def _parse(document: Any, cps_idps: frozenset[str]) -> tuple[dict[str, str], lis
     rules = document.get("rules", [])
     if not isinstance(rules, list):
         raise AmrRulesError("'rules' must be a list")
-    return {key.lower(): value for key, value in aliases.items()}, [
+    return dict(_alias(key, value) for key, value in aliases.items()), [
         _rule(raw, index, cps_idps) for index, raw in enumerate(rules)
     ]
 

@@ -3,18 +3,21 @@
 ``oid`` is the user the token is for, read from the token's own claims: on refresh
 grants Okta's context may name another user (OKTA-869758), so a context that disagrees
 is reported, and its session (amr, IdP, verification times) is evidence only when it names
-this very user. The establishment is read from the token's claims too, never from the
-context. With a gate, what cannot be proven is refused: a token with no user, for one.
+this very user. The establishment is PSC's route, confirmed by the token's claims, never
+Okta's context (hook/establishment.py). With a gate, what cannot be proven is refused: a
+token with no user, for one.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from hook import establishment
 from hook.amr import ASSURANCE_RANK, AmrDecision, decide
 from hook.config import AUTH_AGE_LEEWAY_SECONDS, Settings
+from hook.evidence import gather
 from hook.payload import HookRequest
 from hook.refusals import summary
 from hook.tenants import Tenant
@@ -42,7 +45,16 @@ def _token_user(request: HookRequest) -> str | None:
     return request.identity_sub or request.access_uid
 
 
-def _refusal(amr: AmrDecision, minimum: str) -> str:
+def _users_differ(request: HookRequest) -> bool:
+    """The ID token's ``sub`` and the access token's ``uid`` name two users: which one the
+    tokens are for cannot be told, so neither gets PSC's claims."""
+    sub, uid = request.identity_sub, request.access_uid
+    return sub is not None and uid is not None and sub != uid
+
+
+def _refusal(amr: AmrDecision, minimum: str, unrecorded: bool) -> str:
+    if unrecorded:  # a refresh without an ID token: its assurance is not known, not "none"
+        return summary("psc_refresh_without_id_token", required=minimum)
     return summary(
         "psc_assurance_too_low",
         required=minimum,
@@ -57,23 +69,19 @@ def in_scope(request: HookRequest, settings: Settings) -> bool:
 
 
 def _tenant(request: HookRequest, settings: Settings, user: str | None) -> Tenant | Decision:
-    """The one establishment of the table the token names, or the refusal saying why not."""
-    table = settings.tenants
-    assert table is not None
-    named = [v for v in (request.identity_tenant, request.access_tenant) if v is not None]
-    if user is None:  # client credentials: no user, the client alone says
-        named = []
-    if len(named) == 2 and table.candidates(named[0], None) != table.candidates(named[1], None):
-        detail = "the ID and access tokens name different establishments"
-        return _refused("tenant-ambiguous", summary("psc_tenant_ambiguous", detail=detail))
-    found = table.candidates(named[0] if named else (), request.client_id)
-    if len(found) == 1:
-        return found.pop()
-    if found:
-        detail = f"this sign-in names {len(found)} establishments (its claim or its application)"
-        return _refused("tenant-ambiguous", summary("psc_tenant_ambiguous", detail=detail))
-    cause = "its establishment claim names none" if named else "no establishment claim"
-    return _refused("tenant-unmatched", summary("psc_tenant_unmatched", cause=cause))
+    """The establishment of the table the token is for, or the refusal saying why none."""
+    assert settings.tenants is not None
+    tokens = (request.identity_tenant, request.access_tenant)
+    chosen = establishment.choose(
+        settings.tenants,
+        request.redirect_uri,
+        request.client_id,
+        [claim for claim in tokens if claim is not None],
+        user is not None,
+    )
+    if isinstance(chosen, establishment.Refusal):
+        return _refused(chosen.outcome, chosen.summary)
+    return chosen
 
 
 def _refused(outcome: str, refusal: str) -> Decision:
@@ -86,15 +94,12 @@ def span(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def _auth_age(request: HookRequest, settings: Settings, session_is_users: bool) -> Decision | None:
-    """PSC_MAX_AUTH_AGE: the refusal of a user token authenticated too long ago, or None."""
+def _auth_age(times: tuple[float, ...], settings: Settings) -> Decision | None:
+    """PSC_MAX_AUTH_AGE: the refusal of a user token authenticated too long ago, or None;
+    ``times`` are when the user authenticated, as the evidence says (hook/evidence.py)."""
     limit = settings.max_auth_age
     if limit is None:
         return None
-    if request.auth_time is not None:
-        times: tuple[float, ...] = (request.auth_time,)
-    else:
-        times = request.session_verified if session_is_users else ()
     age = time.time() - max(times) if times else None
     if age is None or age < -AUTH_AGE_LEEWAY_SECONDS:
         return _refused("auth-age-unknown", summary("psc_auth_age_unknown", limit=span(limit)))
@@ -109,13 +114,15 @@ def compute(request: HookRequest, settings: Settings) -> Decision:
     """Decide tid, oid, amr and kc_idp_hint, and whether a gate (establishment, age of the
     authentication, assurance) refuses."""
     user_id = _token_user(request)
+    if _users_differ(request):
+        return _refused("user-mismatch", summary("psc_user_mismatch"))
     context_users = {request.context_user_id, request.session_user_id} - {None}
     mismatch = user_id is not None and bool(context_users - {user_id})
     tid, hint = settings.tenant_id, settings.kc_idp_hint
     if settings.tenants is not None:
         tenant = _tenant(request, settings, user_id)
         if isinstance(tenant, Decision):
-            return tenant
+            return replace(tenant, user_id=user_id)  # refused, but whose sign-in is known
         tid, hint = tenant.tid, tenant.kc_idp_hint
     claims: dict[str, Any] = {"tid": tid}
     if hint:
@@ -129,18 +136,15 @@ def compute(request: HookRequest, settings: Settings) -> Decision:
         )
 
     claims["oid"] = user_id
-    # Only a session that names this very user is evidence: one without userId proves nothing.
-    session_is_users = request.session_user_id == user_id and not mismatch
-    too_old = _auth_age(request, settings, session_is_users)
+    labels, idps, times, unrecorded = gather(request, user_id, mismatch)
+    too_old = _auth_age(times, settings)
     if too_old is not None:
         return Decision({}, user_id, mismatch, None, too_old.refusal, too_old.refused, tid)
-    evidence = request.identity_amr + (request.session_amr if session_is_users else ())
-    idps = {request.identity_idp, request.session_idp if session_is_users else None} - {None}
-    amr = decide(evidence, settings.amr_table, frozenset(idps))
+    amr = decide(labels, settings.amr_table, idps)
     if amr.after:
         claims["amr"] = list(amr.after)
     refusal = None
     if ASSURANCE_RANK[amr.assurance] < ASSURANCE_RANK[settings.min_assurance]:
-        refusal = _refusal(amr, settings.min_assurance)
+        refusal = _refusal(amr, settings.min_assurance, unrecorded)
     refused = "refused-assurance" if refusal else None
     return Decision(claims, user_id, mismatch, amr, refusal, refused, tid)

@@ -28,6 +28,7 @@ class Answer:
     user_mismatch: bool = False
     amr_rule: str | None = None  # the amr table's rule that fired, "none" if none did
     tid: str | None = None  # the establishment's, once known (PSC_TENANTS: for the metrics)
+    user_id: str | None = None  # the token's own user (oid), once known: the log's user_ref
 
 
 def _placed(decision: Decision, request: HookRequest, settings: Settings) -> dict[str, list[str]]:
@@ -67,6 +68,7 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
             user_mismatch=decision.context_mismatch,
             amr_rule=amr_rule,
             tid=decision.tid,
+            user_id=decision.user_id,
         )
     placed = _placed(decision, request, settings)
     commands = [
@@ -83,7 +85,13 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
     written = {kind: names for kind, names in placed.items() if names}
     if not commands:
         return Answer(
-            204, None, "nothing-to-patch", assurance=assurance, amr_rule=amr_rule, tid=decision.tid
+            204,
+            None,
+            "nothing-to-patch",
+            assurance=assurance,
+            amr_rule=amr_rule,
+            tid=decision.tid,
+            user_id=decision.user_id,
         )
     return Answer(
         200,
@@ -94,4 +102,5 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
         decision.context_mismatch,
         amr_rule,
         decision.tid,
+        user_id=decision.user_id,
     )

@@ -7,21 +7,24 @@ the commands and gunicorn's hooks turn it into exit code 2.
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from hook import amr as amr_rules
-from hook import payload
+from hook import payload, psc
 from hook import tenants as tenant_table
 from hook.okta import TOKEN_KINDS, TOKEN_NAMES, reserved_reason
 
 CLAIM_NAMES = ("tid", "oid", "amr", "kc_idp_hint")
+#: PSC_CLAIMS_ID_TOKEN / PSC_CLAIMS_ACCESS_TOKEN for "no claim in this token" (empty: unset).
+NO_CLAIMS = "none"
 ASSURANCE_LEVELS = ("none", "substantiel", "eleve")
 AUTH_MODES = ("header", "oauth")
 MIN_SECRET_LENGTH = 32
@@ -44,6 +47,17 @@ class ConfigError(ValueError):
     """A setting is missing or invalid; the message names the variable."""
 
 
+class Part(enum.Enum):
+    """What a command that never uses it leaves out of :func:`load_settings` (PSC_* is
+    always read): so that the service's secrets stay off the laptops that run it."""
+
+    CALLERS = "how Okta's calls are authenticated: HOOK_AUTH_MODE, HOOK_AUTH_HEADER, HOOK_OAUTH_*"
+    SECRETS = "the secrets callers are checked with: HOOK_SECRETS, METRICS_TOKEN"
+
+
+EVERY_PART = frozenset(Part)
+
+
 @dataclass(frozen=True)
 class OAuthSettings:
     """What Okta's bearer token must be; its algorithm and leeway are fixed (hook/oauth.py)."""
@@ -60,7 +74,7 @@ class Settings:
     """Every setting the service reads, as :func:`load_settings` validated it."""
 
     tenant_id: str
-    auth_modes: tuple[str, ...]
+    auth_modes: tuple[str, ...] = ()
     client_ids: frozenset[str] = frozenset()
     #: PSC_CLIENT_IDS as written: its first is the client the CLI and the doctor play.
     client_order: tuple[str, ...] = ()
@@ -76,6 +90,8 @@ class Settings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     log_level: str = "info"
     log_format: str = "json"
+    #: HOOK_LOG_USER_KEY, keying the log line's user_ref (hook/user_ref.py); None: no user_ref.
+    log_user_key: bytes | None = field(default=None, repr=False)
     port: int = 8080
     metrics_token: bytes | None = None
     metrics_dir: Path | None = None
@@ -104,11 +120,16 @@ def _csv(value: str | None) -> tuple[str, ...]:
 
 
 def _claims(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
-    claims = _csv(env.get(name, default))
+    """A token's placements: empty is unset (the default), ``none`` places nothing."""
+    raw = env.get(name, "").strip() or default
+    if raw.lower() == NO_CLAIMS:
+        return ()
+    claims = _csv(raw)
     unknown = [claim for claim in claims if claim not in CLAIM_NAMES]
     if unknown:
         raise ConfigError(
-            f"{name}: unknown claim {unknown[0]!r}; choose among {', '.join(CLAIM_NAMES)}"
+            f"{name}: unknown claim {unknown[0]!r}; choose among {', '.join(CLAIM_NAMES)},"
+            f" or {NO_CLAIMS} alone for no claim in this token"
         )
     if len(set(claims)) != len(claims):
         raise ConfigError(f"{name}: a claim is listed twice")
@@ -218,6 +239,23 @@ def _metrics_token(env: Mapping[str, str]) -> bytes | None:
     return token.encode()
 
 
+def log_user_key(env: Mapping[str, str]) -> bytes | None:
+    """HOOK_LOG_USER_KEY, or None when unset: the service and ``psc-hook user-ref`` read it
+    alike. A secret: the message says how long it is, never what it holds."""
+    key = env.get("HOOK_LOG_USER_KEY", "").strip()
+    if not key:
+        return None
+    if key[0] in QUOTES or key[-1] in QUOTES:
+        raise ConfigError(
+            "HOOK_LOG_USER_KEY: in quotes, which would be part of it; remove the quotes"
+        )
+    if len(key) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"HOOK_LOG_USER_KEY: {len(key)} characters; at least {MIN_SECRET_LENGTH} are required"
+        )
+    return key.encode()
+
+
 def _metrics_dir(env: Mapping[str, str]) -> Path | None:
     """prometheus_client's own variable, so that one name means one directory; unset, the
     service makes a private one at start (``hook/metrics_files.py``)."""
@@ -311,10 +349,8 @@ def _reserved_warnings(claims: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]
     )
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Build the one :class:`Settings` object from an environment mapping."""
-    tenant_id, tenants = _tenancy(env)
-
+def _callers(env: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
+    """HOOK_AUTH_MODE and HOOK_AUTH_HEADER."""
     modes = _csv(env.get("HOOK_AUTH_MODE", "").lower())
     if not modes:
         raise ConfigError("HOOK_AUTH_MODE: required; header, oauth, or header,oauth")
@@ -322,10 +358,18 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         raise ConfigError(
             f"HOOK_AUTH_MODE: {env['HOOK_AUTH_MODE']!r} is not header, oauth or header,oauth"
         )
-
     auth_header = env.get("HOOK_AUTH_HEADER", "").strip() or "Authorization"
     if not auth_header.replace("-", "").isalnum():
         raise ConfigError(f"HOOK_AUTH_HEADER: {auth_header!r} is not a valid header name")
+    return modes, auth_header
+
+
+def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) -> Settings:
+    """Build the one :class:`Settings` object from an environment mapping. The parts left
+    out of ``parts`` are neither required nor read: their fields keep their defaults (no
+    mode, no secret), for a command that never uses them."""
+    tenant_id, tenants = _tenancy(env)
+    modes, auth_header = _callers(env) if Part.CALLERS in parts else ((), "Authorization")
 
     kc_idp_hint = _identifier(env, "PSC_KC_IDP_HINT")
     if tenants and kc_idp_hint is not None:
@@ -334,7 +378,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         tenant.kc_idp_hint for tenant in (tenants.tenants if tenants else ())
     )
     claims = _placements(env, hinted, "PSC_TENANTS" if tenants else "PSC_KC_IDP_HINT")
-    warnings = list(_reserved_warnings(claims))
+    warnings = [*_reserved_warnings(claims), *psc.plan_gaps(claims)]
     if not hinted and any("kc_idp_hint" in placed for placed in claims.values()):
         warnings.append("kc_idp_hint is placed in a token but PSC_KC_IDP_HINT is unset: omitted")
 
@@ -357,7 +401,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     if tenants:
         warnings += tenant_table.unreachable(tenants, client_ids)
 
-    secrets = _secrets(env) if "header" in modes else ()
+    secrets = _secrets(env) if "header" in modes and Part.SECRETS in parts else ()
     oauth = _oauth(env) if "oauth" in modes else None
     if oauth is not None and not oauth.scopes and not oauth.client_ids:
         warnings.append(
@@ -385,8 +429,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         log_format=_choice(
             env, "LOG_FORMAT", ("json", "console"), "console" if sys.stderr.isatty() else "json"
         ),
+        log_user_key=log_user_key(env),
         port=_int(env, "PORT", 8080, 1, 65535),
-        metrics_token=_metrics_token(env),
+        metrics_token=_metrics_token(env) if Part.SECRETS in parts else None,
         metrics_dir=_metrics_dir(env),
         tenants=tenants,
         tenant_claim=_tenant_claim(env),

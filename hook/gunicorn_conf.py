@@ -9,6 +9,7 @@ docs/performance.md) on 2 cores, the load generator sharing them.
 """
 
 import gc
+import os
 import sys
 import tempfile
 from typing import Any, NoReturn
@@ -143,6 +144,15 @@ class Logger(glogging.Logger):
 
 
 logger_class = Logger
+
+
+def pre_request(worker: object, req: object) -> None:
+    """Nothing: gunicorn's default writes each request's method and raw path at debug level
+    (an email in a path); the service's canonical line names a path it does not route
+    "other"."""
+    return None
+
+
 accesslog = None
 logconfig_dict = logs.stdlib_config(_settings)
 
@@ -176,9 +186,29 @@ BOOT_FIX = (
 )
 
 
+def _one_token() -> int:
+    """A pipe holding one byte, its writing end closed: of the processes forked after, the
+    first to read it takes the byte, and every other one reads the pipe's end."""
+    read, write = os.pipe()
+    os.write(write, b"!")
+    os.close(write)
+    return read
+
+
+#: Taken by the first worker that fails to boot, made in the master before any fork. gunicorn
+#: raises ``HaltServer`` for each worker it reaps with exit code 3; when one is reaped while the
+#: master already halts (in ``Arbiter.stop``), that second raise escapes the handler of the
+#: first: two tracebacks, exit 1, and ``on_exit`` never runs. So one worker alone exits 3,
+#: whatever the order the workers fail in and the master reaps them.
+_FIRST_BOOT_FAILURE = _one_token()
+#: The exit code of a worker that fails to boot after another: an error, which gunicorn logs
+#: and does not halt on (the first one's exit halts it).
+LATER_BOOT_FAILURE = 1
+
+
 def post_fork(server: object, worker: Any) -> None:
     """In each new worker: an error while loading the app is one line and exit 3 (gunicorn's
-    "failed to boot"), not a traceback."""
+    "failed to boot") for the first worker that fails, 1 for the others; not a traceback."""
     load = worker.load_wsgi
 
     def load_wsgi() -> None:
@@ -194,7 +224,8 @@ def post_fork(server: object, worker: Any) -> None:
                 file=sys.stderr,
                 flush=True,
             )
-            sys.exit(Arbiter.WORKER_BOOT_ERROR)
+            first = os.read(_FIRST_BOOT_FAILURE, 1)
+            sys.exit(Arbiter.WORKER_BOOT_ERROR if first else LATER_BOOT_FAILURE)
 
     worker.load_wsgi = load_wsgi
 

@@ -1,5 +1,6 @@
-"""JSON out, with msgspec where it agrees with the standard library; and an operator's
-JSON file in (the amr rules, the establishments), its failures in one sentence.
+"""JSON out, with msgspec where it agrees with the standard library; and JSON in for the
+commands and an operator's files (the amr rules, the establishments), its failures in one
+sentence.
 
 msgspec writes several times faster than ``json.dumps``, which the hot path feels twice
 per call (the answer and the log line). What it refuses (a lone surrogate, which
@@ -39,10 +40,24 @@ def dumps_text(value: Any, default: Callable[[Any], Any] | None = None, **_optio
     return _write(value, sort_keys=False, default=default).decode()
 
 
+class TooDeep(ValueError):
+    """A JSON document nested deeper than the standard library reads: it recurses, and stops
+    at the interpreter's recursion limit (about a thousand levels) with a RecursionError."""
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads``, a document nested too deep raised as :class:`TooDeep` (a ValueError)
+    instead of a RecursionError, which the commands would show as a traceback."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise TooDeep("nested too deep to read (about a thousand levels at most)") from None
+
+
 def read_file(path: Path, error: type[Exception]) -> Any:
     """The document of an operator's JSON file; ``error`` says why it cannot be had."""
     try:
-        return json.loads(path.read_text("utf-8"))
+        return loads(path.read_text("utf-8"))
     except OSError as failure:
         raise error(f"cannot read {str(path)!r}: {failure.strerror}") from None
     except ValueError as failure:

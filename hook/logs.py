@@ -13,7 +13,7 @@ from typing import Any
 
 import structlog
 
-from hook import jsonio
+from hook import gunicorn_logs, jsonio
 from hook.config import Settings
 
 _LEVELS = logging.getLevelNamesMapping()
@@ -67,10 +67,12 @@ def configure(settings: Settings) -> None:
 
 
 def stdlib_config(settings: Settings) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` that renders stdlib records (gunicorn's) like ours."""
+    """A ``logging.config.dictConfig`` that renders stdlib records (gunicorn's) like ours,
+    without what a caller sent (hook/gunicorn_logs.py)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
+        "filters": {"without_caller_text": {"()": gunicorn_logs.WithoutCallerText}},
         "formatters": {
             "structlog": {
                 "()": structlog.stdlib.ProcessorFormatter,
@@ -78,13 +80,18 @@ def stdlib_config(settings: Settings) -> dict[str, Any]:
                     structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                     *_rendering(settings.log_format),
                 ],
-                "foreign_pre_chain": [*_SHARED, structlog.stdlib.add_logger_name],
+                "foreign_pre_chain": [
+                    *_SHARED,
+                    structlog.stdlib.add_logger_name,
+                    structlog.stdlib.ExtraAdder(allow=("error",)),
+                ],
             }
         },
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "structlog",
+                "filters": ["without_caller_text"],
                 "stream": "ext://sys.stderr",
             }
         },

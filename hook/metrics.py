@@ -25,7 +25,6 @@ from prometheus_client import (
 )
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from hook import __version__
 from hook.amr import NO_RULE
 from hook.config import Settings
 from hook.metrics_files import (
@@ -37,6 +36,7 @@ from hook.metrics_files import (
 )
 from hook.okta import HOOK_PATH
 from hook.tenants import NO_TENANT
+from hook.version import __version__
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 OTHER = "other"
@@ -50,6 +50,7 @@ OUTCOMES = (
     "tenant-ambiguous",
     "auth-too-old",
     "auth-age-unknown",
+    "user-mismatch",
     "unauthenticated",
     "invalid-payload",
     "too-large",
@@ -60,8 +61,8 @@ OUTCOMES = (
 #: The outcomes of a call whose establishment is known (PSC_TENANTS), counted by tid too.
 TENANT_OUTCOMES = ("patched", "nothing-to-patch", "refused-assurance", "auth-too-old",
                    "auth-age-unknown")  # fmt: skip
-#: ... and those of a call refused for want of one, counted with tid "none".
-NO_TENANT_OUTCOMES = ("tenant-unmatched", "tenant-ambiguous")
+#: ... and those of a call refused before one is chosen, counted with tid "none".
+NO_TENANT_OUTCOMES = ("tenant-unmatched", "tenant-ambiguous", "user-mismatch")
 #: The reasons each authenticator gives (hook/auth.py, oauth.py, keyset.py); a test keeps them
 #: in step.
 AUTH_FAILURE_REASONS = {

@@ -6,6 +6,7 @@ them here, so they cannot drift apart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 #: What Okta sends in ``eventType`` and registers the hook as (``type``).
@@ -14,7 +15,14 @@ EVENT_TYPE = "com.okta.oauth2.tokens.transform"
 HOOK_PATH = "/token-hook"
 #: The name ``psc-hook register`` gives the hook in Okta's Admin Console.
 HOOK_NAME = "Pro Santé Connect claims (psc-token-hook)"
+#: Okta's user ids: ``00u`` and 17 letters or digits (``oid`` is one, never a login).
+OKTA_USER_ID = re.compile(r"00u[0-9A-Za-z]{17}")
 TOKEN_KINDS = ("identity", "access")
+#: The grant type of a refresh (``data.context.protocol.request.grant_type``).
+REFRESH_GRANT = "refresh_token"
+#: Where a refresh's original grant is: Okta's spec spells it OriginalGrant, its code
+#: originalGrant (okta-token-hook.md, "Observed quirks"); both are read.
+ORIGINAL_GRANT = ("OriginalGrant", "originalGrant")
 COMMAND_TYPES = {"identity": "com.okta.identity.patch", "access": "com.okta.access.patch"}
 TOKEN_NAMES = {"identity": "ID", "access": "access"}
 RESERVED_CLAIMS_SOURCE = (

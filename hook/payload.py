@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from hook.fastload import compile_decoder
-from hook.okta import EVENT_TYPE
+from hook.okta import EVENT_TYPE, ORIGINAL_GRANT, REFRESH_GRANT
 
 _ID = {"validate": validate.Length(min=1, max=255)}
 
@@ -65,13 +65,24 @@ class _Client(_Lenient):
     id = fields.String(**_ID)
 
 
-class _ProtocolRequest(_Lenient):
+class _Authorization(_Lenient):
+    redirect_uri = fields.String(allow_none=True)
+
+
+class _ProtocolRequest(_Authorization):
     grant_type = fields.String(validate=validate.Length(max=255))
+
+
+class _OriginalGrant(_Lenient):
+    authorization = fields.Nested(_Authorization, allow_none=True)
 
 
 class _Protocol(_Lenient):
     request = fields.Nested(_ProtocolRequest, allow_none=True)
     client = fields.Nested(_Client, allow_none=True)
+    # ORIGINAL_GRANT: Okta's spec spells it OriginalGrant, Okta's own code originalGrant.
+    OriginalGrant = fields.Nested(_OriginalGrant, allow_none=True)
+    originalGrant = fields.Nested(_OriginalGrant, allow_none=True)
 
 
 class _Idp(_Lenient):
@@ -120,7 +131,7 @@ def _nest(outer: type[Schema], key: str, inner: type[Schema], **options: Any) ->
 @cache
 def schema(tenant_claim: str | None = None) -> Schema:
     """The request schema, reading the tenant claim of both tokens when one is named: any
-    JSON value, which the tenant match judges (an unusable one matches nothing)."""
+    JSON value, which the choice of the establishment judges (hook/establishment.py)."""
     if tenant_claim is None:
         return TokenRequestSchema()
     tenant = {tenant_claim: fields.Raw(allow_none=True)}
@@ -148,6 +159,20 @@ _FAST_DECODE = compile_decoder(_SCHEMA)
 
 
 @dataclass(frozen=True)
+class TenantClaim:
+    """The tenant claim as one token carries it: a string, or a list of strings (a groups
+    claim); any other JSON value is kept as unusable, for the establishment's choice to
+    refuse (a token's claim is no malformed payload)."""
+
+    values: tuple[str, ...]
+    listed: bool = False
+    usable: bool = True
+
+
+UNUSABLE_CLAIM = TenantClaim((), usable=False)
+
+
+@dataclass(frozen=True)
 class HookRequest:
     """The fields of Okta's request that decide the answer."""
 
@@ -169,9 +194,11 @@ class HookRequest:
     #: verifications (seconds since the epoch, unparseable times left out).
     auth_time: int | None = None
     session_verified: tuple[float, ...] = ()
-    #: The tenant claim's values in each token; None: the token or the claim is absent.
-    identity_tenant: tuple[str, ...] | None = None
-    access_tenant: tuple[str, ...] | None = None
+    #: The tenant claim in each token; None: the token or the claim is absent.
+    identity_tenant: TenantClaim | None = None
+    access_tenant: TenantClaim | None = None
+    #: The redirect URI of the grant: the request's, or on a refresh the original grant's.
+    redirect_uri: str | None = None
 
 
 def _get(mapping: dict[str, Any] | None, *keys: str) -> Any:
@@ -193,16 +220,25 @@ def _instant(value: Any) -> float | None:
     return moment.timestamp() if moment.tzinfo is not None else None
 
 
-def _values(claims: dict[str, Any] | None, name: str | None) -> tuple[str, ...] | None:
-    """A string, or a list of strings (a groups claim), as values; other values match none."""
-    if name is None or not claims or claims.get(name) is None:
+def _tenant_claim(claims: dict[str, Any] | None, name: str | None) -> TenantClaim | None:
+    """The tenant claim of one token's claims, or None when it has none."""
+    if name is None or not claims or name not in claims:
         return None
     value = claims[name]
     if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(item for item in value if isinstance(item, str))
-    return ()
+        return TenantClaim((value,))
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return TenantClaim(tuple(value), listed=True)
+    return UNUSABLE_CLAIM
+
+
+def _redirect_uri(protocol: dict[str, Any] | None) -> str | None:
+    """Where the grant's authorization was sent: on a refresh, the original grant's."""
+    own = _get(protocol, "request", "redirect_uri")
+    if _get(protocol, "request", "grant_type") != REFRESH_GRANT:
+        return own
+    originals = (_get(protocol, key, "authorization", "redirect_uri") for key in ORIGINAL_GRANT)
+    return next((uri for uri in originals if uri is not None), own)
 
 
 def _load(body: bytes, tenant_claim: str | None = None) -> dict[str, Any]:
@@ -248,6 +284,7 @@ def parse(body: bytes, tenant_claim: str | None = None) -> HookRequest:
         session_idp=_get(session, "idp", "id"),
         auth_time=_get(identity, "claims", "auth_time"),
         session_verified=tuple(t for t in map(_instant, verified) if t is not None),
-        identity_tenant=_values(_get(identity, "claims"), tenant_claim),
-        access_tenant=_values(_get(access, "claims"), tenant_claim),
+        identity_tenant=_tenant_claim(_get(identity, "claims"), tenant_claim),
+        access_tenant=_tenant_claim(_get(access, "claims"), tenant_claim),
+        redirect_uri=_redirect_uri(_get(context, "protocol")),
     )

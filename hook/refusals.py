@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import re
 
-#: Code -> text; ``{name}`` fields come from fixed tables (assurance levels), never from Okta.
+#: Code -> text; ``{name}`` fields come from fixed tables (assurance levels, the causes of
+#: hook/establishment.py), never from Okta.
 REFUSALS: dict[str, str] = {
     "psc_assurance_too_low": (
         "Pro Sante Connect needs assurance {required} ({methods}); this sign-in reached"
         " {reached}. Sign out, then sign in again with one of those methods."
     ),
     "psc_tenant_unmatched": (
-        "this sign-in names no establishment of this service ({cause}, nor does its"
-        " application). Ask your administrator to assign you to yours."
+        "no establishment for this sign-in: {cause}. Ask your administrator to check your"
+        " establishment."
     ),
     "psc_tenant_ambiguous": (
-        "{detail}. Ask your administrator to leave you in one establishment, then sign in again."
+        "no establishment for this sign-in: {cause}. Ask your administrator to check your"
+        " establishment."
     ),
     "psc_auth_too_old": (
         "Pro Sante Connect needs a sign-in within {limit}; this one is {age} old. Sign out,"
@@ -30,6 +32,14 @@ REFUSALS: dict[str, str] = {
     "psc_auth_age_unknown": (
         "Pro Sante Connect needs a sign-in within {limit}, and the time of this one is not"
         " known. Request the openid scope on refresh, or sign in again."
+    ),
+    "psc_user_mismatch": (
+        "the ID token and the access token of this sign-in name different users. Sign out,"
+        " then sign in again; if it happens again, tell your administrator."
+    ),
+    "psc_refresh_without_id_token": (
+        "this refresh has no ID token: how the user signed in is unknown, so assurance"
+        " {required} cannot be checked. Request the openid scope on refresh, or sign in again."
     ),
     "psc_user_unknown": (
         "the token names no user, so its assurance cannot be checked against {required}."

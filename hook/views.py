@@ -11,6 +11,7 @@ from importlib import resources
 
 import structlog
 from flask import Blueprint, Flask, Response, current_app, request
+from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
 from hook import jsonio, metrics, payload
@@ -21,6 +22,7 @@ from hook.config import Settings
 from hook.errors import problem
 from hook.okta import HOOK_PATH
 from hook.tenants import NO_TENANT
+from hook.user_ref import UserRef
 
 bp = Blueprint("hook", __name__)
 log = structlog.get_logger("psc_token_hook")
@@ -35,6 +37,8 @@ class Service:
     recorder: metrics.Recorder
     #: ``Authorization: Bearer <METRICS_TOKEN>`` when a token is set; None: /metrics is open.
     scraper: HeaderAuthenticator | None = None
+    #: The log line's pseudonym of the user, keyed by HOOK_LOG_USER_KEY; None: not logged.
+    user_ref: UserRef | None = None
 
 
 def _service() -> Service:
@@ -50,15 +54,18 @@ def _unauthorized(service: Service) -> Response:
     )
 
 
-def _read_body() -> bytes | None:
-    """The whole body, or None when it ended before its announced length: the client went
-    away, or was too slow (hook/worker.py stops reading a request after 2 s)."""
+def _read_body() -> bytes | str:
+    """The whole body, or why it could not be read: it ended before its announced length
+    (the client went away, or was too slow: hook/worker.py stops reading a request after
+    2 s), or its chunked framing is broken."""
     try:
         body = request.get_data(cache=False)  # at most max + 1 bytes: see create_app
     except ClientDisconnected:  # werkzeug's word for a read that failed (a chunked body cut short)
-        return None
+        return "The body ended before all of it arrived."
+    except ParseException:  # gunicorn's, on a bad chunk; its text quotes the body: never logged
+        return "The body's chunked framing is broken."
     if len(body) < (request.content_length or 0):
-        return None
+        return "The body ended before all of it arrived."
     return body
 
 
@@ -86,9 +93,9 @@ def token_hook() -> Response:
     recorded["auth"] = "ok"
 
     body = _read_body()
-    if body is None:
+    if isinstance(body, str):
         recorded["outcome"] = "incomplete-body"
-        return problem(400, "Bad Request", "The body ended before all of it arrived.")
+        return problem(400, "Bad Request", body)
     if len(body) > settings.max_body_bytes:  # a chunked body has no Content-Length
         return _too_large(settings, recorded)
     try:
@@ -111,8 +118,9 @@ def token_hook() -> Response:
     )
     if answer.user_mismatch:
         recorded["context_user_mismatch"] = True
-    if settings.tenants is not None:
-        recorded["tid"] = answer.tid or NO_TENANT
+    recorded["tid"] = answer.tid or NO_TENANT
+    if service.user_ref is not None and answer.user_id is not None:
+        recorded["user_ref"] = service.user_ref(answer.user_id)
     if answer.body is None:
         return Response(status=answer.status)
     return Response(jsonio.dumps(answer.body), status=answer.status, mimetype="application/json")

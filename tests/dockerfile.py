@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
+from pathlib import Path
 
 from tests.conftest import ROOT
 
@@ -60,3 +62,21 @@ def exec_form(args: str) -> list[str]:
     command = json.loads(args)
     assert isinstance(command, list), "use the exec form, so that signals reach gunicorn"
     return command
+
+
+def build_context(source: Path, target: Path) -> Path:
+    """What ``docker build`` sends from ``source``: with a .dockerignore there (this project's
+    is an allow-list: ``*``, then ``!path`` lines), only what it lets through; else all."""
+    ignore = source / ".dockerignore"
+    if not ignore.exists():
+        shutil.copytree(source, target)
+        return target
+    rules = [line for line in ignore.read_text().splitlines() if line and not line.startswith("#")]
+    assert rules[0] == "*", "the test reads an allow-list"
+    target.mkdir()
+    for rule in rules[1:]:
+        if rule.startswith("!"):
+            found = source / rule[1:].rstrip("/")
+            copy = shutil.copytree if found.is_dir() else shutil.copy2
+            copy(found, target / found.relative_to(source))
+    return target

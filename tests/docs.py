@@ -15,7 +15,12 @@ HEADING = re.compile(r"^(#{1,6}) +(.+?) *#*$")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 INLINE_CODE = re.compile(r"`+[^`]*`+")
 #: The operator's pages, each with its French translation under docs/fr/.
-TRANSLATED = ("docs/okta-setup.md", "docs/going-live.md", "docs/operations.md")
+TRANSLATED = (
+    "docs/okta-setup.md",
+    "docs/going-live.md",
+    "docs/operations.md",
+    "docs/configuration.md",
+)
 #: What tells the reader how to run psc-hook from a clone.
 ON_PATH = 'export PATH="$PWD/.venv/bin:$PATH"'
 

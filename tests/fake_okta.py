@@ -9,9 +9,12 @@ schema's channel discriminator points at schemas the copied file does not hold),
 records every request.
 
 The read-only objects (inline hooks, authorization servers, their policies and rules, OIDC
-apps) have the shapes of Okta's Management OpenAPI (``okta/okta-sdk-python``,
-``openapi/api.yaml``: ``InlineHook``, ``AuthorizationServer``, ``AuthorizationServerPolicy``,
-``AuthorizationServerPolicyRule``, ``OpenIdConnectApplication``); see okta/README.md.
+apps, identity providers, apps' authentication policies and their rules) have the shapes of
+Okta's Management OpenAPI (``okta/okta-sdk-python``, ``openapi/api.yaml``: ``InlineHook``,
+``AuthorizationServer``, ``AuthorizationServerPolicy``, ``AuthorizationServerPolicyRule``,
+``OpenIdConnectApplication``, ``IdentityProvider``, ``AccessPolicy``, ``AccessPolicyRule``);
+see okta/README.md. The last three are checked against Okta's schemas
+(tests/test_fake_okta_objects.py).
 ``POST /api/v1/inlineHooks/{id}/execute`` checks the body against Okta's ``TokenRequest``
 schema, then calls the hook as Okta would (its header and the secret Okta holds, or a
 bearer) at ``service_url`` (a loopback service standing in for the hook's https:// host)
@@ -49,6 +52,7 @@ READ_PATHS = {
     "app": re.compile(r"/api/v1/apps/([^/]+)"),
     "claims": re.compile(r"/api/v1/authorizationServers/([^/]+)/claims"),
     "policy_rules": re.compile(r"/api/v1/policies/([^/]+)/rules"),
+    "access_policy": re.compile(r"/api/v1/policies/([^/]+)"),
 }
 EXECUTE_PATH = re.compile(r"/api/v1/inlineHooks/([^/]+)/execute")
 ORG = "https://chu-exemple.okta.com"
@@ -56,6 +60,20 @@ STAMP = "2026-11-20T08:00:00.000Z"
 #: Okta gives a hook 3 s (and the execute call as much).
 HOOK_TIMEOUT_S = 3.0
 OPTIONAL_CONFIG = {"HTTP": {"headers"}, "OAUTH": {"headers", "scope"}}
+#: What Okta itself adds to a CPS card's sign-in so that it emits PSC's élevé set.
+CPS_ADDITIONAL_AMR = ("hwk", "pin", "mfa")
+#: An authentication policy rule's constraint: the password, then an Okta Verify push.
+PASSWORD_THEN_PUSH = (
+    {
+        "knowledge": {"methods": ["password"], "required": True, "types": ["password"]},
+        "possession": {
+            "methods": ["push"],
+            "required": True,
+            "types": ["app"],
+            "userPresence": "REQUIRED",
+        },
+    },
+)
 SECRET_FIELDS = ("clientSecret",)
 
 _EXAMPLE_FOR = {
@@ -183,6 +201,7 @@ class FakeOkta:
     idps: dict[str, dict[str, Any]] = field(default_factory=dict)
     claims: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     policy_rules: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    access_policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     canned: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
     #: Where the hooks really are (a loopback service); the hook URL's path is kept.
@@ -274,19 +293,33 @@ class FakeOkta:
         }
         return self.apps[client_id]
 
-    def add_idp(self, idp_id: str, name: str, kind: str = "X509", status: str = "ACTIVE"):
-        """An identity provider as ``GET /api/v1/idps`` lists it."""
-        self.idps[idp_id] = {
+    def add_idp(
+        self,
+        idp_id: str,
+        name: str,
+        kind: str = "X509",
+        status: str = "ACTIVE",
+        additional_amr: tuple[str, ...] | None = None,
+    ) -> dict[str, Any]:
+        """An identity provider as ``GET /api/v1/idps`` lists it (``IdentityProvider``);
+        a smart-card one with the AMR values Okta adds to its sign-ins, when given."""
+        idp: dict[str, Any] = {
             "id": idp_id,
             "type": kind,
             "name": name,
             "status": status,
+            "issuerMode": "ORG_URL",
             "protocol": {"type": "MTLS"} if kind == "X509" else {"type": "OIDC"},
             "created": STAMP,
             "lastUpdated": STAMP,
             "_links": {"self": {"href": f"{ORG}/api/v1/idps/{idp_id}"}},
         }
-        return self.idps[idp_id]
+        if kind == "X509":
+            idp["protocol"]["credentials"] = {"trust": {"issuer": f"CN={name}", "kid": idp_id}}
+        if additional_amr is not None:
+            idp["properties"] = {"additionalAmr": list(additional_amr)}
+        self.idps[idp_id] = idp
+        return idp
 
     def add_claim(self, server: str, name: str, claim_type: str = "IDENTITY") -> dict[str, Any]:
         """A custom claim of an authorization server, from a profile attribute."""
@@ -305,23 +338,68 @@ class FakeOkta:
         return claim
 
     def add_authentication_policy(
-        self, client_id: str, policy: str, reauthenticate_in: str | None
+        self, client_id: str, policy: str, reauthenticate_in: str | None = "PT4H", **rule: Any
     ) -> dict[str, Any]:
-        """The app's authentication policy, one rule re-authenticating after that time."""
-        method: dict[str, Any] = {"factorMode": "2FA", "type": "ASSURANCE"}
+        """The app's authentication policy (``AccessPolicy``) and its first rule (see
+        :meth:`add_authentication_rule`: by default the password then an Okta Verify push,
+        re-authenticating after ``reauthenticate_in``)."""
+        self.access_policies[policy] = {
+            "id": policy,
+            "type": "ACCESS_POLICY",
+            "name": "Pro Santé Connect",
+            "description": "Who may sign in to Pro Santé Connect, and how",
+            "status": "ACTIVE",
+            "priority": 1,
+            "system": False,
+            "created": STAMP,
+            "lastUpdated": STAMP,
+            "_links": {
+                "self": {"href": f"{ORG}/api/v1/policies/{policy}"},
+                "rules": {"href": f"{ORG}/api/v1/policies/{policy}/rules"},
+            },
+        }
+        self.policy_rules[policy] = []
+        self.apps[client_id]["_links"]["accessPolicy"] = {"href": f"{ORG}/api/v1/policies/{policy}"}
+        return self.add_authentication_rule(policy, reauthenticate_in=reauthenticate_in, **rule)
+
+    def add_authentication_rule(
+        self,
+        policy: str,
+        *,
+        name: str = "Health professionals",
+        reauthenticate_in: str | None = "PT4H",
+        factor_mode: str = "2FA",
+        constraints: tuple[dict[str, Any], ...] | None = PASSWORD_THEN_PUSH,
+        access: str = "ALLOW",
+        status: str = "ACTIVE",
+        chains: list[dict[str, Any]] | None = None,
+        system: bool = False,
+    ) -> dict[str, Any]:
+        """A rule of an authentication policy (``AccessPolicyRule``): an ``ASSURANCE``
+        verification method (``factorMode``, ``constraints``; none: any authenticator), or
+        an ``AUTH_METHOD_CHAIN`` one when ``chains`` are given."""
+        method: dict[str, Any] = {"type": "ASSURANCE", "factorMode": factor_mode}
+        if chains is not None:
+            method = {"type": "AUTH_METHOD_CHAIN", "chains": copy.deepcopy(chains)}
+        elif constraints is not None:
+            method["constraints"] = copy.deepcopy(list(constraints))
         if reauthenticate_in is not None:
             method["reauthenticateIn"] = reauthenticate_in
+        rule_id = f"rul{next(self._ids):017d}"
         rule = {
-            "id": f"rul{next(self._ids):017d}",
-            "name": "Health professionals",
+            "id": rule_id,
+            "name": name,
             "type": "ACCESS_POLICY",
-            "status": "ACTIVE",
-            "priority": 0,
-            "system": False,
-            "actions": {"appSignOn": {"access": "ALLOW", "verificationMethod": method}},
+            "status": status,
+            "priority": len(self.policy_rules[policy]),
+            "system": system,
+            "created": STAMP,
+            "lastUpdated": STAMP,
+            "conditions": {"people": {"groups": {"include": ["00g1healthPros0Example"]}}},
+            "actions": {"appSignOn": {"access": access, "verificationMethod": method}},
+            "_links": {"self": {"href": f"{ORG}/api/v1/policies/{policy}/rules/{rule_id}"}},
         }
-        self.policy_rules[policy] = [rule]
-        self.apps[client_id]["_links"]["accessPolicy"] = {"href": f"{ORG}/api/v1/policies/{policy}"}
+        self.policy_rules[policy].append(rule)
         return rule
 
     def add_rule(
@@ -473,6 +551,8 @@ class FakeOkta:
             return 200, self.claims.get(ids[0], []), {}
         if kind == "policy_rules" and ids[0] in self.policy_rules:
             return 200, self.policy_rules[ids[0]], {}
+        if kind == "access_policy" and ids[0] in self.access_policies:
+            return 200, self.access_policies[ids[0]], {}
         if kind == "policies" and ids[0] in self.servers:
             found = [body for (server, _), body in self.policies.items() if server == ids[0]]
             return 200, found, {}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hook import amr
+from hook import amr, factors
 from hook.config import ConfigError, load_settings
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV
@@ -68,17 +68,16 @@ def rules_file(directory: Path, document: dict) -> Path:
 
 
 def test_operator_file_extends_aliases_and_rules(tmp_path) -> None:
-    fido2 = {
-        "name": "fido2-password",
-        "when": ["pwd", "pop"],
-        "amr": ["pwd", "pop", "hwk", "mfa"],
+    totp = {
+        "name": "password-totp",
+        "when": ["pwd", "otp"],
+        "amr": ["pwd", "otp", "mfa"],
         "assurance": "substantiel",
     }
-    aliases = {"CARTE_CPS": "sc", "webauthn": "pop"}
-    document = {"aliases": aliases, "rules": [fido2]}
+    document = {"aliases": {"Google_OTP": "otp"}, "rules": [totp]}
     table = amr.load_table(rules_file(tmp_path, document), THROUGH_CPS)
-    assert amr.decide(["CARTE_CPS"], table, THROUGH_CPS).after == ELEVE
-    assert amr.decide(["pwd", "webauthn"], table).assurance == "substantiel"
+    assert table.aliases == {"password": "pwd", "google_otp": "otp"}
+    assert amr.decide(["PASSWORD", "google_otp"], table).after == ("pwd", "otp", "mfa")
     assert amr.decide(["pwd", "okta_verify"], table).after == SUBSTANTIEL
 
 
@@ -88,6 +87,7 @@ def test_operator_rule_replaces_a_shipped_rule_by_name(tmp_path) -> None:
         "when": ["sc", "pin"],
         "amr": ["sc", "pin", "mfa", "hwk"],
         "assurance": "eleve",
+        "assurance_override": "the reader checks the PIN on the card, which holds its key",
     }
     table = amr.load_table(rules_file(tmp_path, {"rules": [card]}))
     assert amr.decide(["sc", "swk"], table).assurance == "none"
@@ -98,6 +98,7 @@ def test_operator_rule_replaces_a_shipped_rule_by_name(tmp_path) -> None:
     ("content", "message"),
     [
         ("not json", "is not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "is not valid JSON: nested too deep to read"),
         ("[]", "must hold a JSON object"),
         ('{"rules": [{"when": ["pwd"], "amr": ["pwd"]}]}', "needs a name"),
         ('{"rules": [{"name": "r", "when": [], "amr": ["pwd"]}]}', "when must be a non-empty"),
@@ -138,18 +139,30 @@ FORGERIES = [
     {"when": ["pwd", "pin"], "amr": ["pwd", "pin", "mfa"], "assurance": "substantiel"},
     {"when": ["okta_verify", "swk"], "amr": ["swk", "hwk", "mfa"], "assurance": "substantiel"},
     {"when": ["custom_card"], "amr": ["sc", "pin", "mfa", "hwk"], "assurance": "eleve"},
+    # a factor that did not happen, even one short of mfa
+    {"when": ["pwd"], "amr": ["pwd", "otp"], "assurance": "none"},
+    {"when": ["pwd"], "amr": ["pwd", "otp"], "assurance": "substantiel"},
+    {"when": ["pwd"], "amr": ["pwd"], "assurance": "substantiel"},
+    {"when": ["swk"], "amr": ["swk", "okta_verify"], "assurance": "none"},
+    {"when": ["pwd", "okta_verify"], "amr": SUBSTANTIEL, "assurance": "eleve"},
+    {"when": ["pwd", "okta_verify"], "amr": [*SUBSTANTIEL, "hwk"], "assurance": "substantiel"},
+    # a label the table does not know proves nothing but itself
+    {"when": ["pwd", "webauthn"], "amr": ["pwd", "webauthn", "mfa"], "assurance": "none"},
 ]
 
 
 @pytest.mark.parametrize("forgery", FORGERIES)
-def test_a_single_factor_rule_claiming_more_is_refused(tmp_path, env, forgery) -> None:
+def test_a_rule_claiming_what_its_evidence_does_not_prove_is_refused(
+    tmp_path, env, forgery
+) -> None:
     """SECURITY.md: such a rule forges assurance; it loads only with a stated reason."""
-    rule = {"name": "forged", **forgery}
+    rule = {"name": "forged", "assurance": "none", **forgery}
     env["PSC_AMR_RULES"] = str(rules_file(tmp_path, {"rules": [rule]}))
-    with pytest.raises(ConfigError, match="single factor") as error:
+    with pytest.raises(ConfigError, match="does not prove") as error:
         load_settings(env)
-    assert str(error.value).startswith("PSC_AMR_RULES: rule 'forged': claims mfa, hwk or eleve")
+    assert str(error.value).startswith("PSC_AMR_RULES: rule 'forged': claims ")
     assert "assurance_override" in str(error.value)
+    assert "\n" not in str(error.value)
     rule["assurance_override"] = "our card reader checks the PIN itself"
     env["PSC_AMR_RULES"] = str(rules_file(tmp_path, {"rules": [rule]}))
     table = load_settings(env).amr_table
@@ -157,13 +170,60 @@ def test_a_single_factor_rule_claiming_more_is_refused(tmp_path, env, forgery) -
 
 
 @pytest.mark.parametrize(
-    "evidence",
-    [["pwd", "okta_verify"], ["pwd", "webauthn"], ["pwd", "mfa"], ["fpt", "swk"]],
+    ("evidence", "answer", "assurance"),
+    [
+        (["pwd", "okta_verify"], ["pwd", "okta_verify", "swk", "mfa"], "substantiel"),
+        (["pwd", "pop"], ["pwd", "pop", "mfa"], "substantiel"),
+        (["pwd", "mfa"], ["pwd", "mfa"], "substantiel"),  # Okta's own record of mfa
+        (["fpt", "swk"], ["fpt", "swk", "mfa"], "substantiel"),
+        (["pwd", "otp"], ["pwd", "otp", "mfa"], "substantiel"),
+        (["google_otp"], ["otp"], "none"),
+        (["pin", "hwk"], ["pin", "hwk", "mfa"], "eleve"),
+        (["sc", "swk", "pwd"], ["sc", "pwd"], "none"),  # dropping a label forges nothing
+    ],
 )
-def test_several_factors_may_claim_mfa(tmp_path, evidence) -> None:
-    rule = {"name": "two", "when": evidence, "amr": [*evidence, "mfa", "hwk"]}
-    table = amr.load_table(rules_file(tmp_path, {"rules": [{**rule, "assurance": "eleve"}]}))
-    assert amr.decide(evidence, table).rule == "two"
+def test_a_rule_may_respell_its_factors_and_add_mfa_for_two_classes(
+    tmp_path, evidence, answer, assurance
+) -> None:
+    rule = {"name": "sound", "when": evidence, "amr": answer, "assurance": assurance}
+    table = amr.load_table(rules_file(tmp_path, {"rules": [rule]}))
+    assert amr.decide(evidence, table).rule == "sound"
+
+
+@pytest.mark.parametrize(
+    ("spelling", "label"),
+    [("kba", "okta_verify"), ("pwd", "otp"), ("swk", "okta_verify"), ("carte_cps", "sc"),
+     ("email", "mfa"), ("okta verify", "okta_verify")],
+)  # fmt: skip
+def test_an_alias_that_is_not_the_same_factor_is_refused(tmp_path, env, spelling, label) -> None:
+    """SECURITY.md: kba -> okta_verify made the shipped rule claim mfa on a password and a
+    security question, two knowledge factors."""
+    env["PSC_AMR_RULES"] = str(rules_file(tmp_path, {"aliases": {spelling: label}}))
+    with pytest.raises(ConfigError, match="does not prove") as error:
+        load_settings(env)
+    assert str(error.value).startswith(f"PSC_AMR_RULES: alias {spelling!r} -> {label!r}: ")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "label"),
+    [("PASSWORD", "pwd"), ("Okta_Verify", "okta_verify"), ("okta_verify", "swk"),
+     ("google_otp", "otp")],
+)  # fmt: skip
+def test_an_alias_may_respell_a_factor(tmp_path, spelling, label) -> None:
+    table = amr.load_table(rules_file(tmp_path, {"aliases": {spelling: label}}))
+    assert table.aliases[spelling.lower()] == label
+
+
+def test_every_factor_of_the_table_has_a_class_and_proves_only_its_own_class() -> None:
+    """The factor classes are one table (psc.md): a spelling never crosses a class."""
+    classes = {kind for kind, _ in factors.FACTORS.values()}
+    assert classes == {"knowledge", "possession", "inherence"}
+    for label, (kind, spellings) in factors.FACTORS.items():
+        assert amr.LABEL.fullmatch(label)
+        for other in spellings:
+            assert factors.FACTORS[other][0] == kind, (label, other)
+    assert factors.proven(["pwd", "kba", "pin"]) == {"pwd", "kba", "pin"}
+    assert "mfa" in factors.proven(["pwd", "okta_verify"])
 
 
 def test_the_shipped_card_rule_passes_only_by_its_stated_override() -> None:
@@ -172,8 +232,16 @@ def test_the_shipped_card_rule_passes_only_by_its_stated_override() -> None:
     [card] = [rule for rule in shipped["rules"] if rule["name"] == "cps-smart-card"]
     assert "MIE.md" in card["assurance_override"]
     del card["assurance_override"]
-    with pytest.raises(amr.AmrRulesError, match="rule 'cps-smart-card': claims mfa"):
+    with pytest.raises(amr.AmrRulesError, match="rule 'cps-smart-card': claims hwk, mfa, pin,"):
         amr._parse(shipped, frozenset())
+
+
+def test_the_shipped_push_rule_needs_no_override() -> None:
+    """pwd + okta_verify: two factor classes (mfa), and Okta Verify is a software key (swk)."""
+    shipped = json.loads((Path(amr.__file__).parent / "amr_rules.json").read_text("utf-8"))
+    [push] = [rule for rule in shipped["rules"] if rule["name"] == "password-okta-verify"]
+    assert "assurance_override" not in push
+    assert factors.unproven(push["when"], push["amr"], push["assurance"]) == []
 
 
 def test_a_misspelt_rules_key_stops_the_cli_with_one_line(tmp_path, monkeypatch, capsys) -> None:
@@ -206,11 +274,11 @@ def test_a_decision_is_remembered_and_the_memory_is_bounded() -> None:
 
 
 def test_remembered_decisions_are_per_table(tmp_path) -> None:
-    rule = {"name": "webauthn", "when": ["pwd", "webauthn"], "amr": ["pwd", "hwk", "mfa"]}
+    rule = {"name": "password-key", "when": ["pwd", "pop"], "amr": ["pwd", "pop", "mfa"]}
     extension = rules_file(tmp_path, {"rules": [{**rule, "assurance": "substantiel"}]})
     shipped, extended = amr.load_table(), amr.load_table(extension)
-    assert amr.decide(["pwd", "webauthn"], shipped).assurance == "none"
-    assert amr.decide(["pwd", "webauthn"], extended).assurance == "substantiel"
+    assert amr.decide(["pwd", "pop"], shipped).assurance == "none"
+    assert amr.decide(["pwd", "pop"], extended).assurance == "substantiel"
 
 
 @pytest.mark.parametrize(

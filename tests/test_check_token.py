@@ -78,7 +78,10 @@ def sign(
 
 
 def check(capsys, token: str, *extra: str):
-    return run(capsys, "check-token", token, *extra)
+    """check-token on a token pasted on standard input, as the docs say to give it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdin", io.StringIO(token))
+        return run(capsys, "check-token", "-", *extra)
 
 
 def verdicts(capsys, token: str, *extra: str) -> dict[str, tuple[bool, str]]:
@@ -103,13 +106,13 @@ def assert_private(result, token: str) -> None:
     [
         ("password-okta-verify-push", "identity", True, "PSC's substantiel set"),
         ("password-okta-verify-push", "access", True, "PSC's substantiel set"),
-        ("password-okta-verify-totp", "identity", True, "Okta's own labels, not required here"),
+        ("password-okta-verify-totp", "identity", True, "pwd okta_verify otp: none of PSC's"),
         ("password-okta-verify-totp", "access", True, "PSC's substantiel set"),
         ("cps-smart-card", "access", True, "PSC's eleve set (cps-smart-card)"),
-        ("cps-smart-card", "identity", True, "Okta's own labels, not required here"),
+        ("cps-smart-card", "identity", True, "sc swk: none of PSC's sets; Okta's own labels"),
         ("refresh", "access", True, "PSC's substantiel set"),
         ("access-token-only", "access", True, "PSC's substantiel set"),
-        ("id-token-only", "identity", True, "PSC's substantiel set"),
+        ("id-token-only", "identity", True, "PSC's substantiel set, as Okta emits it"),
         ("password-only", "access", False, "pwd: none of PSC's sets"),
         ("fastpass", "access", False, "okta_verify phr: none of PSC's sets"),
     ],
@@ -149,35 +152,216 @@ def test_kc_idp_hint_is_checked_where_it_is_configured(capsys, monkeypatch):
     assert "kc_idp_hint" not in verdicts(capsys, sign(identity))
 
 
-# input ------------------------------------------------------------------------------------
+# input: files and standard input, never best the command line -----------------------------
+
+
+def cli(capsys, *argv: str, stdin: str | None = None):
+    """check-token with these arguments, and this text on standard input."""
+    with pytest.MonkeyPatch.context() as patch:
+        if stdin is not None:
+            patch.setattr(sys, "stdin", io.StringIO(stdin))
+        return run(capsys, "check-token", *argv)
 
 
 def test_the_token_from_a_file(capsys, tmp_path):
     token = sign(minted("cps-smart-card", "access"))
     path = tmp_path / "token.txt"
     path.write_text(token + "\n")
-    result = check(capsys, str(path))
+    result = cli(capsys, str(path))
     assert result.code == 0, result.out
+    assert result.err == ""
     assert_private(result, token)
 
 
-def test_the_token_from_stdin(capsys, monkeypatch):
+def test_the_token_from_stdin(capsys):
     token = sign(minted("cps-smart-card", "access"))
-    monkeypatch.setattr(sys, "stdin", io.StringIO(f"  {token}\n"))
-    result = check(capsys, "-")
+    result = cli(capsys, "-", stdin=f"  {token}\n")
     assert result.code == 0, result.out
     assert "PSC's eleve set" in result.out
+    assert result.err == ""
     assert_private(result, token)
 
 
-def test_an_empty_stdin_says_no_token_was_read(capsys, monkeypatch):
-    monkeypatch.setattr(sys, "stdin", io.StringIO(" \n"))
-    result = check(capsys, "-")
+def test_an_empty_stdin_says_no_token_was_read(capsys):
+    result = cli(capsys, "-", stdin=" \n")
     assert result.code == 2
     assert result.err == (
         "psc-hook: configuration error: TOKEN -: no token was read from standard input"
         " (it was empty)\n"
     )
+
+
+def test_a_token_on_the_command_line_is_checked_with_a_warning(capsys):
+    """ps and the shell's history show it: said on stderr, the verdict unchanged."""
+    token = sign(minted("cps-smart-card", "access"))
+    result = cli(capsys, token)
+    assert result.code == 0, result.out
+    assert result.err == (
+        "psc-hook: warning: TOKEN: a token on the command line is visible in ps and in your"
+        " shell's history; give a file, or - to read it from standard input\n"
+    )
+    assert result.out.rstrip().endswith("PSC would accept this token.")
+    assert_private(result, token)
+
+
+@pytest.mark.parametrize("name", ["token.txt", "hello", "a.b.c"])
+def test_a_missing_file_says_so_not_that_it_is_no_jwt(capsys, tmp_path, monkeypatch, name):
+    monkeypatch.chdir(tmp_path)
+    result = cli(capsys, name)
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err == (
+        f"psc-hook: configuration error: TOKEN: no file {name!r}; give a file holding the"
+        " token, or - to read it from standard input\n"
+    )
+
+
+@pytest.mark.parametrize("pasted", ["Bearer {}", "bearer {}\n", "Authorization: Bearer {}"])
+def test_a_pasted_bearer_prefix_is_dropped(capsys, tmp_path, pasted):
+    token = sign(minted("password-okta-verify-push", "access"))
+    assert cli(capsys, "-", stdin=pasted.format(token)).code == 0
+    path = tmp_path / "header.txt"
+    path.write_text(pasted.format(token))
+    result = cli(capsys, str(path))
+    assert result.code == 0, result.out
+    assert_private(result, token)
+
+
+def test_an_unreadable_file_is_2(capsys, tmp_path):
+    path = tmp_path / "token.bin"
+    path.write_bytes(b"\xff\xfe")
+    result = cli(capsys, str(path))
+    assert result.code == 2
+    assert "TOKEN: cannot read the file" in result.err
+
+
+def test_no_token_at_all_is_2(capsys):
+    result = cli(capsys)
+    assert result.code == 2
+    assert "TOKEN: give a file holding the token(s), or - for standard input" in result.err
+
+
+def test_it_needs_no_secret_nor_auth_mode(capsys, monkeypatch):
+    """Only the claims' settings: HOOK_SECRETS never has to reach the operator's laptop."""
+    use_env(monkeypatch, {"PSC_TENANT_ID": TENANT, "PSC_CPS_IDP_IDS": BASE_ENV["PSC_CPS_IDP_IDS"]})
+    result = check(capsys, sign(minted("password-okta-verify-push", "access")))
+    assert result.code == 0, result.err
+    assert "configuration error" not in result.err
+    monkeypatch.setenv("HOOK_AUTH_MODE", "header")  # a copy of the service's, secret left out
+    assert check(capsys, sign(minted("cps-smart-card", "access"))).code == 0
+
+
+# an ID token and an access token together ------------------------------------------------
+
+
+def pair(sample: str, env: dict[str, str] = BASE_ENV, **changes: Any) -> tuple[str, str]:
+    """The ID token and the access token of one sign-in, as Okta would mint them."""
+    return sign(minted(sample, "identity", env)), sign(minted(sample, "access", env), **changes)
+
+
+def test_a_pair_from_two_files(capsys, tmp_path):
+    identity, access = pair("password-okta-verify-push")
+    (tmp_path / "id.txt").write_text(identity)
+    (tmp_path / "access.txt").write_text(access)
+    result = cli(
+        capsys,
+        "--id-token",
+        str(tmp_path / "id.txt"),
+        "--access-token",
+        str(tmp_path / "access.txt"),
+    )
+    assert result.code == 0, result.out
+    assert result.err == ""
+    assert result.out.startswith(f"ID token from {SAMPLE_ISSUER}:\n")
+    assert f"\n\naccess token from {SAMPLE_ISSUER}:\n" in result.out
+    assert "amr          pwd okta_verify swk mfa: PSC's substantiel set, as Okta emits it" in (
+        result.out
+    )
+    assert "amr          swk mfa pwd okta_verify: PSC's substantiel set" in result.out
+    assert result.out.rstrip().endswith("PSC would accept both tokens.")
+    assert_private(result, identity + access)
+
+
+def test_a_pair_on_stdin_in_any_order(capsys):
+    identity, access = pair("password-okta-verify-push")
+    result = cli(capsys, "-", "--json", stdin=f"{access}\n\n{identity}\n")
+    assert result.code == 0, result.err
+    shown = result.json()
+    assert shown["accepted"] is True
+    assert [token["kind"] for token in shown["tokens"]] == ["identity", "access"]
+    assert all(token["accepted"] for token in shown["tokens"])
+
+
+def test_the_id_tokens_amr_is_judged_and_only_okta_can_fix_it(capsys):
+    """Okta Verify's code: the hook gives the access token PSC's set, but the ID token keeps
+    Okta's own labels: the ID token falls short, with a warning naming Okta's settings."""
+    identity, access = pair("password-okta-verify-totp")
+    result = cli(capsys, "-", stdin=f"{identity} {access}")
+    assert result.code == 0, result.out
+    id_part, access_part = result.out.split("\n\naccess token from")
+    assert "  warn  amr          pwd okta_verify otp: none of PSC's sets; Okta's own" in id_part
+    assert "what to do: only Okta's configuration decides the ID token's amr" in id_part
+    assert "AMR values (additionalAmr) hold hwk, pin and mfa" in id_part
+    assert "or password + Okta Verify push" in id_part
+    assert "warn" not in access_part
+    assert "amr          swk mfa pwd okta_verify: PSC's substantiel set" in access_part
+    assert result.out.rstrip().endswith("PSC would accept both tokens.")
+
+
+def test_a_pair_says_which_token_falls_short(capsys):
+    identity, access = pair("password-only")
+    result = cli(capsys, "-", stdin=f"{identity}\n{access}")
+    assert result.code == 1
+    assert "  warn  amr          pwd: none of PSC's sets; Okta's own labels" in result.out
+    assert "  FAIL  amr          pwd: none of PSC's sets" in result.out
+    assert result.out.rstrip().endswith("PSC would refuse the access token.")
+    shown = cli(capsys, "-", "--json", stdin=f"{identity}\n{access}").json()
+    assert shown["accepted"] is False
+    assert [token["accepted"] for token in shown["tokens"]] == [True, False]
+
+
+def test_a_token_given_for_the_other_kind_is_2(capsys, tmp_path):
+    identity, access = pair("password-okta-verify-push")
+    (tmp_path / "access.txt").write_text(access)
+    result = cli(capsys, "--id-token", str(tmp_path / "access.txt"))
+    assert result.code == 2
+    assert "--id-token: this is an access token" in result.err
+    twice = cli(capsys, "-", stdin=f"{access} {access}")
+    assert twice.code == 2
+    assert "TOKEN: two access tokens; give an ID token and an access token" in twice.err
+    three = cli(capsys, "-", stdin=f"{identity} {access} {access}")
+    assert three.code == 2
+
+
+def test_stdin_is_read_once(capsys):
+    result = cli(capsys, "-", "--access-token", "-", stdin="")
+    assert result.code == 2
+    assert "standard input can be read once" in result.err
+
+
+# what the plan leaves out: a warning, as in check-config and preview ----------------------
+
+
+def test_a_claim_the_plan_leaves_out_is_a_warning_not_a_refusal(capsys, monkeypatch):
+    env = {**BASE_ENV, "PSC_CLAIMS_ID_TOKEN": "tid", "PSC_CLAIMS_ACCESS_TOKEN": "tid,oid"}
+    use_env(monkeypatch, env)
+    identity, access = pair("password-okta-verify-push", env)
+    result = cli(capsys, "-", stdin=f"{identity} {access}")
+    assert result.code == 0, result.out
+    plan = run(capsys, "check-config").out
+    for kind, claim in (("ID", "oid"), ("access", "amr")):
+        setting = "PSC_CLAIMS_ID_TOKEN" if kind == "ID" else "PSC_CLAIMS_ACCESS_TOKEN"
+        [warning] = [line for line in plan.splitlines() if f"  ! {setting} leaves out" in line]
+        assert f"  warn  {claim:<12} missing: {warning.removeprefix('  ! ')}" in result.out
+    assert result.out.rstrip().endswith("PSC would accept both tokens.")
+
+
+def test_a_claim_the_plan_places_but_the_token_lacks_is_refused(capsys):
+    identity, access = pair("password-okta-verify-push", oid=None)
+    result = cli(capsys, "-", stdin=f"{identity} {access}")
+    assert result.code == 1
+    assert "  FAIL  oid          missing" in result.out
+    assert result.out.rstrip().endswith("PSC would refuse the access token.")
 
 
 def test_json_gives_every_check(capsys):
@@ -255,7 +439,6 @@ def test_an_expired_token(capsys):
         ("hello", "three parts"),
         ("a.b.c", "not base64url-encoded JSON"),
         ("eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.c2ln", "not base64url-encoded JSON"),
-        ("", "three parts"),
     ],
 )
 def test_not_a_jwt(capsys, text, reason):
@@ -264,14 +447,6 @@ def test_not_a_jwt(capsys, text, reason):
     assert result.out.startswith("The input:\n  FAIL  token")
     assert reason in result.out
     assert "PSC would refuse this token." in result.out
-
-
-def test_an_unreadable_file_is_2(capsys, tmp_path):
-    path = tmp_path / "token.bin"
-    path.write_bytes(b"\xff\xfe")
-    result = check(capsys, str(path))
-    assert result.code == 2
-    assert "TOKEN: cannot read the file" in result.err
 
 
 # the signature, against the org's keys ----------------------------------------------------

@@ -167,7 +167,7 @@ def test_kc_idp_hint_unset_is_left_out_not_empty(env) -> None:
 
 
 def test_nothing_to_place_gives_204(env) -> None:
-    env.update(PSC_CLAIMS_ID_TOKEN="", PSC_CLAIMS_ACCESS_TOKEN="oid")
+    env.update(PSC_CLAIMS_ID_TOKEN="none", PSC_CLAIMS_ACCESS_TOKEN="oid")
     answer, _ = run(samples.load("client-credentials"), load_settings(env))
     assert (answer.status, answer.body, answer.outcome) == (204, None, "nothing-to-patch")
 

@@ -7,8 +7,10 @@ in header mode and in OAuth mode with a real JWKS server; ``preview`` runs on ev
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,7 +70,7 @@ def test_check_config_prints_the_plan(capsys):
 
 def test_check_config_json_is_the_plan_as_data(capsys, monkeypatch, tmp_path):
     rules = tmp_path / "rules.json"
-    rules.write_text(json.dumps({"aliases": {"smartcard": "sc"}}))
+    rules.write_text(json.dumps({"aliases": {"google_otp": "otp"}}))
     for name, value in {
         "PSC_CLIENT_IDS": "0oa1pscClient0Example7",
         "PSC_CLAIMS_ID_TOKEN": "tid,kc_idp_hint",
@@ -87,8 +89,10 @@ def test_check_config_json_is_the_plan_as_data(capsys, monkeypatch, tmp_path):
         "modes": ["header"],
         "header": {"name": "Authorization", "secrets": 2, "first": first},
     }
-    assert plan["amr_aliases"]["smartcard"] == "sc"
-    assert plan["warnings"] == []
+    assert plan["amr_aliases"]["google_otp"] == "otp"
+    assert plan["warnings"] == [
+        "PSC_CLAIMS_ID_TOKEN leaves out oid: PSC reads tid and oid in the ID token"
+    ]
     assert [rule["name"] for rule in plan["amr_rules"]] == [
         "cps-smart-card",
         "password-okta-verify",
@@ -154,6 +158,61 @@ def test_check_config_demo_needs_nothing_else(capsys, monkeypatch):
     assert DEMO_ENVIRONMENT["HOOK_SECRETS"] not in result.out
 
 
+def test_empty_placements_are_the_defaults_in_the_plan(capsys, monkeypatch):
+    """Empty is unset, as for every variable: it never plans a service that patches nothing."""
+    monkeypatch.setenv("PSC_CLAIMS_ID_TOKEN", "")
+    monkeypatch.setenv("PSC_CLAIMS_ACCESS_TOKEN", "")
+    plan = run(capsys, "check-config", "--json").json()
+    assert plan["claims"] == {"identity": ["tid", "oid"], "access": ["tid", "oid", "amr"]}
+    assert not [warning for warning in plan["warnings"] if "leaves out" in warning]
+    answer = run(capsys, "preview", "password-okta-verify-push", "--json").json()["answer"]
+    assert answer["status"] == 200
+
+
+#: A plan that leaves out what PSC reads: the ID token gets no claim, the access token no amr.
+THIN_PLAN = {"PSC_CLAIMS_ID_TOKEN": "none", "PSC_CLAIMS_ACCESS_TOKEN": "tid,oid"}
+THIN_WARNINGS = [
+    "PSC_CLAIMS_ID_TOKEN leaves out tid, oid: PSC reads tid and oid in the ID token",
+    "PSC_CLAIMS_ACCESS_TOKEN leaves out amr: PSC reads tid, oid and amr in the access token",
+]
+
+
+def test_a_plan_without_what_psc_reads_is_a_warning_in_check_config(capsys, monkeypatch):
+    for name, value in THIN_PLAN.items():
+        monkeypatch.setenv(name, value)
+    result = run(capsys, "check-config")
+    assert result.code == 0, result.err
+    assert re.search(r"tid +OKTA_chu-exemple -> access token\n", result.out)
+    assert re.search(r"amr .* -> no token\n", result.out)
+    for warning in THIN_WARNINGS:
+        assert f"  ! {warning}\n" in result.out
+    warnings = run(capsys, "check-config", "--json").json()["warnings"]
+    assert [warning for warning in warnings if "leaves out" in warning] == THIN_WARNINGS
+
+
+def test_a_plan_without_what_psc_reads_is_a_warning_in_preview(capsys, monkeypatch):
+    for name, value in THIN_PLAN.items():
+        monkeypatch.setenv(name, value)
+    result = run(capsys, "preview", "password-okta-verify-push")
+    assert result.code == 0, result.err
+    assert "Okta applies the answer" in result.out
+    for warning in THIN_WARNINGS:
+        assert f"  warning: {warning}\n" in result.out
+    shown = run(capsys, "preview", "password-okta-verify-push", "--json").json()
+    assert shown["warnings"] == THIN_WARNINGS
+    assert run(capsys, "preview", "cps-smart-card", "--json").json()["warnings"] == THIN_WARNINGS
+    use_env(monkeypatch, BASE_ENV)
+    assert run(capsys, "preview", "password-okta-verify-push", "--json").json()["warnings"] == []
+
+
+def test_preview_needs_no_secret(capsys, monkeypatch):
+    """It runs the hook in-process: how Okta authenticates to the service is not its business."""
+    use_env(monkeypatch, {"PSC_TENANT_ID": TENANT})
+    result = run(capsys, "preview", "password-okta-verify-push")
+    assert result.code == 0, result.err
+    assert "hook answer: HTTP 200 (patched)" in result.out
+
+
 #: The exit codes each command can return, as its --help lists them (and no other).
 EXIT_CODES = {
     "check-config": {0, 2},
@@ -163,6 +222,7 @@ EXIT_CODES = {
     "register": {0, 1, 2, 3, 4, 5},
     "doctor": {0, 1, 2, 3, 4, 5},
     "check-token": {0, 1, 2, 3},
+    "user-ref": {0, 2},
     "serve": {0, 2},
 }
 
@@ -391,6 +451,21 @@ def test_a_misspelt_sample_is_an_argument_error_naming_demo(capsys, monkeypatch,
     assert "--demo" in result.err
 
 
+@pytest.mark.parametrize("command", ["preview", "send"])
+@pytest.mark.parametrize(
+    "nested", ["[" * 100_000 + "]" * 100_000, '{"a":' * 5_000 + "1" + "}" * 5_000]
+)
+def test_a_file_nested_too_deep_is_an_argument_error(capsys, tmp_path, command, nested):
+    """The standard library's reader recurses: it ended in a RecursionError traceback."""
+    path = tmp_path / "deep.json"
+    path.write_text(nested)
+    url = ("--url", "http://127.0.0.1:9/token-hook") if command == "send" else ()
+    result = run(capsys, command, str(path), "--demo", *url)
+    assert result.code == 2
+    assert "Traceback" not in result.err
+    assert f"'{path}' is JSON nested too deep to read" in result.err.splitlines()[-1]
+
+
 # send, against the real service under gunicorn --------------------------------------------
 
 
@@ -436,6 +511,34 @@ def test_send_plays_the_configured_client(capsys, start_server, monkeypatch):
     assert shown["answer"]["commands"]
     stranger = run(capsys, "send", "refresh", "--url", url, "--client", "0oaStranger", "--json")
     assert stranger.json()["status"] == 204
+
+
+def test_send_says_why_the_service_patched_nothing(capsys, start_server, monkeypatch):
+    """Going live, step 3: a 204 names the client send played, and the likely cause."""
+    url = f"{start_server({**BASE_ENV, 'PSC_CLIENT_IDS': '0oaRealPsc'}).url}/token-hook"
+    own = samples.client_of(samples.load("password-okta-verify-push"))
+    result = run(capsys, "send", "password-okta-verify-push", "--url", url)
+    assert result.code == 0, result.err
+    assert "HTTP 204" in result.out
+    assert result.out.splitlines()[1] == (
+        "  no body: the service patched nothing: it skips a client that is not in its"
+        f" PSC_CLIENT_IDS, and this request played client {own} (the sample's own;"
+        " PSC_CLIENT_IDS is unset); PSC_CLIENT_IDS is unset here: set it as on the service,"
+        " and send plays its first"
+    )
+    monkeypatch.setenv("PSC_CLIENT_IDS", "0oaRealPsc")
+    stranger = run(capsys, "send", "refresh", "--url", url, "--client", "0oaStranger", "--json")
+    why = stranger.json()["why_nothing_patched"]
+    assert "played client 0oaStranger (--client);" in why
+    assert why.endswith("not in PSC_CLIENT_IDS here either: play the PSC app's client")
+    monkeypatch.setenv("PSC_CLIENT_IDS", "0oaTestApp,0oaRealPsc")
+    other = run(capsys, "send", "refresh", "--url", url, "--json").json()
+    assert other["status"] == 204
+    assert "played client 0oaTestApp (the first of PSC_CLIENT_IDS);" in other["why_nothing_patched"]
+    assert "the service runs with another PSC_CLIENT_IDS" in other["why_nothing_patched"]
+    patched = run(capsys, "send", "refresh", "--url", url, "--client", "0oaRealPsc", "--json")
+    assert patched.json()["status"] == 200
+    assert patched.json()["why_nothing_patched"] is None
 
 
 def test_send_with_a_wrong_secret_shows_the_401(capsys, module_server: Server, monkeypatch):
@@ -492,14 +595,39 @@ def test_send_in_oauth_mode_needs_a_bearer(capsys, oauth_server):
     assert "HOOK_SEND_BEARER_TOKEN" in result.err
 
 
-def test_send_presents_the_bearer_from_the_flag(capsys, oauth_server):
+def test_send_presents_the_bearer_from_a_file_or_stdin(capsys, oauth_server, tmp_path):
+    token = mint(signing_key(FIRST_KID))
+    url = f"{oauth_server.url}/token-hook"
+    path = tmp_path / "bearer.txt"
+    path.write_text(f"Bearer {token}\n")
+    result = run(capsys, "send", "fastpass", "--url", url, "--bearer", str(path), "--json")
+    assert result.code == 0, result.err
+    assert result.err == ""
+    assert result.json()["answer"] == expected_answer("fastpass").body
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "stdin", io.StringIO(token))
+        piped = run(capsys, "send", "fastpass", "--url", url, "--bearer", "-", "--json")
+    assert piped.code == 0, piped.err
+    assert piped.json()["status"] == 200
+    assert token not in result.out + result.err + piped.out + piped.err
+    assert token not in oauth_server.log()
+
+
+def test_send_warns_of_a_bearer_on_the_command_line(capsys, oauth_server, tmp_path):
     token = mint(signing_key(FIRST_KID))
     url = f"{oauth_server.url}/token-hook"
     result = run(capsys, "send", "fastpass", "--url", url, "--bearer", token, "--json")
     assert result.code == 0, result.err
     assert result.json()["answer"] == expected_answer("fastpass").body
+    assert result.err == (
+        "psc-hook: warning: --bearer: a token on the command line is visible in ps and in your"
+        " shell's history; give a file, or - to read it from standard input\n"
+    )
     assert token not in result.out + result.err
     assert token not in oauth_server.log()
+    missing = run(capsys, "send", "fastpass", "--url", url, "--bearer", str(tmp_path / "no.txt"))
+    assert missing.code == 2
+    assert "--bearer: no file" in missing.err
 
 
 def test_send_presents_the_bearer_from_the_environment(capsys, oauth_server, monkeypatch):

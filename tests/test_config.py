@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hook.config import ConfigError, load_settings
+from hook.config import ConfigError, Part, load_settings
 
 
 def test_defaults(settings) -> None:
@@ -30,9 +30,74 @@ def test_reserved_slots_are_warned_about_naming_okta_docs(env) -> None:
     assert any("'amr' in the ID token" in w and "void" in w for w in warnings)
 
 
-def test_no_warning_for_the_access_token_defaults(env) -> None:
-    env["PSC_CLAIMS_ID_TOKEN"] = "tid"
-    assert load_settings(env).warnings == ()
+def test_no_reserved_slot_warning_for_the_access_token_defaults(env) -> None:
+    env["PSC_CLAIMS_ID_TOKEN"] = "tid,oid"
+    env["PSC_CLAIMS_ACCESS_TOKEN"] = "tid,oid,amr"
+    assert [w for w in load_settings(env).warnings if "reserved" in w] == [
+        "'oid' in the ID token: reserved in Okta's docs, yet the PSC reference uses it; try Preview"
+    ]
+
+
+@pytest.mark.parametrize("empty", ["", "  "])
+def test_empty_placements_are_unset(env, empty) -> None:
+    """As for every variable (deploy/kubernetes/settings.env says so): empty is the default,
+    never "no claims", which made the service answer 204 to everything."""
+    env.update(PSC_CLAIMS_ID_TOKEN=empty, PSC_CLAIMS_ACCESS_TOKEN=empty)
+    assert load_settings(env).claims == {
+        "identity": ("tid", "oid"),
+        "access": ("tid", "oid", "amr"),
+    }
+    env["PSC_KC_IDP_HINT"] = "OKTA_chu-exemple"
+    assert load_settings(env).claims["identity"] == ("tid", "oid", "kc_idp_hint")
+
+
+def test_none_places_no_claim_and_is_warned_about(env) -> None:
+    env.update(PSC_CLAIMS_ID_TOKEN="none", PSC_CLAIMS_ACCESS_TOKEN=" None ")
+    settings = load_settings(env)
+    assert settings.claims == {"identity": (), "access": ()}
+    assert tuple(w for w in settings.warnings if "leaves out" in w) == (
+        "PSC_CLAIMS_ID_TOKEN leaves out tid, oid: PSC reads tid and oid in the ID token",
+        "PSC_CLAIMS_ACCESS_TOKEN leaves out tid, oid, amr: PSC reads tid, oid and amr in the"
+        " access token",
+    )
+
+
+@pytest.mark.parametrize(
+    ("placements", "warning"),
+    [
+        ({"PSC_CLAIMS_ID_TOKEN": "oid"}, "PSC_CLAIMS_ID_TOKEN leaves out tid:"),
+        ({"PSC_CLAIMS_ID_TOKEN": "tid"}, "PSC_CLAIMS_ID_TOKEN leaves out oid:"),
+        ({"PSC_CLAIMS_ACCESS_TOKEN": "tid,oid"}, "PSC_CLAIMS_ACCESS_TOKEN leaves out amr:"),
+        ({"PSC_CLAIMS_ACCESS_TOKEN": "amr"}, "PSC_CLAIMS_ACCESS_TOKEN leaves out tid, oid:"),
+    ],
+)
+def test_a_plan_without_what_psc_reads_is_warned_about(env, placements, warning) -> None:
+    env.update(placements)
+    [found] = [w for w in load_settings(env).warnings if "leaves out" in w]
+    assert found.startswith(warning)
+
+
+def test_none_stands_alone(env) -> None:
+    env["PSC_CLAIMS_ACCESS_TOKEN"] = "none,tid"
+    with pytest.raises(ConfigError, match="PSC_CLAIMS_ACCESS_TOKEN: unknown claim 'none'"):
+        load_settings(env)
+
+
+def test_a_command_loads_only_the_parts_it_uses(env) -> None:
+    """check-token and doctor never use the secrets: they run without them."""
+    del env["HOOK_SECRETS"]
+    env["METRICS_TOKEN"] = "short"
+    with pytest.raises(ConfigError, match="HOOK_SECRETS"):
+        load_settings(env)
+    callers = load_settings(env, parts=(Part.CALLERS,))
+    assert (callers.auth_modes, callers.secrets, callers.metrics_token) == (("header",), (), None)
+    del env["HOOK_AUTH_MODE"]
+    claims_only = load_settings(env, parts=())
+    assert (claims_only.auth_modes, claims_only.oauth) == ((), None)
+    assert claims_only.tenant_id == "OKTA_chu-exemple"
+    env["HOOK_AUTH_MODE"] = "basic"
+    with pytest.raises(ConfigError, match="HOOK_AUTH_MODE"):
+        load_settings(env, parts=(Part.CALLERS,))
 
 
 @pytest.mark.parametrize(

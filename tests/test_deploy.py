@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.cli_runner import run, use_env
 from tests.conftest import (
     BASE_ENV,
     ROOT,
+    SECRET,
     Server,
     free_port,
     gunicorn_command,
@@ -54,6 +56,7 @@ SPEC_VARIABLES = (
     "LOG_LEVEL",
     "LOG_FORMAT",
     "METRICS_TOKEN",
+    "HOOK_LOG_USER_KEY",
 )
 #: A complete configuration of each auth mode; what each one cannot do without is derived below.
 COMPLETE = {
@@ -383,10 +386,109 @@ def test_serve_demo_and_plain_http_urls_share_one_loopback_rule(capsys, monkeypa
     use_env(monkeypatch, {})
     executed: list[tuple[object, ...]] = []
     monkeypatch.setattr(os, "execve", lambda *args: executed.append(args))
-    assert run(capsys, "serve", "--demo", "--host", host).code == 0
+    port = free_port()
+    assert run(capsys, "serve", "--demo", "--host", host, "--port", str(port)).code == 0
     [(_, command, _)] = executed
-    assert command[-2:] == ["--bind", f"{host}:8080"]
-    assert https_url("--url", f"http://{host}:8080/token-hook")
+    assert command[-2:] == ["--bind", f"{host}:{port}"]
+    assert https_url("--url", f"http://{host}:{port}/token-hook")
+
+
+def free_ipv6_port() -> int:
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.bind(("::1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("host", "env", "demo", "url"),
+    [
+        ("::1", {}, ("--demo",), "[::1]"),
+        ("[::1]", {}, ("--demo",), "[::1]"),
+        ("::", BASE_ENV, (), "[::1]"),
+        ("[::]", BASE_ENV, (), "[::1]"),
+        ("0.0.0.0", BASE_ENV, (), "127.0.0.1"),
+    ],
+)
+def test_serve_brackets_an_ipv6_host_for_gunicorn_and_in_its_url(
+    capsys, monkeypatch, host, env, demo, url
+):
+    """``::1`` and ``[::1]`` are loopback for the demo; gunicorn reads ``[::1]:8080``
+    (``::1:8080`` failed: "'' is not a valid port number"); a client reaches a service on
+    every interface at the loopback address of its family."""
+    use_env(monkeypatch, env)
+    executed: list[tuple[object, ...]] = []
+    monkeypatch.setattr(os, "execve", lambda *args: executed.append(args))
+    port = free_ipv6_port() if ":" in host else free_port()
+    result = run(capsys, "serve", *demo, "--host", host, "--port", str(port))
+    assert result.code == 0, result.err
+    [(_, command, _)] = executed
+    bound = f"[{host.strip('[]')}]:{port}" if ":" in host else f"{host}:{port}"
+    assert command[-2:] == ["--bind", bound]
+    assert f"psc-hook: serving on {bound} (" in result.err
+    assert f" --url http://{url}:{port}/token-hook" in result.err
+
+
+def test_serve_demo_serves_on_the_ipv6_loopback(tmp_path):
+    port = free_ipv6_port()
+    output = tmp_path / "serve.log"
+    with output.open("w") as sink:
+        process = subprocess.Popen(
+            [psc_hook(), "serve", "--demo", "--host", "::1", "--port", str(port)],
+            env={"PATH": "/usr/bin:/bin"},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    server = Server(f"http://[::1]:{port}", process, output)
+    try:
+        wait_until_up(server)
+        assert f"--url {server.url}/token-hook --demo" in server.log()
+    finally:
+        stop(process)
+
+
+def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [psc_hook(), "serve", *args],
+        env={"PATH": "/usr/bin:/bin", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_serve_on_a_taken_port_is_one_line_and_exit_2_before_any_banner(flag):
+    """Not gunicorn's five tries in five seconds, ten log lines and exit 1."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        if flag:
+            done = serve("--demo", "--port", str(port))
+        else:
+            done = serve("--demo", env={"PORT": str(port)})
+    name = "--port" if flag else "PORT"
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"psc-hook: configuration error: {name}: 127.0.0.1:{port} is already in use: stop what"
+        " listens there or choose another port\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "said"),
+    [
+        ("no-such-host.invalid", "--host: 'no-such-host.invalid' is not a known host ("),
+        ("192.0.2.10", "--host: 192.0.2.10 is not an address of this machine"),
+        ("127.0.0.1:8080", "--host: '127.0.0.1:8080' is neither a host name nor an IP address"),
+    ],
+)
+def test_serve_on_a_host_it_cannot_listen_on_is_one_line_and_exit_2(host, said):
+    done = serve("--host", host, "--port", str(free_port()), env=BASE_ENV)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"psc-hook: configuration error: {said}")
+    assert done.stderr.count("\n") == 1, done.stderr
 
 
 # Every way the docs deploy protects /metrics ---------------------------------------------
@@ -407,3 +509,31 @@ def test_every_deployment_the_docs_describe_sets_a_metrics_token(section):
         'METRICS_TOKEN "$(openssl rand -hex 32)"' in line for line in commands
     ), section
     assert not any("optional" in line for line in commands), section
+
+
+def manifest_defaults() -> dict[str, dict[str, str]]:
+    """Each platform's own defaults, as the platform sets them (an empty value for what it
+    asks the operator, who leaves it empty)."""
+    render = {name: str(entry.get("value", "")) for name, entry in RENDER_VARS.items()}
+    kubernetes = {}
+    for line in (ROOT / "deploy/kubernetes/settings.env").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            kubernetes[name] = value
+    return {
+        "app.json": {name: e.get("value", "") for name, e in APP_JSON["env"].items()},
+        "scalingo.json": {name: e.get("value", "") for name, e in SCALINGO["env"].items()},
+        "render.yaml": render,
+        "settings.env": kubernetes,
+    }
+
+
+@pytest.mark.parametrize("manifest", ["app.json", "scalingo.json", "render.yaml", "settings.env"])
+def test_setting_the_hint_on_a_platform_puts_it_in_the_id_token(manifest):
+    """The deploy files leave the ID token's placement to its default, which follows the
+    hint: pinning tid,oid there stopped every start that set PSC_KC_IDP_HINT."""
+    env = {**manifest_defaults()[manifest], "PSC_TENANT_ID": "OKTA_chu-exemple"}
+    env.update(HOOK_SECRETS=SECRET, METRICS_TOKEN=SECRET, PSC_KC_IDP_HINT="OKTA_chu-exemple")
+    settings = load_settings(env)
+    assert settings.claims["identity"] == ("tid", "oid", "kc_idp_hint")
+    assert settings.claims["access"] == ("tid", "oid", "amr")

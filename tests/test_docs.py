@@ -32,7 +32,7 @@ VARIABLE = re.compile(
 READ_BY_CONFIG = re.compile(r'"([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+|PORT)"')
 #: A row of a variables table: its first cell is one backticked name.
 TABLE_ROW = re.compile(r"^\| `([A-Z][A-Z0-9_]+)` \|", re.MULTILINE)
-#: A finding of psc-hook doctor, as hook/cli/doctor.py adds it.
+#: A finding of psc-hook doctor, as hook/cli/doctor.py and its audit modules add it.
 FINDING = re.compile(r'\.add\(\s*"([a-z]+(?:-[a-z]+)+)"')
 
 
@@ -44,15 +44,19 @@ def config_sources() -> str:
 
 
 def doctor_findings() -> set[str]:
-    codes = set(FINDING.findall((ROOT / "hook" / "cli" / "doctor.py").read_text()))
-    assert len(codes) > 20, "the finding codes are no longer read from hook/cli/doctor.py"
+    """The codes of the doctor's findings: hook/cli/doctor.py and hook/cli/audit_*.py."""
+    cli = ROOT / "hook" / "cli"
+    sources = [cli / "doctor.py", *sorted(cli.glob("audit_*.py"))]
+    codes = set(FINDING.findall("\n".join(path.read_text() for path in sources)))
+    assert len(codes) > 20, "the finding codes are no longer read from hook/cli/"
     return codes
 
 
 def commands(text: str) -> set[str]:
-    """What a page has the operator type: its code lines, comments left out."""
+    """What a page has the operator type: its code lines, comments left out, and each
+    ``<placeholder>`` as ``<>`` (a French page names them in French)."""
     lines = (re.split(r"(?:^|\s)#", line, maxsplit=1)[0].strip() for line in code_lines(text))
-    return {line for line in lines if line}
+    return {re.sub(r"<[^<>]+>", "<>", line) for line in lines if line}
 
 
 # Links ------------------------------------------------------------------------------------
@@ -111,9 +115,10 @@ def test_the_readme_is_a_front_door() -> None:
 # Configuration ----------------------------------------------------------------------------
 
 
-def test_the_configuration_page_lists_every_variable_the_code_reads_and_no_other() -> None:
+@pytest.mark.parametrize("path", ["docs/configuration.md", "docs/fr/configuration.md"])
+def test_the_configuration_page_lists_every_variable_the_code_reads_and_no_other(path) -> None:
     read = set(READ_BY_CONFIG.findall(config_sources()))
-    documented = TABLE_ROW.findall(page("docs/configuration.md"))
+    documented = TABLE_ROW.findall(page(path))
     assert len(documented) == len(set(documented)), "a variable is listed twice"
     assert sorted(read - set(documented)) == [], "read by the code, not documented"
     assert sorted(set(documented) - read) == [], "documented, not read by the code"
@@ -121,8 +126,9 @@ def test_the_configuration_page_lists_every_variable_the_code_reads_and_no_other
 
 def test_every_variable_the_docs_name_is_one_the_code_reads_or_a_platforms() -> None:
     read = set(READ_BY_CONFIG.findall(config_sources()))
-    # HOOK_OAUTH_*, PSC_CLAIMS_*, and register --url HOOK_URL in its usage line
-    wildcards = {"HOOK_OAUTH", "PSC_CLAIMS", "HOOK_URL"}
+    # HOOK_OAUTH_*, PSC_CLAIMS_*, and the arguments register --url HOOK_URL and
+    # user-ref OKTA_USER_ID in their usage lines
+    wildcards = {"HOOK_OAUTH", "PSC_CLAIMS", "HOOK_URL", "OKTA_USER_ID"}
     unknown = {}
     for name in markdown_pages():
         names = set(VARIABLE.findall(page(name))) - read - wildcards
@@ -202,6 +208,8 @@ UNTRUE = {
     "measured before metrics": "the benchmark ran with the metrics on",
     "aus1psc0hook0example7": "the PSC server's example id named the hook's caller server",
     "heroku config -s` prints them": "Render's section ended in Heroku commands",
+    "auth.bas.esw.esante.gouv.fr/auth": "PSC's sandbox is auth.bas.psc.esante.gouv.fr (ANS's"
+    " keycloak-prosanteconnect); the former host is named, never given as an issuer or URI",
 }
 
 

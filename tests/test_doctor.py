@@ -16,10 +16,10 @@ from freezegun import freeze_time
 
 from hook import samples
 from hook.cli import okta_api
-from hook.cli.doctor import PSC_SANDBOX_ISSUER, broker_endpoint
+from hook.psc_environments import ENVIRONMENTS, broker_endpoint, environment
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
-from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body
+from tests.fake_okta import CPS_ADDITIONAL_AMR, TOKEN, FakeOkta, FakeOktaServer, error_body
 from tests.jwks_server import (
     CLIENT_ID,
     FIRST_KID,
@@ -37,9 +37,11 @@ PSC_CLIENT = samples.load("password-okta-verify-push")["data"]["context"]["proto
 HINT = "OKTA_chu-exemple"
 CPS_IDP = BASE_ENV["PSC_CPS_IDP_IDS"]
 SERVER, POLICY, RULE = "aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7"
+AUTH_POLICY = "rst1pscAuthPolicy0ex7"
 HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
-BROKER = broker_endpoint(PSC_SANDBOX_ISSUER, HINT)
-PRODUCTION_ISSUER = "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet"
+SANDBOX, PRODUCTION = environment("sandbox"), environment("production")
+[FORMER] = [psc for psc in ENVIRONMENTS if psc.former]
+BROKER = broker_endpoint(SANDBOX.issuer, HINT)
 LOCAL_ENV = {**BASE_ENV, "PSC_CLIENT_IDS": PSC_CLIENT, "PSC_KC_IDP_HINT": HINT,
              "OKTA_API_TOKEN": TOKEN}  # fmt: skip
 OAUTH_ENV = {
@@ -106,7 +108,9 @@ def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BRO
     fake.add_policy(SERVER, POLICY, list(clients))
     fake.add_rule(SERVER, POLICY, RULE, hook_id=hook["id"])
     fake.add_app(PSC_CLIENT, list(redirect_uris))
-    fake.add_idp(CPS_IDP, "Carte CPS")  # the samples' CPS card reader (BASE_ENV names it)
+    fake.add_authentication_policy(PSC_CLIENT, AUTH_POLICY)  # the password, then a push
+    # the samples' CPS card reader (BASE_ENV names it), making Okta record PSC's élevé set
+    fake.add_idp(CPS_IDP, "Carte CPS", additional_amr=CPS_ADDITIONAL_AMR)
     return hook
 
 
@@ -236,6 +240,17 @@ def test_a_wired_org_holds_and_the_doctor_says_what_it_checked(capsys, okta):
     assert "camille" not in result.out.lower()
 
 
+def test_the_doctor_runs_without_the_services_secret(capsys, okta, monkeypatch):
+    """It never uses HOOK_SECRETS (Okta never returns the secret; its test run proves it),
+    so the production secret has no reason to reach the laptop that runs it."""
+    monkeypatch.delenv("HOOK_SECRETS")
+    monkeypatch.setenv("METRICS_TOKEN", "the service's, left out: short")
+    wire(okta.fake)
+    result = doctor(capsys, okta)
+    assert result.code == 0, result.out + result.err
+    assert "Everything holds" in result.out
+
+
 def test_the_doctor_only_reads_and_runs_one_test(capsys, okta):
     hook = wire(okta.fake)
     assert codes(capsys, okta) == []
@@ -282,9 +297,58 @@ def test_a_policy_for_all_clients_covers_psc(capsys, okta):
 
 
 def test_the_production_issuer_gives_its_own_redirect_uri(capsys, okta):
-    wire(okta.fake, redirect_uris=(broker_endpoint(PRODUCTION_ISSUER, HINT),))
+    wire(okta.fake, redirect_uris=(broker_endpoint(PRODUCTION.issuer, HINT),))
     assert codes(capsys, okta) == ["redirect-uri-missing"]
-    assert codes(capsys, okta, "--psc-issuer", PRODUCTION_ISSUER) == []
+    assert codes(capsys, okta, "--psc-env", "production") == []
+    assert codes(capsys, okta, "--psc-issuer", PRODUCTION.issuer) == []
+
+
+@pytest.mark.parametrize("psc", [SANDBOX, PRODUCTION], ids=lambda psc: psc.key)
+def test_the_redirect_uri_finding_names_the_environment_checked(capsys, okta, psc):
+    wire(okta.fake, redirect_uris=("https://intranet.chu-exemple.fr/callback",))
+    result = doctor(capsys, okta, "--psc-env", psc.key, "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "redirect-uri-missing"
+    expected = broker_endpoint(psc.issuer, HINT)
+    problem = finding["problem"]
+    assert f"does not list the broker endpoint of PSC's {psc.key}, {expected}," in problem
+    assert f"sign-ins from PSC's {psc.key} fail" in problem
+
+
+def test_the_sandbox_is_anss_own_host_and_the_former_one_is_named(capsys, okta):
+    """PSC's sandbox is auth.bas.psc.esante.gouv.fr (ANS's keycloak-prosanteconnect); an app
+    that lists the former host's endpoint is told to move."""
+    former = broker_endpoint(FORMER.issuer, HINT)
+    assert BROKER.startswith("https://auth.bas.psc.esante.gouv.fr/")
+    wire(okta.fake, redirect_uris=(former,))
+    result = doctor(capsys, okta, "--json")
+    [finding] = result.json()["findings"]
+    assert finding["code"] == "redirect-uri-missing"
+    problem = finding["problem"]
+    assert f"It lists PSC's broker endpoints {former} (PSC's former sandbox)." in problem
+    assert "and remove the former sandbox host's" in finding["fix"]
+    assert any(former in note and "auth.bas.psc.esante.gouv.fr" in note
+               for note in result.json()["notes"])  # fmt: skip
+    okta.fake.apps[PSC_CLIENT]["settings"]["oauthClient"]["redirect_uris"].append(BROKER)
+    assert codes(capsys, okta) == []
+    assert "  note  The app 'Pro Santé Connect' lists " + former in doctor(capsys, okta).out
+
+
+def test_the_former_sandbox_host_given_as_issuer_is_checked_with_a_note(capsys, okta):
+    wire(okta.fake, redirect_uris=(broker_endpoint(FORMER.issuer, HINT),))
+    result = doctor(capsys, okta, "--psc-issuer", FORMER.issuer + "/", "--json")
+    assert result.json()["findings"] == []
+    assert f"{FORMER.issuer}: {FORMER.note}." in result.json()["notes"]
+
+
+def test_psc_env_and_psc_issuer_together_are_2(capsys, okta):
+    result = doctor(capsys, okta, "--psc-env", "production", "--psc-issuer", PRODUCTION.issuer)
+    assert result.code == 2
+    assert "--psc-issuer: give it or --psc-env, not both" in result.err
+    assert okta.fake.requests == []
+    result = doctor(capsys, okta, "--psc-env", "staging")
+    assert result.code == 2
+    assert okta.fake.requests == []
 
 
 # the hook ---------------------------------------------------------------------------------
@@ -510,6 +574,47 @@ def test_the_service_runs_another_tenant_id(capsys, okta, monkeypatch):
     ]
 
 
+def test_the_test_sign_in_passes_the_age_gate_of_a_correctly_wired_org(
+    capsys, okta, start_server, monkeypatch
+):
+    """The samples' sign-in is weeks old; the doctor sends it as happening now, through the
+    environment of PSC checked, so that PSC_MAX_AUTH_AGE=4h does not refuse it."""
+    env = {**{k: v for k, v in LOCAL_ENV.items() if k != "OKTA_API_TOKEN"},
+           "PSC_MAX_AUTH_AGE": "4h"}  # fmt: skip
+    okta.fake.service_url = start_server(env).url
+    monkeypatch.setenv("PSC_MAX_AUTH_AGE", "4h")
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(PSC_CLIENT, "rst1pscAuthPolicy0ex7", "PT4H")
+    sent_at = datetime.now(UTC).timestamp()
+    assert codes(capsys, okta, "--sample", "refresh") == []
+    assert codes(capsys, okta, "--psc-env", "production") == ["redirect-uri-missing"]
+    first, last = [r.body for r in okta.fake.requests if r.method == "POST"]
+    for body in (first, last):
+        assert abs(body["data"]["identity"]["claims"]["auth_time"] - sent_at) < 60
+        session = body["data"]["context"]["session"]
+        assert session["lastPasswordVerification"] < session["createdAt"] < body["eventTime"]
+    assert first["data"]["context"]["protocol"]["request"]["redirect_uri"] == BROKER
+    assert last["data"]["context"]["protocol"]["request"]["redirect_uri"] == broker_endpoint(
+        PRODUCTION.issuer, HINT
+    )
+    assert samples.load("refresh")["data"]["identity"]["claims"]["auth_time"] == 1795680070
+
+
+def test_a_sample_moved_to_now_keeps_its_gaps():
+    now = datetime(2027, 1, 1, 12, 0, 0, tzinfo=UTC)
+    request = samples.happening_at(samples.load("password-okta-verify-push"), now)
+    session = request["data"]["context"]["session"]
+    assert request["eventTime"] == "2027-01-01T12:00:00.000Z"
+    assert session["createdAt"] == "2027-01-01T11:59:59.000Z"
+    assert session["lastPasswordVerification"] == "2027-01-01T11:59:57.000Z"
+    assert session["expiresAt"] == "2027-01-01T13:59:59.000Z"
+    assert request["data"]["identity"]["claims"]["auth_time"] == now.timestamp()
+    bare = {"data": {"identity": {"claims": {"auth_time": "yesterday"}}}}
+    assert samples.happening_at(bare, now) == {
+        "data": {"identity": {"claims": {"auth_time": "yesterday"}}}
+    }
+
+
 def test_the_service_is_down(capsys, okta):
     okta.fake.service_url = f"http://127.0.0.1:{free_port()}"
     wire(okta.fake)
@@ -531,7 +636,7 @@ def test_an_app_without_pscs_broker_endpoint(capsys, okta):
     wire(okta.fake, redirect_uris=("https://intranet.chu-exemple.fr/callback",))
     result = doctor(capsys, okta)
     assert result.code == 1
-    assert f"does not list PSC's broker endpoint {BROKER}" in result.out
+    assert f"does not list the broker endpoint of PSC's sandbox, {BROKER}," in result.out
     assert "Sign-in redirect URIs" in result.out
 
 
@@ -543,7 +648,7 @@ def test_no_hint_means_no_redirect_check(capsys, okta, monkeypatch):
     assert (
         "PSC_KC_IDP_HINT is not set: the redirect URI check is skipped." in (result.json()["holds"])
     )
-    assert not [r for r in okta.fake.requests if r.path.startswith("/api/v1/apps")]
+    assert not [line for line in result.json()["holds"] if "redirects to" in line]
 
 
 # exit codes -------------------------------------------------------------------------------
@@ -661,3 +766,175 @@ def test_each_establishment_reaches_the_hook_with_its_claim(
     assert execute.body["data"]["identity"]["claims"]["psc_establishment"] == "chu-a"
     assert "The authorization server 'Pro Santé Connect' (aus1psc0hook0example7) issues the" \
         " 'psc_establishment' claim." in holds(capsys, okta)  # fmt: skip
+
+
+# the CPS card reader's AMR values, and the methods PSC's app lets users in with -----------
+
+
+def only(capsys, okta: FakeOktaServer, *extra: str) -> dict:
+    """The doctor's JSON report, run with the environment given."""
+    return doctor(capsys, okta, "--json", *extra).json()
+
+
+@pytest.mark.parametrize(
+    ("additional", "missing"),
+    [(None, "hwk, mfa, pin"), ((), "hwk, mfa, pin"), (("pin",), "hwk, mfa"),
+     (("sc", "hwk", "mfa"), "pin")],
+)  # fmt: skip
+def test_a_cps_reader_whose_amr_values_are_not_pscs_eleve_set(capsys, okta, additional, missing):
+    """Okta reserves the ID token's amr: only the IdP's AMR values make it PSC's élevé set."""
+    wire(okta.fake)
+    okta.fake.add_idp(CPS_IDP, "Carte CPS", additional_amr=additional)
+    okta.fake.add_idp("0oa9staffBadge0Idp01", "Staff badge")  # not a CPS reader: not judged
+    [finding] = only(capsys, okta)["findings"]
+    assert finding["code"] == "cps-idp-amr-incomplete"
+    assert f"'Carte CPS' ({CPS_IDP})" in finding["problem"]
+    assert f"(additionalAmr), without {missing}:" in finding["problem"]
+    assert "not PSC's élevé set (hwk mfa pin sc), in the ID token" in finding["problem"]
+    assert finding["fix"].startswith("Security > Identity Providers > the IdP > Edit > AMR values:")
+    assert f"add {missing};" in finding["fix"]
+
+
+def test_a_cps_reader_with_hwk_pin_mfa_makes_okta_record_pscs_eleve_set(capsys, okta):
+    wire(okta.fake)
+    report = only(capsys, okta)
+    assert report["findings"] == []
+    assert (
+        f"The smart-card IdP 'Carte CPS' ({CPS_IDP}) has the AMR values hwk, pin, mfa: Okta"
+        " itself records hwk mfa pin sc, PSC's élevé set, in both tokens."
+    ) in report["holds"]
+    okta.fake.idps[CPS_IDP]["status"] = "INACTIVE"
+    okta.fake.idps[CPS_IDP]["properties"] = {"additionalAmr": []}
+    assert codes(capsys, okta) == ["cps-idp-not-found"]
+
+
+PASSWORD = {"methods": ["password"], "required": True}
+
+
+def possession(*methods: str, **demands: str) -> dict:
+    return {**({"methods": list(methods)} if methods else {}), "required": True, **demands}
+
+
+@pytest.mark.parametrize(
+    ("rule", "named"),
+    [
+        ({"constraints": [{"knowledge": PASSWORD, "possession": possession("sms")}]},
+         ["an SMS code (sms)"]),
+        ({"constraints": [{"knowledge": PASSWORD, "possession": possession("voice")}]},
+         ["a voice call (voice)"]),
+        ({"constraints": [{"knowledge": PASSWORD, "possession": possession("email")}]},
+         ["an email (email)"]),
+        ({"constraints": [{"knowledge": PASSWORD, "possession": possession("webauthn")}]},
+         ["a FIDO2 key or passkey (webauthn)"]),
+        ({"constraints": [{"possession": possession("signed_nonce")}]},
+         ["a security question", "Okta FastPass (signed_nonce) alone"]),
+        ({"constraints": [{"knowledge": PASSWORD,
+                           "possession": possession(phishingResistant="REQUIRED")}]},
+         ["a FIDO2 key or passkey (webauthn)"]),
+        ({"constraints": [{"knowledge": PASSWORD}, {"possession": possession("push")}],
+          "factor_mode": "1FA"},
+         ["the password alone", "Okta Verify push alone"]),
+        ({"constraints": [{"knowledge": PASSWORD}], "factor_mode": "1FA"},
+         ["the password alone"]),
+        ({"constraints": [{"knowledge": PASSWORD,
+                           "possession": possession("push", "sms", "email")}]},
+         ["an SMS code (sms)", "an email (email)"]),
+        ({"constraints": None},
+         ["a security question", "a one-time code app (otp)",
+          "a FIDO2 key or passkey (webauthn)", "an SMS code (sms)", "a voice call (voice)",
+          "an email (email)", "Duo (duo)", "Okta FastPass (signed_nonce) alone"]),
+        ({"chains": [{"authenticationMethods": [{"key": "okta_password", "method": "password"}],
+                      "next": [{"authenticationMethods": [{"key": "webauthn"}],
+                                "reauthenticateIn": "PT4H"}]}]},
+         ["a FIDO2 key or passkey (webauthn)"]),
+    ],
+    ids=["sms", "voice", "email", "webauthn", "fastpass alone", "phishing resistant",
+         "1FA, knowledge or possession", "password alone", "push or sms or email",
+         "any two factors", "chain"],
+)  # fmt: skip
+def test_a_rule_letting_users_in_without_pscs_sets_names_the_method(capsys, okta, rule, named):
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(PSC_CLIENT, AUTH_POLICY, **rule)
+    [finding] = only(capsys, okta)["findings"]
+    assert finding["code"] == "policy-allows-non-psc-method"
+    assert finding["problem"].startswith(
+        f"The authentication policy 'Pro Santé Connect' ({AUTH_POLICY}) of the app"
+        " 'Pro Santé Connect', rule 'Health professionals', lets a user in with"
+        f" {', '.join(named)}: Okta records such a sign-in ("
+    )
+    assert "none of PSC's amr sets, even after the hook" in finding["problem"]
+    assert f"take out {', '.join(named)};" in finding["fix"]
+
+
+@pytest.mark.parametrize(
+    ("demands", "noted"),
+    [(possession("push"), []),
+     (possession("totp"), ["the password + an Okta Verify code (TOTP)"]),
+     (possession("signed_nonce"), ["the password + Okta FastPass (signed_nonce)"]),
+     (possession("push", "totp"), ["the password + an Okta Verify code (TOTP)"])],
+    ids=["push", "totp", "fastpass after the password", "push or totp"],
+)  # fmt: skip
+def test_what_only_the_hook_makes_pscs_set_is_a_note(capsys, okta, demands, noted):
+    """TOTP: Okta records okta_verify otp, which the hook normalises in the access token
+    only; the ID token's amr stays Okta's."""
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(
+        PSC_CLIENT, AUTH_POLICY, constraints=({"knowledge": PASSWORD, "possession": demands},)
+    )
+    report = only(capsys, okta)
+    assert report["findings"] == []
+    notes = [note for note in report["notes"] if "hook turns into" in note]
+    assert len(notes) == len(noted)
+    for note, way in zip(notes, noted, strict=True):
+        assert f"lets a user in with {way}: Okta records" in note
+        assert "PSC's substantiel set in the access token only; the ID token keeps" in note
+    pushes = [hold for hold in report["holds"] if "for which Okta itself records" in hold]
+    assert len(pushes) == ("push" in demands["methods"])
+
+
+def test_without_amr_in_the_access_token_the_hook_cannot_help(capsys, okta, monkeypatch):
+    monkeypatch.setenv("PSC_CLAIMS_ACCESS_TOKEN", "tid,oid")
+    wire(okta.fake)
+    okta.fake.add_authentication_policy(
+        PSC_CLIENT, AUTH_POLICY, constraints=({"knowledge": PASSWORD,
+                                               "possession": possession("totp")},)
+    )  # fmt: skip
+    [finding] = only(capsys, okta)["findings"]
+    assert finding["code"] == "policy-allows-non-psc-method"
+    assert (
+        "lets a user in with the password + an Okta Verify code (TOTP) alone"
+        not in (finding["problem"])
+    )
+    assert "lets a user in with an Okta Verify code (TOTP):" in finding["problem"]
+
+
+def test_deny_inactive_and_other_rules_let_no_one_in(capsys, okta, monkeypatch):
+    monkeypatch.setenv("PSC_MAX_AUTH_AGE", "4h")
+    wire(okta.fake)
+    add = okta.fake.add_authentication_rule
+    add(AUTH_POLICY, name="Outsiders", constraints=None, access="DENY", reauthenticate_in=None)
+    add(AUTH_POLICY, name="Old", constraints=None, status="INACTIVE", reauthenticate_in=None)
+    add(AUTH_POLICY, name="Catch-all Rule", access="DENY", system=True, reauthenticate_in=None)
+    report = only(capsys, okta)
+    assert report["findings"] == []
+    assert [r.path for r in okta.fake.requests if "/api/v1/policies/" in r.path] == [
+        f"/api/v1/policies/{AUTH_POLICY}",
+        f"/api/v1/policies/{AUTH_POLICY}/rules",
+    ]
+
+
+def test_the_idps_and_the_policys_rules_are_read_page_after_page(capsys, okta):
+    okta.fake.page_size = 1
+    wire(okta.fake)
+    okta.fake.add_idp("0oa9staffBadge0Idp01", "Staff badge")
+    okta.fake.idps[CPS_IDP] = okta.fake.idps.pop(CPS_IDP)  # the CPS reader on page 2
+    okta.fake.add_authentication_rule(
+        AUTH_POLICY, name="Contractors",
+        constraints=({"knowledge": PASSWORD, "possession": possession("sms")},),
+    )  # fmt: skip
+    [finding] = only(capsys, okta, "--hook", "PSC claims")["findings"]
+    assert "rule 'Contractors'" in finding["problem"]
+    pages = [(r.path, r.query.get("after")) for r in okta.fake.requests if r.method == "GET"]
+    assert ("/api/v1/idps", ["1"]) in pages
+    assert (f"/api/v1/policies/{AUTH_POLICY}/rules", ["1"]) in pages
+    assert any("'Carte CPS'" in hold for hold in only(capsys, okta)["holds"])

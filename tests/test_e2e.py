@@ -242,6 +242,7 @@ def test_rotation_custom_header_scope_and_gate(start_server) -> None:
         ({"HOOK_SECRETS": "short"}, "HOOK_SECRETS"),
         ({"HOOK_AUTH_MODE": "magic"}, "HOOK_AUTH_MODE"),
         ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN"),
+        ({"HOOK_LOG_USER_KEY": "short-log-user-key"}, "HOOK_LOG_USER_KEY"),
         ({"PROMETHEUS_MULTIPROC_DIR": "relative/metrics"}, "PROMETHEUS_MULTIPROC_DIR"),
     ],
 )

@@ -111,11 +111,13 @@ def test_the_tenant_claims_fast_path_never_disagrees(name: str, edits: list) -> 
 @pytest.mark.parametrize(
     ("value", "values"),
     [
-        ("chu-a", ("chu-a",)),
-        (["Everyone", "GRP_CHU_B"], ("Everyone", "GRP_CHU_B")),
-        ([1, None, "chu-a"], ("chu-a",)),
-        ({"a": 1}, ()),
-        (None, None),
+        ("chu-a", payload.TenantClaim(("chu-a",))),
+        (["Everyone", "GRP_CHU_B"], payload.TenantClaim(("Everyone", "GRP_CHU_B"), listed=True)),
+        ([], payload.TenantClaim((), listed=True)),
+        ([1, None, "chu-a"], payload.UNUSABLE_CLAIM),
+        ({"a": 1}, payload.UNUSABLE_CLAIM),
+        (42, payload.UNUSABLE_CLAIM),
+        (None, payload.UNUSABLE_CLAIM),
     ],
 )
 def test_the_tenant_claim_is_read_alike_on_both_paths(value: Any, values: Any, monkeypatch) -> None:
@@ -140,6 +142,20 @@ def test_the_new_fields_take_the_fast_path_and_read_alike(monkeypatch) -> None:
     assert fast.auth_time == 1795680070 and len(fast.session_verified) == 1
 
 
+@pytest.mark.parametrize("key", ["OriginalGrant", "originalGrant"])
+def test_the_redirect_uris_take_the_fast_path_and_read_alike(key, monkeypatch) -> None:
+    document = copy.deepcopy(load("refresh"))
+    protocol = document["data"]["context"]["protocol"]
+    protocol[key] = protocol.pop("originalGrant")
+    protocol[key]["authorization"]["redirect_uri"] = "https://psc.example/original"
+    body = json.dumps(document).encode()
+    assert _DECODE(body) is not None
+    fast = payload.parse(body)
+    monkeypatch.setattr(payload, "_FAST_DECODE", lambda _body: None)
+    assert fast == payload.parse(body)
+    assert fast.redirect_uri == "https://psc.example/original"
+
+
 @pytest.mark.parametrize(
     ("path", "value"),
     [
@@ -148,10 +164,14 @@ def test_the_new_fields_take_the_fast_path_and_read_alike(monkeypatch) -> None:
         (("data", "identity", "claims", "auth_time"), "1795680070"),
         (("data", "identity", "claims", "idp"), 7),
         (("data", "context", "session", "idp"), "0oa1cpsSmartCard0Idp7"),
+        (("data", "context", "protocol", "request", "redirect_uri"), 5),
+        (("data", "context", "protocol", "originalGrant", "authorization", "redirect_uri"), []),
+        (("data", "context", "protocol", "originalGrant", "authorization"), "x"),
+        (("data", "context", "protocol", "OriginalGrant"), ["x"]),
     ],
 )
 def test_new_fields_of_the_wrong_type_are_left_to_marshmallow(path, value) -> None:
-    document = copy.deepcopy(load("cps-smart-card"))
+    document = copy.deepcopy(load("refresh"))
     _edit(document, path, value)
     assert FAST(document) is None
     with pytest.raises(payload.InvalidPayload):
@@ -293,6 +313,7 @@ def test_the_fast_decoder_changes_no_outcome(body: bytes, monkeypatch) -> None:
 def test_an_answer_msgspec_refuses_is_still_written(client, auth_headers) -> None:
     document = copy.deepcopy(load("password-okta-verify-push"))
     _edit(document, ("data", "identity", "claims", "sub"), "user-\ud800")
+    _edit(document, ("data", "access", "claims", "uid"), "user-\ud800")
     body = json.dumps(document).encode()
     answer = client.post(
         "/token-hook", data=body, headers={**auth_headers, "Content-Type": "application/json"}

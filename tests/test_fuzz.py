@@ -54,6 +54,7 @@ VARIANTS = {
         "PSC_KC_IDP_HINT": "OKTA_chu-exemple",
     },
     "gated": {"PSC_MIN_ASSURANCE": "substantiel", "PSC_CLIENT_IDS": "0oa1pscClient0Example7"},
+    "aged": {"PSC_MAX_AUTH_AGE": "4h", "PSC_MIN_ASSURANCE": "eleve"},
 }
 SETTINGS = {name: load_settings({**BASE_ENV, **extra}) for name, extra in VARIANTS.items()}
 CLIENTS = {name: create_app(value).test_client() for name, value in SETTINGS.items()}
@@ -258,7 +259,8 @@ def evidenced(request: dict, table: AmrTable) -> set[str]:
     The evidence is the token's own ``data.identity.claims.amr``, and Okta's session
     ``data.context.session.amr`` when that session is this user's: neither
     ``context.session.userId`` nor ``context.user.id`` names another user than the token's
-    (``sub``, else the access token's ``uid``). An output label is evidenced when it is one
+    (``sub``, else the access token's ``uid``), on a grant that is not a refresh (there the
+    session is a later one, not the grant's). An output label is evidenced when it is one
     of those labels, normalised, or belongs to the ``amr`` of a rule of the table whose
     ``when`` labels are all among them.
     """
@@ -267,7 +269,8 @@ def evidenced(request: dict, table: AmrTable) -> set[str]:
     )
     context = ("data", "context")
     others = {dig(request, (*context, "session", "userId")), dig(request, (*context, "user", "id"))}
-    sources = AMR_PATHS if not others - {None, user} else AMR_PATHS[:1]
+    refresh = dig(request, (*context, "protocol", "request", "grant_type")) == "refresh_token"
+    sources = AMR_PATHS if not others - {None, user} and not refresh else AMR_PATHS[:1]
     present = set().union(*(normalised(dig(request, path), table) for path in sources))
     implied = (set(rule.amr) for rule in table.rules if rule.when <= present)
     return present.union(*implied)
@@ -320,6 +323,36 @@ def check(variant: str, body: bytes) -> int:
 @given(variant=st.sampled_from(sorted(VARIANTS)), body=broken_payloads())
 def test_broken_payloads_never_fail_the_service_or_okta(variant: str, body: bytes) -> None:
     event(f"HTTP {check(variant, body)}")
+
+
+AUTH_TIME = ("data", "identity", "claims", "auth_time")
+#: auth_time as a value or JSON text: integers (past 64 bits too), then every other type.
+INTEGERS = st.one_of(
+    st.integers(),
+    st.integers(-(10**450), 10**450),
+    st.sampled_from([Raw("1" + "0" * 400), Raw("-1" + "0" * 200)]),
+)
+NOT_INTEGERS = st.one_of(
+    st.floats(),
+    st.text(max_size=12),
+    st.booleans(),
+    st.none(),
+    st.sampled_from([Raw("1e400"), Raw("-1e400"), Raw("1.0")]),
+)
+
+
+@FUZZ
+@given(variant=st.sampled_from(sorted(VARIANTS)), sample=st.sampled_from(sorted(SAMPLES)),
+       integral=st.booleans(), data=st.data())  # fmt: skip
+def test_any_auth_time_is_an_answer_or_a_400_never_a_5xx(variant, sample, integral, data) -> None:
+    """10**400 overflowed the age's arithmetic, -10**200 its summary's length: 500s. An
+    integer is an answer (without an age when it is no time); another type, a 400."""
+    auth_time = data.draw(INTEGERS if integral else NOT_INTEGERS)
+    document = put(copy.deepcopy(SAMPLES[sample]), AUTH_TIME, auth_time)
+    status = check(variant, encode(document).encode())
+    event(f"HTTP {status}")
+    if integral:
+        assert status in (200, 204)
 
 
 @FUZZ

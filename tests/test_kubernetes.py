@@ -11,8 +11,8 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes
 
-from hook import __version__
 from hook.config import ConfigError, load_settings
+from hook.version import __version__
 from tests import checkov
 from tests.conftest import ROOT, SECRET
 from tests.test_container import FINAL, only
@@ -197,6 +197,11 @@ def test_settings_and_secret_name_every_variable_and_make_a_valid_configuration(
     assert secret_refs == {
         "HOOK_SECRETS": {"name": "psc-token-hook", "key": "HOOK_SECRETS"},
         "METRICS_TOKEN": {"name": "psc-token-hook", "key": "METRICS_TOKEN"},  # not optional
+        "HOOK_LOG_USER_KEY": {
+            "name": "psc-token-hook",
+            "key": "HOOK_LOG_USER_KEY",
+            "optional": True,
+        },
     }
     assert set(settings) | set(secret_refs) == set(SPEC_VARIABLES)
     with pytest.raises(ConfigError, match=r"^PSC_TENANT_ID: required"):

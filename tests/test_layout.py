@@ -12,6 +12,10 @@ from hook import okta
 
 HOOK = Path(__file__).resolve().parent.parent / "hook"
 SOURCES = {path: ast.parse(path.read_text()) for path in sorted(HOOK.rglob("*.py"))}
+#: What ``from hook import X`` may name: the package's modules and subpackages.
+SUBMODULES = {path.stem for path in HOOK.glob("*.py")} | {
+    path.name for path in HOOK.iterdir() if (path / "__init__.py").exists()
+}
 #: Entry points, which may stop the process: the commands and gunicorn's hooks.
 EXITING = ("cli", "gunicorn_conf.py")
 OS_ENVIRONMENT = ("os.environ", "os.environb", "os.getenv")
@@ -79,3 +83,16 @@ def test_the_contracts_constants_are_written_once(value: str) -> None:
         if isinstance(node, ast.Constant) and node.value == value
     )
     assert places == ["okta.py"]
+
+
+def test_no_module_imports_the_package_root() -> None:
+    """``hook/__init__.py`` builds the application: a module that imported it would run
+    upward, from a part to the whole (the version has a module of its own for that)."""
+    upward = sorted(
+        path.relative_to(HOOK).as_posix()
+        for path, tree in SOURCES.items()
+        for node in ast.walk(tree)
+        if (isinstance(node, ast.ImportFrom) and node.module == "hook" and node.level == 0)
+        and {alias.name for alias in node.names} - SUBMODULES
+    )
+    assert upward == []

@@ -58,3 +58,46 @@ def test_make_clean_removes_what_make_made(project):
     assert make(project, "clean").returncode == 0
     assert [path for path in made if (project / path.split("/")[0]).exists()] == []
     assert (project / "Makefile").exists()
+
+
+@pytest.fixture
+def root_without_bwrap(tmp_path) -> dict[str, str]:
+    """A PATH where ``id -u`` says root, apt-get only notes its arguments, and no bwrap is."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in {
+        "id": "echo 0",
+        "apt-get": f'echo "$@" >> {tmp_path / "apt-get.log"}',
+    }.items():
+        (bin_dir / name).write_text(f"#!/bin/sh\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    return {"PATH": str(bin_dir)}
+
+
+def make_as(env: dict[str, str], workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [MAKE, "--no-print-directory", *args], cwd=workdir, env=env, capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_as_root_make_test_installs_bubblewrap_unless_told_not_to(project, root_without_bwrap):
+    """make test's apt-get, on the operator's machine: only when SYSTEM_PACKAGES is not no."""
+    apt_log = project / "apt-get.log"  # the fixtures share the test's tmp_path
+    refused = make_as(root_without_bwrap, project, "system-packages", "SYSTEM_PACKAGES=no")
+    assert refused.returncode == 0, refused.stderr
+    assert not apt_log.exists()
+    assert refused.stderr == (
+        "make: bubblewrap (bwrap) is missing: the container-image test will be skipped\n"
+    )
+    installed = make_as(root_without_bwrap, project, "system-packages")
+    assert installed.returncode == 0, installed.stderr
+    assert "install -y -qq bubblewrap" in apt_log.read_text()
+
+
+def test_a_system_packages_value_other_than_yes_or_no_is_one_line_and_exit_2(
+    project, root_without_bwrap
+):
+    done = make_as(root_without_bwrap, project, "system-packages", "SYSTEM_PACKAGES=false")
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[0] == ("make: SYSTEM_PACKAGES must be yes or no, not 'false'")

@@ -96,8 +96,9 @@ TENANTS_FILE = {"tenants": [{"tid": "OKTA_chu-a", "match": ["chu-a"]},
 
 
 def as_user_of(*values: str, fresh: bool = True) -> dict[str, Any]:
-    """A push sign-in of a user of the establishments ``values``, authenticated now."""
-    body = samples.load("password-okta-verify-push")
+    """A push sign-in of a user of the establishments ``values``, authenticated now, with no
+    PSC route (the sample's names an alias of no establishment here)."""
+    body = samples.as_routed(samples.load("password-okta-verify-push"), None)
     for kind in ("identity", "access"):
         body["data"][kind]["claims"]["psc_establishment"] = list(values)
     if fresh:
@@ -112,9 +113,17 @@ def without_auth_time() -> dict[str, Any]:
     return body
 
 
+def of_two_users() -> dict[str, Any]:
+    """The access token names another user than the ID token."""
+    body = as_user_of("chu-a")
+    body["data"]["access"]["claims"]["uid"] = "00u0another0User0007"
+    return body
+
+
 #: The outcomes of PSC_TENANTS and PSC_MAX_AUTH_AGE, and the tid they count under.
 TENANT_CASES: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
     "tenant-unmatched": (lambda: as_user_of("chu-z"), "none"),
+    "user-mismatch": (of_two_users, "none"),
     "tenant-ambiguous": (lambda: as_user_of("chu-a", "chu-b"), "none"),
     "auth-too-old": (lambda: as_user_of("chu-b", fresh=False), "OKTA_chu-b"),
     "auth-age-unknown": (without_auth_time, "OKTA_chu-a"),

@@ -143,6 +143,7 @@ def _on(path: str, change: Callable[[Any], None]) -> Callable[[str, Any], None]:
 
 
 SERVERS = "/api/v1/authorizationServers"
+AUTH_RULES = "/api/v1/policies/rst1pscAuthPolicy0Ex7/rules"
 WRONG_SHAPES = {
     "channel a string": _on("/api/v1/inlineHooks", lambda hooks: hooks[0].update(channel="X")),
     "config a list": _on(
@@ -169,6 +170,14 @@ WRONG_SHAPES = {
     "idp name a number": _on("/api/v1/idps", lambda idps: idps[0].update(name=7)),
     "idp id a list": _on("/api/v1/idps", lambda idps: idps[0].update(id=["0oa1"])),
     "server name a list": _on(SERVERS, lambda servers: servers[0].update(name=[])),
+    "sign-on rule actions a list": _on(AUTH_RULES, lambda rules: rules[0].update(actions=["x"])),
+    "verification method a string": _on(
+        AUTH_RULES, lambda rules: rules[0]["actions"]["appSignOn"].update(verificationMethod="x")
+    ),
+    "constraints a number": _on(
+        AUTH_RULES,
+        lambda rules: rules[0]["actions"]["appSignOn"]["verificationMethod"].update(constraints=5),
+    ),
 }
 
 

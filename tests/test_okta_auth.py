@@ -19,10 +19,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from hook.cli import doctor, okta_api, okta_auth
+from hook.cli import okta_api, okta_auth, okta_scopes
+from hook.psc_environments import broker_endpoint, environment
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV
-from tests.fake_okta import ERRORS, TOKEN, FakeOkta, FakeOktaServer, error_body
+from tests.fake_okta import (
+    CPS_ADDITIONAL_AMR,
+    ERRORS,
+    TOKEN,
+    FakeOkta,
+    FakeOktaServer,
+    error_body,
+)
 from tests.fake_okta_auth import ASSERTION_TYPE, TOKEN_PATH, b64, required_scope
 from tests.okta_schemas import MANAGEMENT
 
@@ -32,9 +40,9 @@ HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
 PSC_CLIENT = "0oa1pscClient0Example7"
 CPS_IDP = BASE_ENV["PSC_CPS_IDP_IDS"]
 SERVER, POLICY, RULE = "aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7"
-READS = set(doctor.SCOPES)
+READS = set(okta_scopes.DOCTOR_READS)
 APP = {"OKTA_CLIENT_ID": CLIENT_ID}
-ALL = READS | {okta_auth.MANAGE_HOOKS, okta_auth.MANAGE_SERVERS}
+ALL = READS | {okta_scopes.MANAGE_HOOKS, okta_scopes.MANAGE_SERVERS}
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +94,9 @@ def wire(fake: FakeOkta) -> dict[str, Any]:
     fake.add_server(SERVER)
     fake.add_policy(SERVER, POLICY, [PSC_CLIENT])
     fake.add_rule(SERVER, POLICY, RULE, hook_id=hook["id"])
-    fake.add_app(
-        PSC_CLIENT, [doctor.broker_endpoint(doctor.PSC_SANDBOX_ISSUER, "OKTA_chu-exemple")]
-    )
+    fake.add_app(PSC_CLIENT, [broker_endpoint(environment("sandbox").issuer, "OKTA_chu-exemple")])
     fake.add_authentication_policy(PSC_CLIENT, "rst1pscAuthPolicy0Ex7", "PT4H")
-    fake.add_idp(CPS_IDP, "Carte CPS")
+    fake.add_idp(CPS_IDP, "Carte CPS", additional_amr=CPS_ADDITIONAL_AMR)
     return hook
 
 
@@ -111,7 +117,7 @@ def test_doctor_asks_only_what_it_reads_and_the_test_runs_scope(capsys, okta, se
     wire(okta.fake)
     result = run(capsys, "doctor", "--org", okta.url, "--json")
     assert result.code == 1, result.err  # the fake has no service behind the hook
-    assert asked(okta.fake) == [READS | {okta_auth.MANAGE_HOOKS}]
+    assert asked(okta.fake) == [READS | {okta_scopes.MANAGE_HOOKS}]
     assert not any(scope.endswith(".manage") for scope in READS)
     auths = {r.headers["Authorization"].split()[0] for r in okta.fake.requests}
     assert auths == {"Bearer"}
@@ -165,7 +171,7 @@ def test_a_test_run_the_role_refuses_is_skipped_and_the_audit_goes_on(
 
 
 def test_a_read_scope_not_granted_is_one_line_naming_it(capsys, okta, service_app):
-    service_app.scopes = READS - {okta_auth.READ_IDPS}
+    service_app.scopes = READS - {okta_scopes.READ_IDPS}
     wire(okta.fake)
     result = run(capsys, "doctor", "--org", okta.url, "--json")
     assert result.code == 4
@@ -177,13 +183,13 @@ def test_a_read_scope_not_granted_is_one_line_naming_it(capsys, okta, service_ap
 
 def test_a_403_for_a_missing_scope_names_it(okta, service_app, pem_file):
     key = okta_auth.load_key(str(pem_file), KID)
-    app = okta_auth.ServiceApp(okta.url, CLIENT_ID, key, [okta_auth.READ_HOOKS])
+    app = okta_auth.ServiceApp(okta.url, CLIENT_ID, key, [okta_scopes.READ_HOOKS])
     client = okta_api.OktaClient(okta.url, app)
     assert client.listing(okta_api.TOKEN_HOOKS_PATH) == []
     with pytest.raises(okta_api.Unauthorized, match=r"lacks okta\.idps\.read") as refused:
         client.listing(okta_api.SMART_CARD_IDPS_PATH)
     assert "Okta API Scopes > Grant" in str(refused.value)
-    assert not client.allows(okta_auth.READ_IDPS)
+    assert not client.allows(okta_scopes.READ_IDPS)
 
 
 # register: the writes it makes, and reads only for a dry run ------------------------------
@@ -196,10 +202,10 @@ def test_register_asks_the_manage_scopes_it_uses(capsys, okta, service_app):
     assert result.code == 0, result.err
     assert asked(okta.fake) == [
         {
-            okta_auth.READ_HOOKS,
-            okta_auth.MANAGE_HOOKS,
-            okta_auth.READ_SERVERS,
-            okta_auth.MANAGE_SERVERS,
+            okta_scopes.READ_HOOKS,
+            okta_scopes.MANAGE_HOOKS,
+            okta_scopes.READ_SERVERS,
+            okta_scopes.MANAGE_SERVERS,
         }
     ]
     [hook_id] = okta.fake.hooks
@@ -211,7 +217,7 @@ def test_register_asks_the_manage_scopes_it_uses(capsys, okta, service_app):
 
 def test_register_without_attaching_asks_no_authorization_server_scope(capsys, okta, service_app):
     assert run(capsys, "register", "--org", okta.url, "--url", HOOK_URL).code == 0
-    assert asked(okta.fake) == [{okta_auth.READ_HOOKS, okta_auth.MANAGE_HOOKS}]
+    assert asked(okta.fake) == [{okta_scopes.READ_HOOKS, okta_scopes.MANAGE_HOOKS}]
 
 
 def test_a_dry_run_asks_read_scopes_only(capsys, okta, service_app):
@@ -219,7 +225,7 @@ def test_a_dry_run_asks_read_scopes_only(capsys, okta, service_app):
     attach = ("--auth-server", SERVER, "--policy", POLICY, "--rule", RULE)
     result = run(capsys, "register", "--org", okta.url, "--url", HOOK_URL, *attach, "--dry-run")
     assert result.code == 0, result.err
-    assert asked(okta.fake) == [{okta_auth.READ_HOOKS, okta_auth.READ_SERVERS}]
+    assert asked(okta.fake) == [{okta_scopes.READ_HOOKS, okta_scopes.READ_SERVERS}]
     assert "Authorization: Bearer ****" in result.out
 
 
@@ -253,7 +259,7 @@ def test_an_app_that_requires_dpop_gets_a_bound_token_and_every_call_a_fresh_pro
 def test_a_dpop_token_is_refused_as_a_bearer_and_without_its_proof(okta, service_app, pem_file):
     service_app.require_dpop = True
     key = okta_auth.load_key(str(pem_file), KID)
-    app = okta_auth.ServiceApp(okta.url, CLIENT_ID, key, [okta_auth.READ_HOOKS])
+    app = okta_auth.ServiceApp(okta.url, CLIENT_ID, key, [okta_scopes.READ_HOOKS])
     headers = app.authorization("GET", okta.url + "/api/v1/inlineHooks")
     token = headers["Authorization"].split()[1]
     url = okta.url + "/api/v1/inlineHooks"
@@ -432,14 +438,14 @@ def test_the_fakes_token_endpoint_checks_the_client_assertion(okta, rsa_key, cha
         okta.fake.oauth._jtis.add("used-once")
     form = {
         "grant_type": "client_credentials",
-        "scope": okta_auth.READ_HOOKS,
+        "scope": okta_scopes.READ_HOOKS,
         "client_assertion_type": ASSERTION_TYPE,
         "client_assertion": _assertion(key, url, **changes),
     }
     answer = requests.post(url, data=form, timeout=5)
     if words is None:
         assert answer.status_code == 200
-        assert answer.json()["scope"] == okta_auth.READ_HOOKS
+        assert answer.json()["scope"] == okta_scopes.READ_HOOKS
         return
     assert answer.status_code == 401
     assert answer.json()["error"] == "invalid_client"
@@ -451,4 +457,13 @@ def test_the_fakes_scopes_are_oktas_for_the_paths_okta_documents():
     for path, operations in MANAGEMENT["paths"].items():
         [oauth] = [entry["oauth2"] for entry in operations["get"]["security"] if "oauth2" in entry]
         assert required_scope("GET", path.replace("{policyId}", "00p1")) in oauth, path
-    assert required_scope("POST", "/api/v1/inlineHooks/cal1/execute") == okta_auth.MANAGE_HOOKS
+    assert required_scope("POST", "/api/v1/inlineHooks/cal1/execute") == okta_scopes.MANAGE_HOOKS
+
+
+def test_the_fake_asks_the_scope_the_commands_table_gives_each_call():
+    """One table of scopes (hook/cli/okta_scopes.py): the fake Okta, which refuses a call
+    without its scope, agrees with it on every call the commands make, the System Log's too."""
+    for (method, resource), scope in okta_scopes.SCOPES.items():
+        for path in (f"/api/v1/{resource}", f"/api/v1/{resource}/x1"):
+            assert required_scope(method, path) == scope == okta_scopes.scope(method, path)
+    assert okta_scopes.scope("GET", "/api/v1/logs?since=x") == okta_scopes.READ_LOGS

@@ -28,7 +28,7 @@ import requests
 import yaml
 
 from tests.conftest import BASE_ENV, ROOT, SECRET, Server, free_port, stop, wait_until_up
-from tests.dockerfile import BUILD, FINAL, IMAGE_VENV, exec_form, image_env, only
+from tests.dockerfile import BUILD, FINAL, IMAGE_VENV, build_context, exec_form, image_env, only
 from tests.test_deploy import PROCFILE, SERVICE, clever_env
 
 CACHE = ROOT / ".cache" / "platforms"
@@ -216,20 +216,6 @@ def test_render_builds_and_starts_with_its_blueprints_commands(shipped, serve):
 # The container image: the build stage's steps, then the CMD as the image runs it ----------
 
 
-def docker_context(shipped: Path, target: Path) -> Path:
-    """Only what .dockerignore lets through (an allow-list: ``*``, then ``!path`` lines)."""
-    rules = [line for line in (shipped / ".dockerignore").read_text().splitlines()
-             if line and not line.startswith("#")]  # fmt: skip
-    assert rules[0] == "*", "the test reads an allow-list"
-    target.mkdir()
-    for rule in rules[1:]:
-        if rule.startswith("!"):
-            source = shipped / rule[1:].rstrip("/")
-            copy = shutil.copytree if source.is_dir() else shutil.copy2
-            copy(source, target / source.relative_to(shipped))
-    return target
-
-
 def bwrap_available() -> None:
     if BWRAP is None:
         if os.environ.get("CI"):
@@ -294,16 +280,18 @@ def kubernetes_environment(container: dict) -> dict[str, str]:
         if line and not line.startswith("#"):
             name, _, value = line.partition("=")
             env[name] = value
-    secrets = {"HOOK_SECRETS": SECRET, "METRICS_TOKEN": METRICS_TOKEN}
+    secrets = {"HOOK_SECRETS": SECRET, "METRICS_TOKEN": METRICS_TOKEN}  # as the docs create it
     for entry in container["env"]:
-        env[entry["name"]] = entry.get("value") or secrets[entry["name"]]
+        name, reference = entry["name"], entry.get("valueFrom", {}).get("secretKeyRef", {})
+        if name in secrets or not reference.get("optional"):  # an optional key it lacks: unset
+            env[name] = entry.get("value") or secrets[name]
     return env
 
 
 def test_the_image_builds_and_serves_as_it_runs_and_as_kubernetes_runs_it(shipped, serve, tmp_path):
     bwrap_available()
     venv = platform_venv("image", shipped, make=False)
-    image_build(shipped, venv, docker_context(shipped, tmp_path / "context"))
+    image_build(shipped, venv, build_context(shipped, tmp_path / "context"))
     assert not (venv / "bin" / "pip").exists()
     assert installed(venv) - {"setuptools", "psc-token-hook"} == locked(shipped)
 

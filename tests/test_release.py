@@ -7,8 +7,8 @@ import platform
 import re
 import tomllib
 
-from hook import __version__
 from hook.cli.okta_api import OktaClient
+from hook.version import __version__
 from tests.cli_runner import run
 from tests.conftest import ROOT, Scrape
 from tests.fake_okta import FakeOkta, FakeOktaServer
@@ -20,7 +20,9 @@ def test_the_version_is_semver_and_pyproject_reads_it_from_the_package():
     assert re.fullmatch(SEMVER, __version__)
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "version" in project["project"]["dynamic"]
-    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "hook.__version__"}
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {
+        "attr": "hook.version.__version__"
+    }
 
 
 def test_psc_hook_version(capsys):

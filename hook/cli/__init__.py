@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 import click
 
-from hook import __version__
 from hook.cli import (
     check_config,
     check_token,
@@ -24,11 +23,13 @@ from hook.cli import (
     samples,
     send,
     serve,
+    user_ref,
 )
 from hook.cli.output import PROG, configuration_error
 from hook.config import ConfigError
+from hook.version import __version__
 
-COMMANDS = (check_config, samples, preview, send, register, doctor, check_token, serve)
+COMMANDS = (check_config, samples, preview, send, register, doctor, check_token, user_ref, serve)
 
 
 @click.group(

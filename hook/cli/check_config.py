@@ -14,11 +14,22 @@ from hook.cli.output import BAD_INPUT, epilog, fingerprint, print_json
 from hook.config import AUTH_AGE_LEEWAY_SECONDS, CLAIM_NAMES, Settings, load_settings
 from hook.oauth import ALGORITHMS
 from hook.okta import TOKEN_NAMES
+from hook.psc_amr_sets import published
+from hook.tenants import Tenant, identifier_note
 
 CLAIM_SOURCES = {
     "oid": "the user's Okta id (sub, or uid); none without a user",
     "amr": "Okta's methods, enriched by the amr rules",
 }
+
+
+def _notes(settings: Settings) -> list[str]:
+    """What is taken but worth a look: a tid or kc_idp_hint in none of PSC's usual forms."""
+    named = [("PSC_TENANT_ID", settings.tenant_id), ("PSC_KC_IDP_HINT", settings.kc_idp_hint)]
+    for tenant in settings.tenants.tenants if settings.tenants else ():
+        named += [("PSC_TENANTS tid", tenant.tid)]
+        named += [(f"PSC_TENANTS kc_idp_hint (tenant {tenant.tid!r})", tenant.kc_idp_hint)]
+    return [note for name, value in named if value and (note := identifier_note(name, value))]
 
 
 def _plan(settings: Settings) -> dict[str, Any]:
@@ -51,6 +62,7 @@ def _plan(settings: Settings) -> dict[str, Any]:
                 "kc_idp_hint": tenant.kc_idp_hint,
                 "match": sorted(tenant.match),
                 "client_ids": sorted(tenant.client_ids),
+                "route": _route(tenant),
             }
             for tenant in tenants.tenants
         ],
@@ -69,15 +81,37 @@ def _plan(settings: Settings) -> dict[str, Any]:
                 "through_idps": None if rule.through is None else sorted(rule.through),
                 "amr": list(rule.amr),
                 "assurance": rule.assurance,
+                "psc_set": _psc_set(rule.amr),
             }
             for rule in settings.amr_table.rules
         ],
         "amr_aliases": dict(settings.amr_table.aliases),
         "max_body_bytes": settings.max_body_bytes,
-        "log": {"level": settings.log_level, "format": settings.log_format},
+        "log": {
+            "level": settings.log_level,
+            "format": settings.log_format,
+            "user_ref": settings.log_user_key is not None,  # the key itself is never shown
+        },
         "port": settings.port,
         "warnings": list(settings.warnings),
+        "notes": [*_notes(settings), *_unpublished(settings)],
     }
+
+
+def _psc_set(amr: tuple[str, ...]) -> dict[str, str] | None:
+    """The published PSC set a rule's output is, with its assurance and source."""
+    known = published(amr)
+    return None if known is None else {"assurance": known.assurance, "source": known.source}
+
+
+def _unpublished(settings: Settings) -> list[str]:
+    """A note for each amr rule whose output is none of PSC's published sets: PSC may
+    refuse it, and no source says it will not."""
+    return [
+        f"amr rule {rule.name!r} gives {' '.join(rule.amr)}: none of PSC's published sets"
+        for rule in settings.amr_table.rules
+        if published(rule.amr) is None
+    ]
 
 
 def _auth_lines(auth: dict[str, Any]) -> list[str]:
@@ -100,12 +134,28 @@ def _auth_lines(auth: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _route(tenant: Tenant) -> str:
+    """How a sign-in reaches ``tenant``: what routes to it, and what the claim must say."""
+    routes = []
+    if tenant.kc_idp_hint:
+        routes.append(f"PSC's redirect URI .../broker/{tenant.kc_idp_hint}/endpoint")
+    if tenant.client_ids:
+        routes.append(f"client {', '.join(sorted(tenant.client_ids))}")
+    values = " or ".join(sorted(tenant.match))
+    if not routes:
+        return f"no route: its claim names it alone (with {values}); never through PSC's broker"
+    if tenant.match:
+        return f"{' or '.join(routes)}; the claim must contain {values}"
+    return f"{' or '.join(routes)}; the claim must be absent, or a list naming no other one"
+
+
 def _tenant_lines(plan: dict[str, Any]) -> list[str]:
-    """The PSC_TENANTS table, one establishment a line."""
+    """The PSC_TENANTS table, one establishment a line, then how each is routed."""
     lines = [
         "",
-        f"establishments (PSC_TENANTS), matched on the {plan['tenant_claim']!r} claim of the"
-        " tokens (PSC_TENANT_CLAIM) or on the client; none or several: refused",
+        "establishments (PSC_TENANTS): PSC's route decides (its broker redirect URI's alias is"
+        f" a kc_idp_hint, or the client), the {plan['tenant_claim']!r} claim (PSC_TENANT_CLAIM)"
+        " confirms; none or two: refused",
     ]
     rows = [
         (
@@ -121,6 +171,9 @@ def _tenant_lines(plan: dict[str, Any]) -> list[str]:
     for row in table:
         cells = [f"{cell:<{width}}" for cell, width in zip(row, widths, strict=False)]
         lines.append("  " + "  ".join([*cells, row[3]]))
+    lines += ["", "routes (a sign-in gets the establishment when)"]
+    width = max(len(tenant["tid"]) for tenant in plan["tenants"])
+    lines += [f"  {tenant['tid']:<{width}}  {tenant['route']}" for tenant in plan["tenants"]]
     return lines
 
 
@@ -174,6 +227,12 @@ def _plan_text(plan: dict[str, Any]) -> str:
         "auth           " + "\n               ".join(_auth_lines(plan["auth"])),
         f"limits         body up to {plan['max_body_bytes']} bytes; log {plan['log']['level']}"
         f" as {plan['log']['format']}; port {plan['port']}",
+        "user_ref       "
+        + (
+            "each line names its user by a keyed hash (HOOK_LOG_USER_KEY; value not shown)"
+            if plan["log"]["user_ref"]
+            else "not logged (HOOK_LOG_USER_KEY unset)"
+        ),
         "",
         "amr rules in force (strongest first; extend with PSC_AMR_RULES)",
     ]
@@ -184,11 +243,19 @@ def _plan_text(plan: dict[str, Any]) -> str:
             f"  {rule['name']}: {' + '.join(rule['when'])}{idps} -> {' '.join(rule['amr'])}"
             f" ({rule['assurance']})"
         )
+        psc = rule["psc_set"]
+        lines.append(
+            f"    PSC's {psc['assurance']} set: {psc['source']}"
+            if psc
+            else "    ! none of PSC's published sets"
+        )
     lines.append("  otherwise: Okta's labels pass through, nothing is added")
     aliases = ", ".join(f"{key} = {value}" for key, value in plan["amr_aliases"].items())
     lines.append(f"  aliases: {aliases or 'none'}")
     if plan["warnings"]:
         lines += ["", "warnings"] + [f"  ! {warning}" for warning in plan["warnings"]]
+    if plan["notes"]:
+        lines += ["", "notes"] + [f"  - {note}" for note in plan["notes"]]
     return "\n".join(lines)
 
 

@@ -21,7 +21,6 @@ from email.message import Message
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin
 
-from hook import __version__
 from hook.cli.okta_http import (
     SHOWN,
     ApiError,
@@ -41,6 +40,7 @@ from hook.cli.okta_http import Unauthorized as Unauthorized
 from hook.cli.okta_http import Unreachable as Unreachable
 from hook.cli.terminal import printable
 from hook.okta import EVENT_TYPE as HOOK_TYPE
+from hook.version import __version__
 
 HOOK_VERSION = "1.0.0"
 MASK = "****"
@@ -199,6 +199,11 @@ SMART_CARD_IDPS_PATH = "/api/v1/idps?type=X509"
 def claims_path(auth_server: str) -> str:
     """The custom claims of an authorization server."""
     return _path("/api/v1/authorizationServers/{}/claims", auth_server)
+
+
+def policy_path(policy: str) -> str:
+    """A policy, such as an app's authentication policy (``AccessPolicy``)."""
+    return _path("/api/v1/policies/{}", policy)
 
 
 def policy_rules_path(policy: str) -> str:

@@ -37,16 +37,6 @@ from hook.cli.output import progress
 from hook.cli.terminal import printable
 from hook.config import ConfigError
 
-#: The Management API's scopes the commands ask for (Okta's OpenAPI, ``security``).
-READ_HOOKS = "okta.inlineHooks.read"
-#: Also what Okta's test run of a hook (``POST /api/v1/inlineHooks/{id}/execute``) needs.
-MANAGE_HOOKS = "okta.inlineHooks.manage"
-READ_SERVERS = "okta.authorizationServers.read"
-MANAGE_SERVERS = "okta.authorizationServers.manage"
-READ_APPS = "okta.apps.read"
-READ_POLICIES = "okta.policies.read"
-READ_IDPS = "okta.idps.read"
-
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 #: A client assertion is good for 5 minutes (Okta takes at most an hour).
 ASSERTION_LIFETIME_S = 300

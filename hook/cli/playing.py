@@ -1,5 +1,6 @@
 """A payload as ``preview`` and ``send`` play it: a shipped sample or a captured file, as
-the configured PSC client makes it, for a user of an establishment when asked."""
+the configured PSC client makes it, for a user of an establishment and through PSC's route
+to one when asked."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 
 import click
 
-from hook import samples
+from hook import jsonio, samples
 from hook.cli.output import progress
 from hook.config import ConfigError, Settings
+from hook.psc_environments import SANDBOX, broker_endpoint
+from hook.tenants import IDENTIFIER, IDENTIFIER_HELP
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Played:
     raw: bytes
     client: str | None
     why: str
+    #: With PSC_TENANTS: which PSC route is played, said on stderr; None otherwise.
+    route: str | None = None
 
 
 def misspelt(name: str) -> str:
@@ -77,17 +82,39 @@ class PayloadReference(click.ParamType):
         if value in samples.DESCRIPTIONS:
             return Reference(value, samples.load(value), b"")
         try:
-            return Reference(value, None, Path(value).read_bytes())
+            raw = Path(value).read_bytes()
         except OSError as error:
             self.fail(
                 f"{value!r} is neither a sample{misspelt(value)} nor a readable file"
                 f" ({error.strerror}); psc-hook samples lists the samples, and --demo plays"
                 " them with the demo settings, without configuring anything"
             )
+        try:
+            jsonio.loads(raw)
+        except jsonio.TooDeep as error:  # the commands could not read it either
+            self.fail(f"{value!r} is JSON {error}; the service answers such a body 400")
+        except ValueError:
+            pass  # played as it is: the service's answer says what is wrong
+        return Reference(value, None, raw)
+
+
+def _alias(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not IDENTIFIER.fullmatch(value):
+        raise click.BadParameter(f"{value!r} is not an alias ({IDENTIFIER_HELP})")
+    return value
 
 
 def payload_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """PAYLOAD, --claim and --client: what preview and send play."""
+    """PAYLOAD, --claim, --client and --redirect-alias: what preview and send play."""
+    command = click.option(
+        "--redirect-alias",
+        "alias",
+        metavar="ALIAS",
+        callback=_alias,
+        help="play PSC's route to the establishment whose kc_idp_hint is ALIAS (PSC_TENANTS):"
+        " the redirect URI becomes PSC's sandbox broker endpoint for ALIAS, a refresh's"
+        " original grant's too (default: a sample carries no PSC route, a file its own)",
+    )(command)
     command = click.option(
         "--client",
         metavar="ID",
@@ -115,32 +142,55 @@ def _as_json(raw: bytes) -> Any:
 
 
 def play(
-    reference: Reference, player: Player, client: str | None, values: tuple[str, ...]
+    reference: Reference,
+    player: Player,
+    client: str | None,
+    values: tuple[str, ...],
+    alias: str | None = None,
 ) -> Played:
     """The payload as the configured PSC client makes it: a sample plays ``--client``, else
     the first of PSC_CLIENT_IDS (the service skips any other client); a captured file keeps
-    its own client unless ``--client`` is given."""
-    document, raw = reference.document, reference.raw
-    if document is None:
-        if client is None:
-            raw = _as_user_of(raw, player, values)
-            return Played(reference.label, raw, samples.client_of(_as_json(raw)), "as captured")
-        document = _as_json(raw)
-    played = client or player.first_client
-    if client:
-        why = "--client"
-    elif played:
-        why = "the first of PSC_CLIENT_IDS"
-    else:
-        why = "the sample's own; PSC_CLIENT_IDS is unset"
-    if isinstance(document, dict):
-        raw = json.dumps(samples.as_client(document, played) if played else document).encode()
+    its own client unless ``--client`` is given. With PSC_TENANTS, ``alias`` plays PSC's
+    route to that establishment; without it, a sample's own redirect URI (a placeholder's)
+    is left out, a file's kept."""
+    sample = reference.document is not None
+    if alias is not None and player.tenant_claim is None:
+        raise ConfigError("--redirect-alias: only with PSC_TENANTS (establishments PSC routes to)")
+    document = reference.document if sample else _as_json(reference.raw)
+    if alias is not None and not isinstance(document, dict):
+        raise ConfigError("--redirect-alias: the payload is not a token hook request")
+    why = "as captured"
+    if sample or client:
+        played = client or player.first_client
+        if client:
+            why = "--client"
+        elif played:
+            why = "the first of PSC_CLIENT_IDS"
+        else:
+            why = "the sample's own; PSC_CLIENT_IDS is unset"
+        if played and isinstance(document, dict):
+            samples.as_client(document, played)
+    route = None
+    if player.tenant_claim is not None and isinstance(document, dict):
+        if alias is not None:
+            route = f"PSC's route to {alias} (--redirect-alias)"
+            samples.as_routed(document, broker_endpoint(SANDBOX.issuer, alias))
+        elif sample:
+            route = "no PSC route (the sample's redirect URI left out; --redirect-alias plays one)"
+            samples.as_routed(document, None)
+        else:
+            route = "PSC's route as captured"
+    raw = reference.raw
+    if isinstance(document, dict) and (sample or client or alias):
+        raw = json.dumps(document).encode()
     raw = _as_user_of(raw, player, values)
-    return Played(reference.label, raw, samples.client_of(_as_json(raw)), why)
+    return Played(reference.label, raw, samples.client_of(_as_json(raw)), why, route)
 
 
 def say_client(as_json: bool, played: Played) -> None:
     progress(as_json, f"psc-hook: playing client {played.client or 'none'} ({played.why})")
+    if played.route is not None:
+        progress(as_json, f"psc-hook: playing {played.route}")
 
 
 def _as_user_of(raw: bytes, player: Player, values: tuple[str, ...]) -> bytes:

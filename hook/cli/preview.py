@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from hook import samples
+from hook import psc, samples
 from hook.cli import okta_api
 from hook.cli.environment import environment
 from hook.cli.okta_applier import apply_answer
@@ -91,6 +91,7 @@ def _preview_text(result: dict[str, Any]) -> str:
     else:
         lines.append("Okta applies the answer")
     lines += [f"  note: {note}" for note in okta["notes"]]
+    lines += [f"  warning: {warning}" for warning in result["warnings"]]
     for kind, claims in result["tokens"].items():
         lines += ["", f"{TOKEN_NAMES[kind]} token claims after Okta applies it:", indented(claims)]
     if result["tokens"] and result["personal_data"] == "masked":
@@ -104,6 +105,7 @@ def _preview_text(result: dict[str, Any]) -> str:
         (
             "psc-hook preview password-okta-verify-push --demo",
             "psc-hook preview captured.json --claim chu-b --json",
+            "psc-hook preview refresh --redirect-alias OKTA_chu-b --claim chu-b",
         ),
         {
             0: "Okta applies the answer (or mints no token, when the answer refuses it)",
@@ -129,6 +131,7 @@ def command(
     payload: Reference,
     claim: tuple[str, ...],
     client: str | None,
+    alias: str | None,
     as_json: bool,
     demo: bool,
     strict: bool,
@@ -136,8 +139,8 @@ def command(
 ) -> int:
     """Run the hook in-process on a payload; print the answer and the tokens after Okta
     applies it (like Okta's Preview tab)."""
-    settings = load_settings(environment(demo))
-    played = play(payload, Player.of(settings), client, claim)
+    settings = load_settings(environment(demo), parts=())  # it authenticates no one
+    played = play(payload, Player.of(settings), client, claim, alias)
     try:
         request = parse(played.raw, settings.claim_to_read)
     except InvalidPayload as invalid:
@@ -155,6 +158,7 @@ def command(
         "client": played.client,
         "answer": {"status": answer.status, "outcome": answer.outcome, "body": answer.body},
         "okta": {"minted": outcome.minted, "voided": outcome.voided, "notes": outcome.notes},
+        "warnings": list(psc.plan_gaps(settings.claims)),
         "tokens": outcome.tokens if show_personal_data else _masked(outcome.tokens),
         "personal_data": "shown" if show_personal_data else "masked",
     }

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from hook.cli import okta_api, okta_auth
+from hook.cli import okta_api, okta_auth, okta_scopes
 from hook.cli.environment import (
     REGISTER_CLIENT_SECRET,
     environment,
@@ -143,9 +143,9 @@ def _rule_target(args: Options) -> str | None:
 
 def _scopes(rule: str | None, dry_run: bool) -> list[str]:
     """What this run asks Okta for: reads for a dry run, the writes it makes otherwise."""
-    scopes = [okta_auth.READ_HOOKS] + ([okta_auth.READ_SERVERS] if rule else [])
+    scopes = [okta_scopes.READ_HOOKS] + ([okta_scopes.READ_SERVERS] if rule else [])
     if not dry_run:
-        scopes += [okta_auth.MANAGE_HOOKS] + ([okta_auth.MANAGE_SERVERS] if rule else [])
+        scopes += [okta_scopes.MANAGE_HOOKS] + ([okta_scopes.MANAGE_SERVERS] if rule else [])
     return scopes
 
 

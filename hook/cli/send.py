@@ -2,7 +2,9 @@
 
 Send plays Okta's call, so it reads only the settings that call carries: how Okta
 authenticates (HOOK_AUTH_MODE, HOOK_AUTH_HEADER, HOOK_SECRETS or a bearer), the client
-(PSC_CLIENT_IDS) and, for ``--claim``, the tenant claim. The service checks the rest.
+(PSC_CLIENT_IDS) and, for ``--claim`` and ``--redirect-alias``, the tenant claim. The
+service checks the rest; when it patches nothing (204), send says which client it played
+and why that is the likely cause.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from hook.cli import okta_api
 from hook.cli.environment import environment, send_bearer_token
 from hook.cli.options import demo_option, json_option, timeout_option
 from hook.cli.output import BAD_INPUT, epilog, indented, print_json
-from hook.cli.playing import Player, Reference, payload_options, play, say_client
+from hook.cli.playing import Played, Player, Reference, payload_options, play, say_client
+from hook.cli.token_input import read_token
 from hook.config import (
     AUTH_MODES,
     ConfigError,
@@ -33,6 +36,26 @@ def _player(env: Mapping[str, str]) -> Player:
     clients = _csv(env.get("PSC_CLIENT_IDS"))
     tenants = bool(env.get("PSC_TENANTS", "").strip())
     return Player(clients[0] if clients else None, _tenant_claim(env) if tenants else None)
+
+
+def _why_nothing(played: Played, clients: tuple[str, ...]) -> str:
+    """Why the service answered 204: it skips a client outside its PSC_CLIENT_IDS (going
+    live, step 3), said with what send knows of the client it played."""
+    said = f"client {played.client} ({played.why})" if played.client else "no client"
+    if not clients:
+        advice = "PSC_CLIENT_IDS is unset here: set it as on the service, and send plays its first"
+    elif played.client not in clients:
+        advice = "that client is not in PSC_CLIENT_IDS here either: play the PSC app's client"
+    else:
+        advice = (
+            "that client is in PSC_CLIENT_IDS here, so the service runs with another"
+            " PSC_CLIENT_IDS (or PSC_CLAIMS_* that place no claim in these tokens): compare"
+            " with psc-hook check-config run with the service's variables"
+        )
+    return (
+        "the service patched nothing: it skips a client that is not in its PSC_CLIENT_IDS,"
+        f" and this request played {said}; {advice}"
+    )
 
 
 def _auth_headers(env: Mapping[str, str], bearer: str | None) -> dict[str, str]:
@@ -76,13 +99,17 @@ def _auth_headers(env: Mapping[str, str], bearer: str | None) -> dict[str, str]:
 @demo_option
 @click.option("--url", required=True, help="the service's /token-hook URL")
 @click.option(
-    "--bearer", help="OAuth mode: the bearer token to present (or HOOK_SEND_BEARER_TOKEN)"
+    "--bearer",
+    metavar="FILE",
+    help="OAuth mode: a file holding the bearer token to present, or - (standard input);"
+    " or set HOOK_SEND_BEARER_TOKEN",
 )
 @timeout_option
 def command(
     payload: Reference,
     claim: tuple[str, ...],
     client: str | None,
+    alias: str | None,
     as_json: bool,
     demo: bool,
     url: str,
@@ -92,8 +119,9 @@ def command(
     """POST a payload to a running service with the configured auth."""
     env = environment(demo)
     url = https_url("--url", url)
-    headers = _auth_headers(env, bearer or send_bearer_token(env))
-    played = play(payload, _player(env), client, claim)
+    bearer = read_token(bearer, "--bearer") if bearer else send_bearer_token(env)
+    headers = _auth_headers(env, bearer)
+    played = play(payload, _player(env), client, claim, alias)
     say_client(as_json, played)
     headers.update({"Content-Type": "application/json", "X-Request-Id": uuid.uuid4().hex})
     try:
@@ -102,6 +130,7 @@ def command(
         print(f"psc-hook send: {error}", file=sys.stderr)
         return error.exit_code
     answer = reply.json()
+    why = _why_nothing(played, _csv(env.get("PSC_CLIENT_IDS"))) if reply.status == 204 else None
     result = {
         "payload": played.label,
         "client": played.client,
@@ -110,6 +139,7 @@ def command(
         "request_id": reply.headers.get("X-Request-Id"),
         "latency_ms": round(reply.elapsed_ms, 1),
         "answer": answer,
+        "why_nothing_patched": why,
     }
     if as_json:
         print_json(result)
@@ -118,5 +148,5 @@ def command(
             f"POST {url} ({played.label}): HTTP {reply.status} in {result['latency_ms']} ms,"
             f" request id {result['request_id']}"
         )
-        print(indented(answer) if answer is not None else "  no body")
+        print(indented(answer) if answer is not None else f"  no body: {why or 'nothing'}")
     return 0 if reply.status in (200, 204) else 1
