@@ -1,7 +1,8 @@
 """A local fake of Okta's Management API, over real HTTP on loopback: the only mock allowed.
 
 It answers the calls ``psc-hook register`` and ``doctor`` make the way Okta does (``SSWS``
-tokens, Okta's error shape ``{errorCode, errorSummary, errorLink, errorId, errorCauses}``,
+tokens, or a service app's scoped tokens: ``tests/fake_okta_auth.py``; Okta's error shape
+``{errorCode, errorSummary, errorLink, errorId, errorCauses}``,
 401, 403, 404, 429 with ``X-Rate-Limit-*``), validates inline hook bodies with Okta's
 ``InlineHookCreate`` schema plus the channel shapes of Okta's published examples (the
 schema's channel discriminator points at schemas the copied file does not hold), and
@@ -41,6 +42,7 @@ import jsonschema
 import requests
 
 from hook.cli.okta_api import HOOK_TYPE
+from tests.fake_okta_auth import TOKEN_PATH, FakeOAuth
 from tests.okta_schemas import EXAMPLES, validate
 
 TOKEN = "00fakeOktaApiToken-0123456789abcdefABCDEF"
@@ -202,6 +204,8 @@ class FakeOkta:
     """The org's state, the requests it received, and canned answers to give next."""
 
     token: str = TOKEN
+    #: The service apps and the tokens ``POST /oauth2/v1/token`` gave them.
+    oauth: FakeOAuth = field(default_factory=FakeOAuth)
     hooks: dict[str, dict[str, Any]] = field(default_factory=dict)
     servers: dict[str, dict[str, Any]] = field(default_factory=dict)
     policies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -496,6 +500,9 @@ class FakeOkta:
     def handle(self, method: str, target: str, headers: dict[str, str], raw: bytes):
         """Okta's answer to one request: (status, body, headers)."""
         path, query = urlsplit(target).path, parse_qs(urlsplit(target).query)
+        url = f"http://{headers.get('Host')}{path}"  # as the client wrote it, for aud and htu
+        if path == TOKEN_PATH and method == "POST":  # the service apps' (not recorded here)
+            return self.oauth.token(headers, raw, url)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -503,7 +510,12 @@ class FakeOkta:
         self.requests.append(Recorded(method, path, headers, body, query))
         if self.canned:
             return self.canned.pop(0)
-        if headers.get("Authorization") != f"SSWS {self.token}":
+        authorization = headers.get("Authorization", "")
+        if authorization.startswith(("Bearer ", "DPoP ")):
+            refused = self.oauth.check(method, url, path, headers)
+            if refused is not None:
+                return refused
+        elif authorization != f"SSWS {self.token}":
             return 401, error_body("E0000011", ERRORS["E0000011"]), {}
         if body is ValueError:
             return 400, error_body("E0000003", ERRORS["E0000003"]), {}

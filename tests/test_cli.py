@@ -231,7 +231,7 @@ def test_help_documents_the_exit_codes(capsys):
     result = run(capsys, "register", "--help")
     assert result.code == 0
     for code in ("0  done", "2  bad configuration", "3  the Okta org is unreachable",
-                 "4  Okta rejected the API token", "5  Okta's rate limit"):  # fmt: skip
+                 "4  Okta rejected the credentials", "5  Okta's rate limit"):  # fmt: skip
         assert code in result.out
 
 

@@ -700,11 +700,11 @@ def test_bad_arguments_are_2(capsys, okta, args, words):
     assert okta.fake.requests == []
 
 
-def test_a_missing_api_token_is_2(capsys, okta, monkeypatch):
+def test_missing_credentials_are_2(capsys, okta, monkeypatch):
     monkeypatch.delenv("OKTA_API_TOKEN")
     result = doctor(capsys, okta)
     assert result.code == 2
-    assert "OKTA_API_TOKEN: required by register and doctor" in result.err
+    assert "OKTA_CLIENT_ID and OKTA_PRIVATE_KEY (a service app), or OKTA_API_TOKEN" in result.err
 
 
 # establishments, the CPS card reader, re-authentication -------------------------------------

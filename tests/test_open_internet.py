@@ -128,11 +128,26 @@ def test_a_body_cut_short_by_the_deadline_is_refused_and_logged(start_server) ->
     assert (line["outcome"], line["status"]) == ("incomplete-body", 400)
 
 
-def test_a_thousand_slow_connections_cost_bounded_memory(start_server) -> None:
+def booted_workers(server: Server, metrics_dir: Path, count: int) -> list[int]:
+    """The master's ``count`` workers once each has built the app. gunicorn forks the second
+    a moment after the first, which may already answer /healthz; a worker's app creates its
+    metrics files (``counter_<pid>.db``) as it is built, so their presence says it is."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        workers = children(server.process.pid)
+        if len(workers) == count and all(
+            (metrics_dir / f"counter_{pid}.db").exists() for pid in workers
+        ):
+            return workers
+        time.sleep(0.05)  # not a timing assertion: waiting for the workers to boot
+    raise AssertionError(f"{count} workers did not boot: {server.log()}")
+
+
+def test_a_thousand_slow_connections_cost_bounded_memory(start_server, tmp_path) -> None:
     raise_open_files_limit(1100)
-    server = start_server(BASE_ENV)
-    workers = children(server.process.pid)
-    assert len(workers) == 2
+    metrics_dir = tmp_path / "metrics"
+    server = start_server({**BASE_ENV, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)})
+    workers = booted_workers(server, metrics_dir, 2)
     before = sum(rss_kib(pid) for pid in workers)
     # Each one dropped is replaced at once, as an attacker would: a thousand are held.
     with SlowClients(port_of(server), 1000, b"", request_head(SECRET), reopen=True) as slow:

@@ -565,12 +565,12 @@ def test_a_plain_http_org_is_refused_off_loopback(capsys):
     assert "--org: must use https://" in result.err
 
 
-def test_a_missing_api_token_is_one_line_naming_it(capsys, okta, monkeypatch):
+def test_missing_credentials_are_one_line_naming_them(capsys, okta, monkeypatch):
     monkeypatch.delenv("OKTA_API_TOKEN")
     result = register(capsys, okta)
     assert result.code == 2
     assert result.err.count("\n") == 1
-    assert "OKTA_API_TOKEN: required" in result.err
+    assert "OKTA_CLIENT_ID and OKTA_PRIVATE_KEY (a service app), or OKTA_API_TOKEN" in result.err
     assert okta.fake.requests == []
 
 
@@ -578,9 +578,11 @@ def test_a_missing_api_token_is_one_line_naming_it(capsys, okta, monkeypatch):
 
 
 def test_dry_run_prints_masked_requests_and_only_reads(capsys, okta):
+    okta.fake.add_rule(*RULE)
     result = register(capsys, okta, *attach_args(), "--dry-run")
     assert result.code == 0, result.err
-    assert sent(okta) == []
+    [read_rule] = sent(okta)
+    assert (read_rule.method, read_rule.path) == ("GET", okta_api.rule_path(*RULE))
     assert f"POST {okta.url}/api/v1/inlineHooks" in result.out
     assert "Authorization: SSWS ****" in result.out
     assert '"value": "****"' in result.out
@@ -599,3 +601,154 @@ def test_dry_run_json_masks_the_oauth_client_secret(capsys, okta, monkeypatch):
     assert request["body"]["channel"]["config"]["clientSecret"] == "****"
     assert hook_problems(request["body"]) == []
     assert_no_secret(result.out, result.err)
+
+
+# --dry-run checks what it can (issue 24.5) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ids", "words"),
+    [
+        (("aus...", "00p...", "0pr..."), "--auth-server: 'aus...' is a placeholder"),
+        ((RULE[0], "<00p>", RULE[2]), "--policy: '<00p>' is a placeholder"),
+        ((RULE[1], RULE[0], RULE[2]), f"--auth-server: {RULE[1]!r} is a policy id (00p...);"
+                                      " --auth-server takes an authorization server id, which"
+                                      " starts with aus"),
+        ((RULE[0], RULE[2], RULE[1]), f"--policy: {RULE[2]!r} is a policy rule id (0pr...)"),
+        ((RULE[0], RULE[1], "calr0dvLRA8W89Mdf0g3"), "--rule: 'calr0dvLRA8W89Mdf0g3' is an"
+                                                     " inline hook id (cal...)"),
+        ((RULE[0], RULE[1], "rule-1"), "--rule: 'rule-1' is not an Okta id"),
+    ],
+    ids=["placeholders", "placeholder", "swapped-server", "swapped-rule", "hook-id", "not-an-id"],
+)  # fmt: skip
+@pytest.mark.parametrize("dry_run", [(), ("--dry-run",)], ids=["run", "dry-run"])
+def test_ids_of_the_wrong_kind_are_one_line_and_2(capsys, okta, ids, words, dry_run):
+    attach = ("--auth-server", ids[0], "--policy", ids[1], "--rule", ids[2])
+    result = register(capsys, okta, *attach, *dry_run)
+    assert result.code == 2
+    assert words in result.err
+    assert result.err.count("\n") == 1
+    assert okta.fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("https://psc-hook.chu-exemple.fr/", "is not the hook's address: the service answers"
+                                             " Okta at /token-hook"),
+        ("https://psc-hook.chu-exemple.fr/token-hook/", "is not the hook's address"),
+        ("https://psc-hook.chu-exemple.fr/token-hook?debug=1", "is not the hook's address"),
+        ("https://localhost/token-hook", "localhost is this machine; Okta calls the hook from"
+                                         " the internet"),
+        ("https://127.0.0.1:8443/token-hook", "127.0.0.1 is this machine"),
+        ("https://ops:pw@psc-hook.chu-exemple.fr/token-hook", "with a user and password"),
+        ("https://psc-hook.chu-exemple.fr:port/token-hook", "a port that is not a number"),
+        ("http://psc-hook.chu-exemple.fr/token-hook", "over https:// only"),
+    ],
+    ids=["root", "slash", "query", "localhost", "loopback", "userinfo", "port", "http"],
+)  # fmt: skip
+def test_a_url_that_is_not_the_hooks_is_one_line_and_2(capsys, okta, url, words):
+    result = run(capsys, "register", "--org", okta.url, "--url", url, "--dry-run")
+    assert result.code == 2
+    assert f"--url: {words}" in result.err or words in result.err
+    assert result.err.startswith("psc-hook: configuration error: --url")
+    assert result.err.count("\n") == 1
+    assert okta.fake.requests == []
+
+
+@pytest.mark.parametrize(
+    ("org", "words"),
+    [
+        ("https://chu-exemple.okta.com/admin/dashboard", "'https://chu-exemple.okta.com/admin/"
+         "dashboard' is not an org's address: give its origin alone, https://chu-exemple.okta.com"),
+        ("https://chu-exemple.okta.com/oauth2/default", "give its origin alone"),
+        ("https://chu-exemple.okta.com/?x=1", "give its origin alone"),
+        ("https://chu-exemple-admin.okta.com", "chu-exemple-admin.okta.com is the Admin Console's"
+                                               " address; the API is on"
+                                               " https://chu-exemple.okta.com"),
+        ("https://chu-exemple-admin.oktapreview.com/", "https://chu-exemple.oktapreview.com"),
+        ("https://ops:pw@chu-exemple.okta.com", "with a user and password"),
+    ],
+    ids=["admin-path", "issuer", "query", "admin-host", "admin-preview", "userinfo"],
+)  # fmt: skip
+@pytest.mark.parametrize("command", ["register", "doctor"])
+def test_an_org_that_is_not_an_origin_is_one_line_and_2(capsys, okta, org, words, command):
+    args = ("--url", HOOK_URL, "--dry-run") if command == "register" else ()
+    result = run(capsys, command, "--org", org, *args)
+    assert result.code == 2
+    assert f"--org: {words}" in result.err or words in result.err
+    assert result.err.count("\n") == 1
+    assert okta.fake.requests == []
+
+
+def test_without_credentials_a_dry_run_checks_the_arguments_and_sends_nothing(capsys, monkeypatch):
+    monkeypatch.delenv("OKTA_API_TOKEN")
+    org = f"http://127.0.0.1:{free_port()}"  # nothing listens: nothing may be sent
+    attach = ("--auth-server", "default", "--policy", RULE[1], "--rule", RULE[2])
+    result = run(capsys, "register", "--org", org + "/", "--url", HOOK_URL, *attach, "--dry-run")
+    assert result.code == 0, result.err
+    assert f"Dry run without Okta credentials: {org} was not read; the arguments hold." in (
+        result.out
+    )
+    assert f"POST {org}/api/v1/inlineHooks\n" in result.out
+    assert f"GET {org}/api/v1/authorizationServers/default/policies/{RULE[1]}" in result.out
+    assert "Authorization: (Okta's credentials)" in result.out
+    assert '"value": "****"' in result.out
+    as_json = run(capsys, "register", "--org", org, "--url", HOOK_URL, "--dry-run", "--json")
+    assert as_json.json()["read"] is False
+    assert as_json.json()["hook"] is None
+    assert hook_problems(as_json.json()["requests"][0]["body"]) == []
+    assert_no_secret(result.out, result.err, as_json.out)
+
+
+def _dry_run_with_rule(capsys, okta, *extra: str):
+    before = copy.deepcopy((okta.fake.hooks, okta.fake.rules))
+    result = register(capsys, okta, *attach_args(), "--dry-run", *extra)
+    assert result.code == 0, result.err
+    assert {request.method for request in okta.fake.requests} == {"GET"}
+    assert (okta.fake.hooks, okta.fake.rules) == before
+    return result
+
+
+def test_a_dry_run_says_the_rule_would_call_the_hook_it_creates(capsys, okta):
+    okta.fake.add_rule(*RULE)
+    result = _dry_run_with_rule(capsys, okta)
+    assert (
+        f"The rule 'Pro Santé Connect' ({RULE[2]}, ACTIVE) calls no inline hook: it would call"
+        " the hook it creates." in result.out
+    )
+    okta.fake.requests.clear()
+    as_json = _dry_run_with_rule(capsys, okta, "--json").json()
+    assert as_json["read"] is True
+    assert as_json["rule"]["inline_hook"] == {"before": None, "after": None}
+
+
+def test_a_dry_run_says_when_the_rule_already_calls_the_hook(capsys, okta):
+    hook = okta.fake.add_hook(okta_api.header_channel(HOOK_URL, "Authorization", SECRET),
+                              DEFAULT_HOOK_NAME)  # fmt: skip
+    okta.fake.add_rule(*RULE, hook_id=hook["id"])
+    result = _dry_run_with_rule(capsys, okta)
+    assert f"already calls the hook {hook['id']}: unchanged." in result.out
+
+
+def test_a_dry_run_says_which_hook_the_rule_would_stop_calling(capsys, okta):
+    other = okta.fake.add_hook(okta_api.header_channel(MOVED_URL, "Authorization", SECRET), "old")
+    hook = okta.fake.add_hook(okta_api.header_channel(HOOK_URL, "Authorization", SECRET),
+                              DEFAULT_HOOK_NAME)  # fmt: skip
+    okta.fake.add_rule(*RULE, hook_id=other["id"], status="INACTIVE")
+    result = _dry_run_with_rule(capsys, okta)
+    assert (
+        f"({RULE[2]}, INACTIVE) calls the inline hook {other['id']}: it would call the hook"
+        f" {hook['id']} instead." in result.out
+    )
+    assert "Okta does not use a rule that is not ACTIVE: activate it." in result.out
+    okta.fake.requests.clear()
+    as_json = _dry_run_with_rule(capsys, okta, "--json").json()
+    assert as_json["rule"]["inline_hook"] == {"before": other["id"], "after": hook["id"]}
+
+
+def test_a_dry_run_of_a_rule_okta_does_not_have_is_oktas_404(capsys, okta):
+    result = register(capsys, okta, *attach_args(), "--dry-run")
+    assert result.code == 1
+    assert "E0000007" in result.err
+    assert okta.fake.hooks == {}

@@ -46,10 +46,12 @@ def reauth_findings(
         return
     for label, rules in sorted(policies.items()):
         for rule in rules:
-            sign_on = (rule.get("actions") or {}).get("appSignOn") or {}
-            if rule.get("status") != "ACTIVE" or sign_on.get("access") == "DENY":
+            if rule.get("status") != "ACTIVE":
                 continue
-            every = _reauthentications(sign_on.get("verificationMethod") or {})
+            if okta_api.at(rule, "actions", "appSignOn", "access") == "DENY":
+                continue
+            method = okta_api.at(rule, "actions", "appSignOn", "verificationMethod")
+            every = _reauthentications(method if isinstance(method, dict) else {})
             seconds = [duration_seconds(text) for text in every]
             if every and None not in seconds and max(map(int, seconds)) <= limit:
                 report.holds.append(
@@ -111,7 +113,7 @@ def redirect_findings(
     for client, app in sorted(apps.items()):
         if app is None:
             continue
-        uris = ((app.get("settings") or {}).get("oauthClient") or {}).get("redirect_uris") or []
+        uris = okta_api.strings(okta_api.at(app, "settings", "oauthClient", "redirect_uris"))
         others = {uri: _environment_of(uri) for uri in uris if uri != expected}
         others = {uri: other for uri, other in others.items() if other is not None}
         former = [uri for uri, other in others.items() if other.former]
@@ -155,8 +157,8 @@ def authentication_policies(
     naming the policy and the app."""
     found = {}
     for app in apps.values():
-        href = (((app or {}).get("_links") or {}).get("accessPolicy") or {}).get("href")
-        if app is None or not href:
+        href = okta_api.at(app, "_links", "accessPolicy", "href")
+        if app is None or not isinstance(href, str) or not href:
             continue
         policy_id = urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]
         try:

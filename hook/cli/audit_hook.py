@@ -37,8 +37,7 @@ class Attachment:
 
     @property
     def clients(self) -> list[str]:
-        conditions = self.policy.get("conditions") or {}
-        return list((conditions.get("clients") or {}).get("include") or [])
+        return okta_api.strings(okta_api.at(self.policy, "conditions", "clients", "include"))
 
     def describe(self) -> str:
         return (
@@ -77,7 +76,8 @@ def choose_hook(hooks: list[dict[str, Any]], wanted: str | None, report: Report)
 
 
 def _channel_findings(channel: Mapping[str, Any], settings: Settings, report: Report) -> None:
-    kind, config = channel.get("type"), channel.get("config") or {}
+    kind, config = channel.get("type"), okta_api.at(channel, "config") or {}
+    config = config if isinstance(config, dict) else {}
     mode = CHANNEL_MODES.get(kind)
     if mode not in settings.auth_modes:
         report.add(
@@ -89,7 +89,7 @@ def _channel_findings(channel: Mapping[str, Any], settings: Settings, report: Re
         )
         return
     if kind == "HTTP":
-        key = (config.get("authScheme") or {}).get("key")
+        key = okta_api.at(config, "authScheme", "key")
         if not isinstance(key, str) or key.lower() != settings.auth_header.lower():
             report.add(
                 "header-mismatch",
@@ -141,8 +141,7 @@ def _oauth_findings(config: Mapping[str, Any], settings: Settings, report: Repor
 
 def hook_findings(hook: Mapping[str, Any], settings: Settings, report: Report) -> None:
     """The hook's status, URL and channel against the local configuration."""
-    config = (hook.get("channel") or {}).get("config") or {}
-    uri = str(config.get("uri") or "")
+    uri = str(okta_api.at(hook, "channel", "config", "uri") or "")
     if hook.get("status") != "ACTIVE":
         report.add(
             "hook-inactive",
@@ -161,7 +160,8 @@ def hook_findings(hook: Mapping[str, Any], settings: Settings, report: Report) -
         )
     else:
         report.holds.append(f"The hook calls {uri}.")
-    _channel_findings(hook.get("channel") or {}, settings, report)
+    channel = hook.get("channel")
+    _channel_findings(channel if isinstance(channel, dict) else {}, settings, report)
 
 
 def coverage_findings(
@@ -255,10 +255,11 @@ def _attachments(
 ) -> list[Attachment]:
     found = []
     for server in servers:
-        for policy in client.listing(okta_api.policies_path(server["id"])):
-            for rule in client.listing(okta_api.rules_path(server["id"], policy["id"])):
-                token_action = (rule.get("actions") or {}).get("token") or {}
-                if (token_action.get("inlineHook") or {}).get("id") == hook_id:
+        server_id = okta_api.object_id(server, "an authorization server")
+        for policy in client.listing(okta_api.policies_path(server_id)):
+            policy_id = okta_api.object_id(policy, "a policy")
+            for rule in client.listing(okta_api.rules_path(server_id, policy_id)):
+                if okta_api.attached_hook(rule) == hook_id:
                     found.append(Attachment(server, policy, rule))
     return found
 
@@ -325,7 +326,7 @@ def audit_hook(
     servers = _servers(client, auth_server, report)
     if not servers:
         return Wiring(hook)
-    attachments = _attachments(client, hook["id"], servers)
+    attachments = _attachments(client, okta_api.object_id(hook, "an inline hook"), servers)
     coverage_findings(attachments, settings, report, auth_server or "any authorization server")
     tenant_findings(attachments, _claims(client, attachments, settings), settings, report)
     return Wiring(hook, attachments)

@@ -18,7 +18,8 @@ def _idp_label(idp: Mapping[str, Any]) -> str:
 
 def smart_card_findings(idps: list[dict[str, Any]], settings: Settings, report: Report) -> None:
     """PSC_CPS_IDP_IDS against the org's smart-card (X509) IdPs: only a CPS reader gives eleve."""
-    cards = {idp.get("id"): idp for idp in idps if idp.get("type") == "X509"}
+    cards = {idp["id"]: idp for idp in idps
+             if idp.get("type") == "X509" and isinstance(idp.get("id"), str)}  # fmt: skip
     known = ", ".join(map(_idp_label, cards.values())) or "none"
     if not settings.cps_idp_ids:
         if cards:
@@ -67,9 +68,7 @@ def cps_amr_findings(idps: list[dict[str, Any]], settings: Settings, report: Rep
     for idp in idps:
         if idp.get("id") not in settings.cps_idp_ids or idp.get("status") != "ACTIVE":
             continue
-        properties = idp.get("properties")
-        values = properties.get("additionalAmr") if isinstance(properties, dict) else None
-        additional = [value for value in values if isinstance(value, str)] if values else []
+        additional = okta_api.strings(okta_api.at(idp, "properties", "additionalAmr"))
         recorded = smart_card_amr(additional)
         if published(recorded) == eleve:
             report.holds.append(
@@ -98,4 +97,5 @@ def audit_idps(client: okta_api.OktaClient, settings: Settings, report: Report) 
     report.begin("idps")
     idps = client.listing(okta_api.SMART_CARD_IDPS_PATH)
     smart_card_findings(idps, settings, report)
-    cps_amr_findings([idp for idp in idps if idp.get("type") == "X509"], settings, report)
+    cards = [idp for idp in idps if idp.get("type") == "X509" and isinstance(idp.get("id"), str)]
+    cps_amr_findings(cards, settings, report)

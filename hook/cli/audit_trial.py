@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hook import samples
-from hook.cli import okta_api, token_checks
+from hook.cli import okta_api, okta_scopes, token_checks
 from hook.cli.okta_applier import apply_answer
 from hook.cli.report import Report
 from hook.config import Settings
@@ -43,7 +43,7 @@ def answer_findings(
 ) -> None:
     """What Okta would do with the hook's answer, then PSC's checks on the tokens."""
     if isinstance(answer, dict) and "error" in answer:
-        summary = (answer.get("error") or {}).get("errorSummary")
+        summary = okta_api.at(answer, "error", "errorSummary")
         report.add(
             "hook-refused",
             f"The hook refused the test sign-in ({sample}): {summary}",
@@ -94,11 +94,21 @@ def trial_run(
     psc: Environment,
     report: Report,
 ) -> None:
-    """Okta's test run of the hook with the sample, and what Okta and PSC make of it."""
+    """Okta's test run of the hook with the sample, and what Okta and PSC make of it; skipped,
+    and said so, when the credentials may not run it."""
     report.begin("test-run")
+    if not all(client.allows(scope) for scope in okta_scopes.TEST_RUN_SCOPES):
+        report.skipped.append(
+            f"Okta's test run of the hook: it needs {', '.join(okta_scopes.TEST_RUN_SCOPES)},"
+            " which the service app was not granted (grant it to have the doctor run it)."
+        )
+        return
     request = trial_request(settings, sample, psc)
     try:
         answer = client.send(okta_api.execute_call(hook_id, request))
+    except okta_api.Forbidden as error:  # a role that may read but not run hooks
+        report.skipped.append(f"Okta's test run of the hook: Okta refused it. {error}")
+        return
     except (okta_api.Unreachable, okta_api.Unauthorized, okta_api.RateLimited):
         raise
     except okta_api.ApiError as error:

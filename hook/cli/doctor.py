@@ -18,13 +18,14 @@ from datetime import timedelta
 
 import click
 
-from hook.cli import okta_api
+from hook.cli import okta_api, okta_auth, okta_scopes
 from hook.cli.audit_apps import audit_apps, psc_at
 from hook.cli.audit_hook import audit_hook
 from hook.cli.audit_idps import audit_idps
 from hook.cli.audit_log import DEFAULT_PERIOD, audit_log
 from hook.cli.audit_trial import trial_run
-from hook.cli.environment import environment, okta_api_token
+from hook.cli.environment import environment
+from hook.cli.okta_args import okta_id, org_url
 from hook.cli.options import (
     auth_server_option,
     hook_option,
@@ -34,6 +35,7 @@ from hook.cli.options import (
 )
 from hook.cli.output import (
     BAD_INPUT,
+    OKTA_ERROR,
     ORG_UNREACHABLE,
     RATE_LIMITED,
     REJECTED,
@@ -43,6 +45,7 @@ from hook.cli.output import (
 )
 from hook.cli.playing import SampleName
 from hook.cli.report import Report
+from hook.cli.terminal import LINE, printable, printable_lines
 from hook.config import ConfigError, Part, Settings, https_url, load_settings
 from hook.psc_environments import CURRENT, Environment
 from hook.psc_environments import environment as environment_of
@@ -73,8 +76,9 @@ def diagnose(client: okta_api.OktaClient, settings: Settings, target: Target) ->
     report = Report()
     wiring = audit_hook(client, settings, target.hook, target.auth_server, report)
     if wiring.hook is not None:
-        audit_log(client, wiring.hook["id"], wiring.called, settings, target.since, report)
-        trial_run(client, wiring.hook["id"], settings, target.sample, target.psc, report)
+        hook_id = okta_api.object_id(wiring.hook, "an inline hook")
+        audit_log(client, hook_id, wiring.called, settings, target.since, report)
+        trial_run(client, hook_id, settings, target.sample, target.psc, report)
     audit_idps(client, settings, report)
     audit_apps(client, settings, target.psc, report)
     return report
@@ -87,6 +91,7 @@ def _doctor_text(report: Report, org: str) -> str:
     lines = [f"Checked {org} against this configuration.", ""]
     lines += [f"  ok  {line}" for line in report.holds]
     lines += [f"  note  {line}" for line in report.notes]
+    lines += [f"  --  skipped: {line}" for line in report.skipped]
     if not report.findings:
         lines += ["", "Everything holds: Okta calls the hook and PSC would accept its tokens."]
         return "\n".join(lines)
@@ -114,7 +119,7 @@ def _psc(key: str | None, issuer: str | None) -> Environment:
         ("psc-hook doctor --org https://chu-exemple.okta.com --auth-server aus1pscExample",),
         {
             0: "everything holds",
-            1: "findings (listed in the order to fix them), or Okta answered with an error",
+            1: f"findings (listed in the order to fix them), or {OKTA_ERROR}",
             2: BAD_INPUT,
             3: ORG_UNREACHABLE,
             4: REJECTED,
@@ -122,7 +127,7 @@ def _psc(key: str | None, issuer: str | None) -> Environment:
         },
     ),
 )
-@click.option("--org", required=True, help="the org URL, https://<org>.okta.com")
+@click.option("--org", required=True, help="the org's address alone, https://<org>.okta.com")
 @hook_option
 @auth_server_option
 @click.option(
@@ -154,22 +159,27 @@ def command(
 ) -> int:
     """Check the Okta org against this configuration: the hook, the rules that call it,
     Okta's System Log of its calls, a test run, PSC's redirect URI in one of its
-    environments (read-only; API token from OKTA_API_TOKEN)."""
+    environments (read-only; as a service app, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY, or with
+    OKTA_API_TOKEN)."""
     env = environment()
     settings = load_settings(env, parts=(Part.CALLERS,))  # its secrets: never used here
-    org = https_url("--org", org.strip().rstrip("/"))
-    client = okta_api.OktaClient(org, okta_api_token(env), timeout)
-    target = Target(hook, auth_server, _psc(psc_env, psc_issuer), sample, since)
+    org = org_url("--org", org)
+    psc = _psc(psc_env, psc_issuer)
+    auth_server = okta_id("--auth-server", auth_server, "aus") if auth_server else None
+    client = okta_auth.connect(
+        env, org, timeout, okta_scopes.DOCTOR_READS, okta_scopes.TEST_RUN_SCOPES, as_json=as_json
+    )
+    target = Target(hook, auth_server, psc, sample, since)
     progress(as_json, f"Reading {org} (GET only, and one test run of the hook) ...")
     try:
         report = diagnose(client, settings, target)
     except okta_api.ApiError as error:
-        print(f"psc-hook doctor: {error}", file=sys.stderr)
+        print(f"psc-hook doctor: {printable(str(error), LINE)}", file=sys.stderr)
         if as_json:
             print_json({"error": str(error), "exit_code": error.exit_code})
         return error.exit_code
     if as_json:
         print_json(report.as_dict())
     else:
-        print(_doctor_text(report, org))
+        print(printable_lines(_doctor_text(report, org)))
     return 1 if report.findings else 0

@@ -1,13 +1,14 @@
 """What only the commands read of the environment, and how they stop on a bad setting.
 
-The service never needs these: the demo's settings, the Management API token, the secrets
-``register`` and ``send`` take from the environment rather than the command line.
+The service never needs these: the demo's settings, the Management API credentials, the
+secrets ``register`` and ``send`` take from the environment rather than the command line.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from hook.config import ConfigError, one_line, process_environment
@@ -39,15 +40,32 @@ def environment(demo: bool = False) -> dict[str, str]:
     return {**DEMO_ENVIRONMENT, **env} if demo else env
 
 
-def okta_api_token(env: Mapping[str, str]) -> str:
-    """The Management API token ``psc-hook register`` sends as ``SSWS``."""
-    token = env.get("OKTA_API_TOKEN", "").strip()
-    if not token:
+@dataclass(frozen=True)
+class OktaAccess:
+    """How the commands may authenticate to Okta's Management API: a service app (its
+    client id and the path of its private key, a PEM or JWK file), or an API token."""
+
+    client_id: str | None = None
+    private_key: str | None = None
+    private_key_id: str | None = None
+    api_token: str | None = field(default=None, repr=False)
+
+
+def okta_access(env: Mapping[str, str]) -> OktaAccess:
+    """The Management API credentials the environment gives, each of a service app's
+    settings only with the others it needs (none at all is the command's to judge)."""
+    names = ("OKTA_CLIENT_ID", "OKTA_PRIVATE_KEY", "OKTA_PRIVATE_KEY_ID", "OKTA_API_TOKEN")
+    access = OktaAccess(*(env.get(name, "").strip() or None for name in names))
+    if access.client_id and not access.private_key:
         raise ConfigError(
-            "OKTA_API_TOKEN: required by register and doctor"
-            " (Admin Console > Security > API > Tokens)"
+            "OKTA_PRIVATE_KEY: required with OKTA_CLIENT_ID (the path of the service app's"
+            " private key, a PEM or JWK file)"
         )
-    return token
+    if access.private_key and not access.client_id:
+        raise ConfigError("OKTA_CLIENT_ID: required with OKTA_PRIVATE_KEY (the service app's)")
+    if access.private_key_id and not access.private_key:
+        raise ConfigError("OKTA_PRIVATE_KEY_ID: the kid of OKTA_PRIVATE_KEY, which is not set")
+    return access
 
 
 def register_client_secret(env: Mapping[str, str]) -> str | None:

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import click
 
-from hook.cli import okta_api
+from hook.cli import okta_api, okta_auth, okta_scopes
 from hook.cli.doctor import DEFAULT_PSC_ENVIRONMENT, Target, diagnose
 from hook.cli.dossier import Audit, build
 from hook.cli.dossier_text import markdown
-from hook.cli.environment import environment, okta_api_token
+from hook.cli.environment import environment
+from hook.cli.okta_args import okta_id, org_url
 from hook.cli.options import auth_server_option, hook_option, since_option, timeout_option
 from hook.cli.output import BAD_INPUT, ORG_UNREACHABLE, RATE_LIMITED, REJECTED, epilog, progress
-from hook.config import ConfigError, Part, https_url, load_settings
+from hook.cli.terminal import LINE, printable
+from hook.config import ConfigError, Part, load_settings
 from hook.psc_environments import CURRENT
 
 CHECKSUMS = "SHA256SUMS"
@@ -92,21 +94,26 @@ def command(
     timeout: float,
 ) -> int:
     """Write the conformity dossier for ANS: the release, the configuration, the amr rules,
-    every flow played, and with --org doctor's audit of the org (read-only; API token from
-    OKTA_API_TOKEN). No personal data, no secret."""
+    every flow played, and with --org doctor's audit of the org (read-only; as a service
+    app, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY, or with OKTA_API_TOKEN). No personal data,
+    no secret."""
     env = environment()
     settings = load_settings(env, parts=(Part.CALLERS,))  # its secrets: never used here
     psc = CURRENT[psc_env]
     audit = None
     if org is not None:
-        org = https_url("--org", org.strip().rstrip("/"))
-        client = okta_api.OktaClient(org, okta_api_token(env), timeout)
+        org = org_url("--org", org)
+        auth_server = okta_id("--auth-server", auth_server, "aus") if auth_server else None
+        client = okta_auth.connect(
+            env, org, timeout, okta_scopes.DOCTOR_READS, okta_scopes.TEST_RUN_SCOPES
+        )
         target = Target(hook, auth_server, psc, since=since)
         progress(False, f"Reading {org} (GET only, and one test run of the hook) ...")
         try:
             report = diagnose(client, settings, target)
         except okta_api.ApiError as error:
-            print(f"psc-hook evidence: {error} Nothing was written.", file=sys.stderr)
+            shown = printable(str(error), LINE)
+            print(f"psc-hook evidence: {shown} Nothing was written.", file=sys.stderr)
             return error.exit_code
         audit = Audit(org, since, report)
     data = build(settings, psc, audit, lang)

@@ -1,9 +1,13 @@
 """Talking to Okta over HTTP: the Management API calls ``psc-hook register`` and ``doctor`` make.
 
-Standard library only. Redirects are never followed, so the ``SSWS`` token cannot be
-forwarded to another host. Every failure becomes an :class:`ApiError` whose message an
-operator can act on and whose ``exit_code`` the command returns. Request bodies are
-built by pure functions, so ``--dry-run`` prints exactly what would be sent (masked).
+Standard library only. Redirects are never followed, so the credentials cannot be
+forwarded to another host. Every answer is read within a bound on its size and on the
+whole exchange's time, and what Okta writes (error summaries, the next page's host) is
+data, shown through :func:`hook.cli.terminal.printable`. Every failure becomes an
+:class:`ApiError` whose message an operator can act on and whose ``exit_code`` the command
+returns. Request bodies are built by pure functions, so ``--dry-run`` prints exactly what
+would be sent (masked). How the client proves itself is a :class:`Credentials`: an
+``SSWS`` API token (:class:`ApiToken`) or a service app (:mod:`hook.cli.okta_auth`).
 """
 
 from __future__ import annotations
@@ -11,75 +15,40 @@ from __future__ import annotations
 import copy
 import json
 import re
-import socket
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from email.message import Message
-from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from typing import Any, Protocol
+from urllib.parse import quote, urljoin
 
+from hook.cli.okta_http import (
+    SHOWN,
+    ApiError,
+    Malformed,
+    Refusals,
+    Reply,
+    error_for,
+    exchange,
+    origin,
+)
+
+# What the commands catch, as okta_api.X: every error a call to Okta can end in.
+from hook.cli.okta_http import Forbidden as Forbidden
+from hook.cli.okta_http import NotFound as NotFound
+from hook.cli.okta_http import RateLimited as RateLimited
+from hook.cli.okta_http import Unauthorized as Unauthorized
+from hook.cli.okta_http import Unreachable as Unreachable
+from hook.cli.terminal import printable
 from hook.okta import EVENT_TYPE as HOOK_TYPE
 from hook.version import __version__
 
 HOOK_VERSION = "1.0.0"
-MAX_HOOK_URI = 1024
 MASK = "****"
 USER_AGENT = f"psc-token-hook/{__version__}"
 #: How many pages of one listing are read before giving up (Okta's are 20 to 200 long).
 MAX_PAGES = 100
 #: One link of an RFC 8288 ``Link`` header whose relation is ``next``.
 NEXT_LINK = re.compile(r'<([^>]*)>\s*;(?:[^,]*;)?\s*rel="?next"?', re.IGNORECASE)
-
-
-class ApiError(Exception):
-    """Okta (or the network) said no; the message is for a person, ``exit_code`` for a shell."""
-
-    exit_code = 1
-
-
-class Unreachable(ApiError):
-    """No HTTP answer at all: refused, unknown host, TLS failure or timeout."""
-
-    exit_code = 3
-
-
-class Unauthorized(ApiError):
-    """401 or 403: the API token is wrong, expired, or its admin lacks the permission."""
-
-    exit_code = 4
-
-
-class NotFound(ApiError):
-    """404: nothing in this org has that id (the message is Okta's)."""
-
-
-class RateLimited(ApiError):
-    """429: Okta's rate limit for this endpoint is spent until ``reset``."""
-
-    exit_code = 5
-
-    def __init__(self, message: str, reset: datetime | None) -> None:
-        super().__init__(message)
-        self.reset = reset
-
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: Message
-    body: bytes
-    elapsed_ms: float
-
-    def json(self) -> Any:
-        """The body as JSON, or None when it is empty or not JSON."""
-        try:
-            return json.loads(self.body) if self.body else None
-        except ValueError:
-            return None
 
 
 @dataclass(frozen=True)
@@ -89,56 +58,6 @@ class ApiCall:
     method: str
     path: str
     body: dict[str, Any] | None = None
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_OPENER = urllib.request.build_opener(_NoRedirect)
-
-
-def exchange(
-    method: str, url: str, headers: Mapping[str, str], body: bytes | None, timeout: float
-) -> Reply:
-    """One HTTP exchange: any status is a :class:`Reply`; no answer is :class:`Unreachable`."""
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise ValueError(f"{url!r} is not an http(s) URL")
-    request = urllib.request.Request(url, data=body, method=method, headers=dict(headers))  # noqa: S310 - scheme checked above
-    started = time.perf_counter()
-    try:
-        with _OPENER.open(request, timeout=timeout) as answer:
-            status, answer_headers, data = answer.status, answer.headers, answer.read()
-    except urllib.error.HTTPError as error:
-        status, answer_headers, data = error.code, error.headers, error.read()
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        if isinstance(reason, TimeoutError):
-            detail = f"no answer within {timeout:g} s"
-        elif isinstance(reason, ConnectionRefusedError):
-            detail = "connection refused"
-        elif isinstance(reason, socket.gaierror):
-            detail = "unknown host"
-        else:
-            detail = str(reason)
-        raise Unreachable(f"cannot reach {_origin(url)}: {detail}") from None
-    return Reply(status, answer_headers, data, (time.perf_counter() - started) * 1000)
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def hook_url(url: str) -> str:
-    """The hook's address as Okta requires it: absolute https://, at most 1024 characters."""
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise ValueError(f"{url!r}: Okta calls inline hooks over https:// only")
-    if len(url) > MAX_HOOK_URI:
-        raise ValueError(f"the hook URL is {len(url)} characters; Okta accepts {MAX_HOOK_URI}")
-    return url
 
 
 def header_channel(uri: str, header: str, secret: str) -> dict[str, Any]:
@@ -214,10 +133,26 @@ class Change:
     after: Any
 
 
-def _at(data: Any, keys: tuple[str, ...]) -> Any:
+def at(data: Any, *keys: str) -> Any:
+    """The value at ``keys`` in Okta's nested objects; None where a level is missing or is
+    not an object (an answer of another shape is data, not a reason to crash)."""
     for key in keys:
         data = data.get(key) if isinstance(data, dict) else None
     return data
+
+
+def strings(value: Any) -> list[str]:
+    """The strings of what Okta gives as a JSON array of strings (nothing else kept)."""
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def object_id(item: Mapping[str, Any], what: str) -> str:
+    """The ``id`` of an object Okta listed: every object has one, else the answer is not
+    Okta's (:class:`Malformed`)."""
+    found = item.get("id")
+    if not isinstance(found, str) or not found:
+        raise Malformed(f"Okta's answer holds {what} without an id.")
+    return found
 
 
 def hook_changes(current: Mapping[str, Any], channel: Mapping[str, Any]) -> list[Change]:
@@ -225,9 +160,9 @@ def hook_changes(current: Mapping[str, Any], channel: Mapping[str, Any]) -> list
     secrets aside: Okta never returns them, so they cannot be compared."""
     old, new = current.get("channel"), dict(channel)
     return [
-        Change(label, _at(old, keys), _at(new, keys))
+        Change(label, at(old, *keys), at(new, *keys))
         for label, keys in CHANNEL_FIELDS.items()
-        if _at(old, keys) != _at(new, keys)
+        if at(old, *keys) != at(new, *keys)
     ]
 
 
@@ -286,10 +221,18 @@ def execute_call(hook_id: str, request: dict[str, Any]) -> ApiCall:
     return ApiCall("POST", _path("/api/v1/inlineHooks/{}/execute", hook_id), request)
 
 
+def attached_hook(rule: Mapping[str, Any]) -> Any:
+    """The id of the inline hook a rule's token action calls, as Okta lists it (None: none)."""
+    return at(rule, "actions", "token", "inlineHook", "id")
+
+
 def attach(rule: Mapping[str, Any], hook_id: str) -> dict[str, Any]:
     """The whole rule as read, with its token action calling the hook (Okta replaces the rule)."""
     updated = copy.deepcopy(dict(rule))
-    token = updated.setdefault("actions", {}).setdefault("token", {})
+    actions = updated.setdefault("actions", {})
+    token = actions.setdefault("token", {}) if isinstance(actions, dict) else None
+    if not isinstance(token, dict):
+        raise Malformed("Okta's rule has no token action object (actions.token): not changed.")
     token["inlineHook"] = {"id": hook_id}
     return updated
 
@@ -305,89 +248,108 @@ def masked(body: Any) -> Any:
     return shown
 
 
-def _okta_error(reply: Reply) -> str:
-    body = reply.json()
-    if not isinstance(body, dict) or "errorSummary" not in body:
-        return f"HTTP {reply.status} without an Okta error body"
-    summary = f"HTTP {reply.status} {body.get('errorCode', '')}: {body['errorSummary']}"
-    causes = [
-        cause["errorSummary"]
-        for cause in body.get("errorCauses") or []
-        if isinstance(cause, dict) and cause.get("errorSummary")
-    ]
-    if causes:
-        summary += " (" + "; ".join(causes) + ")"
-    if body.get("errorId"):
-        summary += f" [errorId {body['errorId']}]"
-    return summary
+class Credentials(Refusals, Protocol):
+    """How the client proves itself to Okta, and what it says when Okta refuses it."""
+
+    def authorization(self, method: str, url: str) -> dict[str, str]:
+        """The headers that authenticate one request to ``url``."""
+        ...
+
+    def allows(self, scope: str) -> bool:
+        """Whether Okta granted ``scope``: the calls that need it can succeed."""
+        ...
 
 
-def rate_limit_reset(headers: Message) -> datetime | None:
-    """When Okta's window resets, from ``X-Rate-Limit-Reset`` (epoch seconds)."""
-    try:
-        return datetime.fromtimestamp(int(headers.get("X-Rate-Limit-Reset", "")), UTC)
-    except (TypeError, ValueError, OverflowError):
-        return None
+@dataclass(frozen=True)
+class ApiToken:
+    """An ``SSWS`` API token: its administrator's whole power, every scope."""
 
+    token: str = field(repr=False)
 
-def error_for(reply: Reply) -> ApiError:
-    """The error an Okta error answer stands for, with what to do about it."""
-    detail = _okta_error(reply)
-    if reply.status == 401:
-        return Unauthorized(
+    def authorization(self, method: str, url: str) -> dict[str, str]:
+        return {"Authorization": f"SSWS {self.token}"}
+
+    def allows(self, scope: str) -> bool:
+        return True
+
+    def rejected(self, detail: str) -> str:
+        return (
             f"Okta rejected the API token ({detail}). Check OKTA_API_TOKEN: an active token"
             " of this org (Admin Console > Security > API > Tokens)."
         )
-    if reply.status == 403:
-        return Unauthorized(
+
+    def forbidden(self, detail: str, scope: str | None) -> str:
+        return (
             f"The API token's administrator may not do this ({detail}). Inline hooks and"
             " authorization servers need a super administrator's token."
         )
-    if reply.status == 429:
-        reset = rate_limit_reset(reply.headers)
-        when = "later"
-        if reset is not None:
-            wait = max(0, round((reset - datetime.now(UTC)).total_seconds()))
-            when = f"after {reset:%Y-%m-%d %H:%M:%S} UTC (in {wait} s)"
-        return RateLimited(f"Okta's rate limit is reached ({detail}). Retry {when}.", reset)
-    if reply.status == 404:
-        return NotFound(f"Okta found nothing there ({detail}).")
-    return ApiError(f"Okta refused the request ({detail}).")
 
 
 class OktaClient:
-    """The Management API of one org, authenticated with an ``SSWS`` API token."""
+    """The Management API of one org, with :class:`Credentials` (a string is an ``SSWS``
+    API token)."""
 
-    def __init__(self, org: str, token: str, timeout: float = 10.0) -> None:
+    def __init__(self, org: str, credentials: Credentials | str, timeout: float = 10.0) -> None:
         self.org = org.rstrip("/")
+        self.credentials = ApiToken(credentials) if isinstance(credentials, str) else credentials
         self._headers = {
-            "Authorization": f"SSWS {token}",
             "Accept": "application/json",
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
         }
         self.timeout = timeout
 
+    def allows(self, scope: str) -> bool:
+        """Whether calls that need ``scope`` can succeed (an API token carries every one)."""
+        return self.credentials.allows(scope)
+
     def _reply(self, method: str, url: str, body: Any = None) -> Reply:
         data = None if body is None else json.dumps(body).encode()
-        reply = exchange(method, url, self._headers, data, self.timeout)
+        headers = {**self._headers, **self.credentials.authorization(method, url)}
+        reply = exchange(method, url, headers, data, self.timeout)
         if not 200 <= reply.status < 300:
-            raise error_for(reply)
+            raise error_for(reply, self.credentials)
         return reply
+
+    def _json(self, reply: Reply, method: str, path: str) -> Any:
+        try:
+            return json.loads(reply.body) if reply.body else None
+        except (ValueError, RecursionError):
+            raise Malformed(
+                f"Okta's answer to {method} {path} is not JSON ({len(reply.body)} bytes)."
+            ) from None
 
     def send(self, call: ApiCall) -> Any:
         """Send one call; its JSON answer (None when empty), or the :class:`ApiError` it means."""
-        return self._reply(call.method, self.org + call.path, call.body).json()
+        reply = self._reply(call.method, self.org + call.path, call.body)
+        return self._json(reply, call.method, call.path)
 
     def call(self, call: ApiCall) -> dict[str, Any]:
         """Send one call whose answer is a JSON object."""
         answer = self.send(call)
         if not isinstance(answer, dict):
-            raise ApiError(f"Okta answered {call.method} {call.path} without a JSON object.")
+            raise Malformed(f"Okta answered {call.method} {call.path} without a JSON object.")
         return answer
 
+    def _next(self, url: str, link: str, path: str) -> str:
+        """The next page's URL: on this org only, and one HTTP can carry as it is."""
+        try:
+            url = urljoin(url, link)
+            where = origin(url)
+        except ValueError:
+            raise Malformed(f"Okta's next page of GET {path} is not at a URL.") from None
+        if where != origin(self.org):
+            raise ApiError(
+                f"Okta's next page of GET {path} is on {printable(where, SHOWN)}, not"
+                f" {self.org}: not followed, so that the credentials go to this org only."
+            )
+        if not (url.isascii() and url.isprintable()) or " " in url:
+            raise Malformed(f"Okta's next page of GET {path} is not at a URL.")
+        return url
+
     def listing(self, path: str) -> list[dict[str, Any]]:
-        """GET a listing: the objects of Okta's JSON arrays, page after page, at most
+        """GET a listing: the objects of Okta's JSON arrays, page after page (``Link:
+        rel="next"``), on this org only (the credentials go nowhere else), at most
         :data:`MAX_PAGES` pages."""
         items: list[dict[str, Any]] = []
         for number, page in enumerate(self.pages(path), start=1):
@@ -405,19 +367,14 @@ class OktaClient:
         url = self.org + path
         while True:
             reply = self._reply("GET", url)
-            answer = reply.json()
+            answer = self._json(reply, "GET", path)
             if not isinstance(answer, list):
-                raise ApiError(f"Okta answered GET {path} without a JSON array.")
+                raise Malformed(f"Okta answered GET {path} without a JSON array.")
             link = next_page(reply.headers)
             yield Page([item for item in answer if isinstance(item, dict)], link is not None)
             if link is None:
                 return
-            url = urljoin(url, link)
-            if _origin(url) != _origin(self.org):
-                raise ApiError(
-                    f"Okta's next page of GET {path} is on {_origin(url)}, not {self.org}:"
-                    " not followed, so that the API token is sent to this org only."
-                )
+            url = self._next(url, link, path)
 
 
 @dataclass(frozen=True)

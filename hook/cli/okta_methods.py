@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from itertools import product
 from typing import Any
 
+from hook.cli import okta_api
+
 KNOWLEDGE, POSSESSION = "knowledge", "possession"
 REQUIRED = "REQUIRED"
 
@@ -120,7 +122,8 @@ def _assurance_ways(method: Mapping[str, Any]) -> list[Way]:
     """An ``ASSURANCE`` method: each constraint object is one way to satisfy it."""
     two = method.get("factorMode") == "2FA"  # Okta's other mode, and a missing one: 1FA
     ways: list[Way] = []
-    for constraint in method.get("constraints") or [{}]:
+    constraints = method.get("constraints")
+    for constraint in constraints if isinstance(constraints, list) and constraints else [{}]:
         if not isinstance(constraint, dict):
             continue
         knowledge = allowed(constraint.get(KNOWLEDGE), KNOWLEDGE)
@@ -153,10 +156,11 @@ def _chain_ways(chains: Any) -> list[Way]:
 def ways_in(rule: Mapping[str, Any]) -> list[Way]:
     """The sign-ins an ACTIVE, ALLOW rule of an authentication policy lets through (none
     for another rule, or a verification method of another type)."""
-    sign_on = (rule.get("actions") or {}).get("appSignOn") or {}
-    if rule.get("status") != "ACTIVE" or sign_on.get("access") != "ALLOW":
+    sign_on = okta_api.at(rule, "actions", "appSignOn")
+    if rule.get("status") != "ACTIVE" or okta_api.at(sign_on, "access") != "ALLOW":
         return []
-    method = sign_on.get("verificationMethod") or {}
+    method = okta_api.at(sign_on, "verificationMethod")
+    method = method if isinstance(method, dict) else {}
     if method.get("type") == "AUTH_METHOD_CHAIN":
         return _unique(_chain_ways(method.get("chains")))
     if method.get("type") in (None, "ASSURANCE"):

@@ -11,6 +11,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
+from hook.cli.terminal import json_safe
 from hook.config import ConfigError
 
 PROG = "psc-hook"
@@ -20,16 +21,21 @@ STDIN = "-"
 #: Exit-code meanings several commands share; each command's --help lists only its own.
 BAD_INPUT = "bad configuration or arguments: one line names what is wrong"
 RATE_LIMITED = "Okta's rate limit is reached (429); the message gives the reset time"
-REJECTED = "Okta rejected the API token (401) or its permissions (403)"
+REJECTED = (
+    "Okta rejected the credentials (401), their permissions or the service app's scopes (403)"
+)
+#: What 1 means for the commands that call the Management API.
+OKTA_ERROR = "Okta answered with an error, or with what its API never sends (not JSON, too large)"
 ORG_UNREACHABLE = "the Okta org is unreachable (refused, unknown host, timeout)"
 
 
 def print_json(data: Any) -> None:
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+    """``data`` as JSON; what a terminal would obey is written as ``\\u`` escapes."""
+    print(json_safe(json.dumps(data, indent=2, ensure_ascii=False)))
 
 
 def indented(data: Any, prefix: str = "  ") -> str:
-    text = json.dumps(data, indent=2, ensure_ascii=False)
+    text = json_safe(json.dumps(data, indent=2, ensure_ascii=False))
     return "\n".join(prefix + line for line in text.splitlines())
 
 

@@ -1,37 +1,43 @@
 """``psc-hook register``: the token inline hook created in an Okta org, or the one of that
-name updated whole, and optionally attached to an access-policy rule. The API token comes
-from OKTA_API_TOKEN and secrets never from the command line (``ps`` shows it to every user).
+name updated whole, and optionally attached to an access-policy rule. Okta is called as a
+service app asking only the scopes this run needs (``hook.cli.okta_auth``), or with
+OKTA_API_TOKEN; secrets never come from the command line (``ps`` shows it to every user).
+``--dry-run`` checks the arguments without credentials, and with them reads the hook and
+the rule and says what would change.
 """
 
 from __future__ import annotations
 
 import getpass
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
-from hook.cli import okta_api
+from hook.cli import okta_api, okta_auth, okta_scopes
 from hook.cli.environment import (
     REGISTER_CLIENT_SECRET,
     environment,
-    okta_api_token,
+    okta_access,
     register_client_secret,
 )
+from hook.cli.okta_args import hook_url, okta_id, org_url
 from hook.cli.options import json_option, timeout_option
 from hook.cli.output import (
     BAD_INPUT,
+    OKTA_ERROR,
     ORG_UNREACHABLE,
     RATE_LIMITED,
     REJECTED,
     STDIN,
     epilog,
     fingerprint,
-    indented,
     print_json,
     progress,
 )
+from hook.cli.register_plan import DryRun, HookPlan, plan_data, plan_lines, rule_change
+from hook.cli.terminal import LINE, printable, printable_lines
 from hook.config import ConfigError, https_url, load_settings
 from hook.okta import HOOK_NAME as DEFAULT_HOOK_NAME
 
@@ -55,31 +61,6 @@ class Options:
     dry_run: bool
     timeout: float
     as_json: bool
-
-
-#: What register does to the hook, as its progress and its result say it.
-HOOK_ACTIONS = {"create": ("Creating", "created"), "update": ("Updating", "updated")}
-
-
-@dataclass(frozen=True)
-class _HookPlan:
-    """What register does to the org's hook of that name: create it, or replace it whole."""
-
-    call: okta_api.ApiCall
-    current: dict[str, Any] | None
-    changes: list[okta_api.Change]
-
-    @property
-    def action(self) -> str:
-        return "create" if self.current is None else "update"
-
-    @property
-    def doing(self) -> str:
-        return HOOK_ACTIONS[self.action][0]
-
-    @property
-    def done(self) -> str:
-        return HOOK_ACTIONS[self.action][1]
 
 
 def _client_secret(args: Options, env: dict[str, str]) -> tuple[str, str] | None:
@@ -130,7 +111,7 @@ def _channel(args: Options, url: str, env: dict[str, str]) -> tuple[dict[str, An
     return channel, f"the client secret from {secret[1]} ({fingerprint(secret[0].encode())})"
 
 
-def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) -> _HookPlan:
+def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) -> HookPlan:
     """Find the token hook of that name (one at most), so that a second run updates it."""
     same = [hook for hook in client.listing(okta_api.TOKEN_HOOKS_PATH) if hook.get("name") == name]
     if len(same) > 1:
@@ -140,78 +121,32 @@ def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) 
             " (Workflow > Inline Hooks), or give another --name."
         )
     if not same:
-        return _HookPlan(okta_api.create_hook(name, channel), None, [])
+        return HookPlan(okta_api.create_hook(name, channel), None, [])
     [current] = same
     call = okta_api.replace_hook(str(current.get("id")), name, channel)
-    return _HookPlan(call, current, okta_api.hook_changes(current, channel))
+    return HookPlan(call, current, okta_api.hook_changes(current, channel))
 
 
 def _rule_target(args: Options) -> str | None:
+    """The rule's path, each id checked for its kind (``aus``, ``00p``, ``0pr``)."""
     parts = (args.auth_server, args.policy, args.rule)
     if not any(parts):
         return None
     if not all(parts):
         raise ConfigError("--auth-server, --policy and --rule: give all three to attach the hook")
-    return okta_api.rule_path(*parts)
+    return okta_api.rule_path(
+        okta_id("--auth-server", args.auth_server or "", "aus"),
+        okta_id("--policy", args.policy or "", "00p"),
+        okta_id("--rule", args.rule or "", "0pr"),
+    )
 
 
-def _plan_data(plan: _HookPlan, secret: str | None) -> dict[str, Any]:
-    return {
-        "action": plan.action,
-        "id": None if plan.current is None else plan.current.get("id"),
-        "changes": [asdict(change) for change in plan.changes],
-        "secret": secret,
-    }
-
-
-def _plan_lines(plan: _HookPlan, name: str, secret: str | None) -> list[str]:
-    """The difference, field by field; a secret is never shown, and Okta never returns it."""
-    if plan.current is None:
-        return [f"No token inline hook is named {name!r}: it is created."]
-    hook_id = plan.current.get("id")
-    lines = [f"The inline hook {name!r} exists (id {hook_id}): it is replaced whole."]
-    lines += [f"  {c.field}: {c.before!r} -> {c.after!r}" for c in plan.changes]
-    if not plan.changes:
-        lines.append("  URL, channel and client: unchanged")
-    if secret is not None:
-        lines.append(
-            f"  secret: set to {secret}; Okta never returns the one it holds, so whether it"
-            " changes cannot be told"
-        )
-    return lines
-
-
-def _dry_run(
-    args: Options,
-    org: str,
-    plan: _HookPlan,
-    rule: str | None,
-    secret: str | None,
-) -> int:
-    attaching = [okta_api.ApiCall("GET", rule), okta_api.ApiCall("PUT", rule)] if rule else []
-    shown = [
-        {
-            "method": call.method,
-            "url": org + call.path,
-            "headers": {"Authorization": f"SSWS {okta_api.MASK}"},
-            "body": okta_api.masked(call.body),
-        }
-        for call in [plan.call, *attaching]
-    ]
-    if args.as_json:
-        print_json({"dry_run": True, "hook": _plan_data(plan, secret), "requests": shown})
-        return 0
-    print(f"Dry run: {org} was only read.")
-    print("\n".join(_plan_lines(plan, args.name, secret)))
-    print("\nThe requests it would send, secrets masked:")
-    for request in shown:
-        print(f"\n{request['method']} {request['url']}")
-        print(f"Authorization: {request['headers']['Authorization']}")
-        if request["body"] is not None:
-            print(indented(request["body"], prefix=""))
-        elif request["method"] == "PUT":
-            print("(the rule as the GET returns it, with actions.token.inlineHook.id set)")
-    return 0
+def _scopes(rule: str | None, dry_run: bool) -> list[str]:
+    """What this run asks Okta for: reads for a dry run, the writes it makes otherwise."""
+    scopes = [okta_scopes.READ_HOOKS] + ([okta_scopes.READ_SERVERS] if rule else [])
+    if not dry_run:
+        scopes += [okta_scopes.MANAGE_HOOKS] + ([okta_scopes.MANAGE_SERVERS] if rule else [])
+    return scopes
 
 
 def _channel_text(channel: dict[str, Any], secret: str | None) -> str:
@@ -229,21 +164,20 @@ def _attach(client: okta_api.OktaClient, rule: str, hook_id: str, args: Options)
     """Read the rule, then put it back whole with its token action calling the hook."""
     current = client.call(okta_api.ApiCall("GET", rule))
     updated = client.call(okta_api.ApiCall("PUT", rule, okta_api.attach(current, hook_id)))
-    token_action = updated.get("actions", {}).get("token", {})
     return {
         "id": updated.get("id", args.rule),
         "name": updated.get("name"),
         "policy": args.policy,
         "authorization_server": args.auth_server,
-        "inline_hook": (token_action.get("inlineHook") or {}).get("id"),
+        "inline_hook": okta_api.attached_hook(updated),
     }
 
 
-def _register_text(result: dict[str, Any], channel: dict[str, Any], plan: _HookPlan) -> str:
+def _register_text(result: dict[str, Any], channel: dict[str, Any], plan: HookPlan) -> str:
     hook, rule = result["hook"], result["rule"]
     lines = [f"{plan.done.capitalize()} the inline hook {hook['name']!r} (id {hook['id']})."]
     if plan.current is not None:
-        lines += _plan_lines(plan, hook["name"], hook["secret"])[1:]
+        lines += plan_lines(plan, hook["name"], hook["secret"])[1:]
     lines.append(f"  Okta calls {hook['uri']}, {_channel_text(channel, hook['secret'])}.")
     if rule is not None:
         lines.append(
@@ -255,35 +189,73 @@ def _register_text(result: dict[str, Any], channel: dict[str, Any], plan: _HookP
     return "\n".join(lines)
 
 
+def _preview(
+    client: okta_api.OktaClient,
+    args: Options,
+    org: str,
+    rule: str | None,
+    channel: Any,
+    secret: Any,
+) -> int:
+    """--dry-run with credentials: read the hook of that name and the rule, change nothing."""
+    progress(args.as_json, f"Looking for the inline hook {args.name!r} in {org} ...")
+    plan = _hook_plan(client, args.name, channel)
+    change = None
+    if rule is not None:
+        progress(args.as_json, f"Reading the rule {args.rule} ...")
+        hook_id = None if plan.current is None else plan.current.get("id")
+        change = rule_change(client.call(okta_api.ApiCall("GET", rule)), hook_id)
+    scheme = client.credentials.authorization("GET", org)["Authorization"].split(" ", 1)[0]
+    dry = DryRun(org, args.name, plan, True, rule, change, secret, f"{scheme} {okta_api.MASK}")
+    return _print_dry_run(dry, args.as_json)
+
+
+def _print_dry_run(dry: DryRun, as_json: bool) -> int:
+    if as_json:
+        print_json(dry.as_dict())
+    else:
+        print(printable_lines(dry.text()))
+    return 0
+
+
+def _created_id(hook: dict[str, Any]) -> str:
+    if not isinstance(hook.get("id"), str) or not hook["id"]:
+        raise okta_api.Malformed("Okta's answer names no id for the hook it saved.")
+    return hook["id"]
+
+
 def _register(args: Options) -> int:
     """Create or update the hook, then attach it when a rule is named."""
     env = environment()
-    org = https_url("--org", args.org.strip().rstrip("/"))
-    try:
-        url = okta_api.hook_url(args.url)
-    except ValueError as error:
-        raise ConfigError(f"--url: {error}") from None
+    org = org_url("--org", args.org)
+    url = hook_url("--url", args.url)
     rule = _rule_target(args)
     channel, secret = _channel(args, url, env)
-    client = okta_api.OktaClient(org, okta_api_token(env), args.timeout)
+    access = okta_access(env)
+    if args.dry_run and not (access.client_id or access.api_token):
+        plan = HookPlan(okta_api.create_hook(args.name, channel), None, [])
+        dry = DryRun(org, args.name, plan, False, rule, None, secret, "(Okta's credentials)")
+        return _print_dry_run(dry, args.as_json)
+    scopes = _scopes(rule, args.dry_run)
+    client = okta_auth.connect(env, org, args.timeout, scopes, as_json=args.as_json)
     result: dict[str, Any] = {"hook": None, "rule": None}
     try:
+        if args.dry_run:
+            return _preview(client, args, org, rule, channel, secret)
         progress(args.as_json, f"Looking for the inline hook {args.name!r} in {org} ...")
         plan = _hook_plan(client, args.name, channel)
-        if args.dry_run:
-            return _dry_run(args, org, plan, rule, secret)
         progress(args.as_json, f"{plan.doing} the inline hook {args.name!r} ...")
         hook = client.call(plan.call)
         result["hook"] = {key: hook.get(key) for key in ("id", "name", "status")} | {
             "uri": url,
-            **_plan_data(plan, secret),
-            "id": hook.get("id"),
+            **plan_data(plan, secret),
+            "id": _created_id(hook),
         }
         if rule is not None:
             progress(args.as_json, f"Attaching it to rule {args.rule} ...")
             result["rule"] = _attach(client, rule, hook["id"], args)
     except okta_api.ApiError as error:
-        print(f"psc-hook register: {error}", file=sys.stderr)
+        print(f"psc-hook register: {printable(str(error), LINE)}", file=sys.stderr)
         if result["hook"] is not None:
             print(
                 f"The hook was {plan.done} (id {result['hook']['id']}) but not"
@@ -297,7 +269,7 @@ def _register(args: Options) -> int:
     if args.as_json:
         print_json(result)
     else:
-        print(_register_text(result, channel, plan))
+        print(printable_lines(_register_text(result, channel, plan)))
     return 0
 
 
@@ -310,7 +282,7 @@ def _register(args: Options) -> int:
         ),
         {
             0: "done (or, with --dry-run, the plan is printed)",
-            1: "Okta answered with an error",
+            1: OKTA_ERROR,
             2: BAD_INPUT,
             3: ORG_UNREACHABLE,
             4: REJECTED,
@@ -318,8 +290,8 @@ def _register(args: Options) -> int:
         },
     ),
 )
-@click.option("--org", required=True, help="the org URL, https://<org>.okta.com")
-@click.option("--url", required=True, help="the hook's public https:// URL")
+@click.option("--org", required=True, help="the org's address alone, https://<org>.okta.com")
+@click.option("--url", required=True, help="the hook's public https://.../token-hook URL")
 @click.option("--name", default=DEFAULT_HOOK_NAME, help="the hook's display name")
 @click.option(
     "--auth",
@@ -344,11 +316,13 @@ def _register(args: Options) -> int:
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="read the org, print the difference and the requests (secrets masked); change nothing",
+    help="check the arguments; with credentials, read the hook and the rule and print what"
+    " would change and the requests (secrets masked); change nothing",
 )
 @timeout_option
 @json_option
 def command(**options: Any) -> int:
-    """Create the token inline hook in an Okta org (SSWS token from OKTA_API_TOKEN), or update
-    the one of that name, and optionally attach it to an access-policy rule."""
+    """Create the token inline hook in an Okta org, or update the one of that name, and
+    optionally attach it to an access-policy rule (as a service app: OKTA_CLIENT_ID and
+    OKTA_PRIVATE_KEY; or with OKTA_API_TOKEN)."""
     return _register(Options(**options))

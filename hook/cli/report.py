@@ -33,15 +33,17 @@ class Area:
 
 @dataclass
 class Report:
-    """What the doctor found: the findings to fix, in order, what holds, and notes: what
-    is worth knowing without being wrong (PSC accepts it, or nothing here can say); what
-    an area read, as data (``details``); where each area of the audit starts (``marks``)."""
+    """What the doctor found: the findings to fix, in order, what holds, notes: what is
+    worth knowing without being wrong (PSC accepts it, or nothing here can say), the
+    checks skipped and why (the credentials do not allow them); what an area read, as data
+    (``details``); where each area of the audit starts (``marks``)."""
 
     findings: list[Finding] = field(default_factory=list)
     holds: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     marks: list[tuple[str, int, int, int]] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
     def add(self, code: str, problem: str, fix: str) -> None:
         self.findings.append(Finding(code, problem, fix))
@@ -69,4 +71,10 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         area_of = {id(f): area.name for area in self.areas() for f in area.findings}
         findings = [{**asdict(f), "area": area_of.get(id(f), "")} for f in self.findings]
-        return {"findings": findings, "holds": self.holds, "notes": self.notes, **self.details}
+        return {
+            "findings": findings,
+            "holds": self.holds,
+            "notes": self.notes,
+            "skipped": self.skipped,
+            **self.details,
+        }

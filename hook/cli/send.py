@@ -126,7 +126,7 @@ def command(
     headers.update({"Content-Type": "application/json", "X-Request-Id": uuid.uuid4().hex})
     try:
         reply = okta_api.exchange("POST", url, headers, played.raw, timeout)
-    except okta_api.Unreachable as error:
+    except okta_api.ApiError as error:  # no answer in time, or one larger than any hook's
         print(f"psc-hook send: {error}", file=sys.stderr)
         return error.exit_code
     answer = reply.json()
