@@ -40,7 +40,7 @@ from hook.version import __version__
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 OTHER = "other"
-#: The outcomes hook/views.py and hook/commands.py record; "error": a 5xx before any outcome.
+#: The outcomes hook/views.py and hook/answer.py record; "error": a 5xx before any outcome.
 OUTCOMES = (
     "patched",
     "nothing-to-patch",

@@ -1,7 +1,7 @@
 """The HTTP edge: the only module that knows Flask's request and response.
 
 ``POST /token-hook`` reads top to bottom as the spec orders it: size and type,
-authenticate, validate, then compute claims and build the answer (``commands``).
+authenticate, validate, then compute claims and build the answer (``answer``).
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
 from hook import jsonio, metrics, payload
+from hook.answer import build_answer
 from hook.auth import AnyOf, AuthFailure, HeaderAuthenticator
 from hook.canonical_log import CanonicalLog, facts
-from hook.commands import build_answer
 from hook.config import Settings
 from hook.errors import problem
 from hook.okta import HOOK_PATH

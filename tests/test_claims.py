@@ -9,9 +9,9 @@ import re
 import pytest
 
 from hook import refusals, samples
+from hook.answer import build_answer
 from hook.claims import compute
 from hook.cli.okta_applier import apply_answer
-from hook.commands import build_answer
 from hook.config import load_settings
 from hook.payload import parse
 from tests.okta_schemas import validate

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from hook import payload, samples
+from hook.answer import build_answer
 from hook.cli.environment import DEMO_ENVIRONMENT
-from hook.commands import build_answer
 from hook.config import load_settings
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from hook import payload, samples
+from hook.answer import build_answer
 from hook.claims import compute
-from hook.commands import build_answer
 from hook.config import load_settings
 from hook.evidence import LAST_TIME, gather
 from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
