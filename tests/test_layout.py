@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hook import okta
+from hook.outcomes import Outcome
 
 HOOK = Path(__file__).resolve().parent.parent / "hook"
 SOURCES = {path: ast.parse(path.read_text()) for path in sorted(HOOK.rglob("*.py"))}
@@ -96,3 +97,16 @@ def test_no_module_imports_the_package_root() -> None:
         and {alias.name for alias in node.names} - SUBMODULES
     )
     assert upward == []
+
+
+@pytest.mark.parametrize("outcome", [o for o in Outcome if o is not Outcome.ERROR])
+def test_each_outcome_is_written_once(outcome: Outcome) -> None:
+    """The log's and the metrics' words for a call drifted when four modules spelt them;
+    hook/outcomes.py holds each one ("error" is also Okta's answer key and a log level)."""
+    places = sorted(
+        path.relative_to(HOOK).as_posix()
+        for path, tree in SOURCES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value == outcome.value
+    )
+    assert places == ["outcomes.py"]
