@@ -22,6 +22,8 @@ from hook import payload, psc
 from hook import tenants as tenant_table
 from hook.okta import TOKEN_KINDS, TOKEN_NAMES, reserved_reason
 
+#: The name the service's own messages start with (the commands' is ``psc-hook``).
+SERVICE = "psc-token-hook"
 CLAIM_NAMES = ("tid", "oid", "amr", "kc_idp_hint")
 #: PSC_CLAIMS_ID_TOKEN / PSC_CLAIMS_ACCESS_TOKEN for "no claim in this token" (empty: unset).
 NO_CLAIMS = "none"
@@ -208,7 +210,8 @@ def _oauth(env: Mapping[str, str]) -> OAuthSettings:
     )
 
 
-def _secrets(env: Mapping[str, str]) -> tuple[bytes, ...]:
+def header_secrets(env: Mapping[str, str]) -> tuple[bytes, ...]:
+    """HOOK_SECRETS: what Okta presents in header mode, the first one by ``psc-hook send``."""
     secrets = _csv(env.get("HOOK_SECRETS"))
     if not secrets:
         raise ConfigError("HOOK_SECRETS: required when HOOK_AUTH_MODE includes header")
@@ -318,7 +321,8 @@ def _placements(env: Mapping[str, str], hinted: bool, source: str) -> dict[str, 
     return claims
 
 
-def _tenant_claim(env: Mapping[str, str]) -> str:
+def tenant_claim(env: Mapping[str, str]) -> str:
+    """PSC_TENANT_CLAIM: the claim of the tokens that names their establishment."""
     name = env.get("PSC_TENANT_CLAIM", "").strip() or DEFAULT_TENANT_CLAIM
     if not CLAIM_NAME.fullmatch(name) or name in KNOWN_CLAIMS or payload.schema_name(name):
         raise ConfigError(
@@ -349,19 +353,40 @@ def _reserved_warnings(claims: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]
     )
 
 
-def _callers(env: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
-    """HOOK_AUTH_MODE and HOOK_AUTH_HEADER."""
+def auth_modes(env: Mapping[str, str]) -> tuple[str, ...]:
+    """HOOK_AUTH_MODE: header, oauth or both; empty when unset (the service requires it)."""
     modes = _csv(env.get("HOOK_AUTH_MODE", "").lower())
-    if not modes:
-        raise ConfigError("HOOK_AUTH_MODE: required; header, oauth, or header,oauth")
     if any(mode not in AUTH_MODES for mode in modes) or len(set(modes)) != len(modes):
         raise ConfigError(
             f"HOOK_AUTH_MODE: {env['HOOK_AUTH_MODE']!r} is not header, oauth or header,oauth"
         )
-    auth_header = env.get("HOOK_AUTH_HEADER", "").strip() or "Authorization"
-    if not auth_header.replace("-", "").isalnum():
-        raise ConfigError(f"HOOK_AUTH_HEADER: {auth_header!r} is not a valid header name")
-    return modes, auth_header
+    return modes
+
+
+def auth_header(env: Mapping[str, str]) -> str:
+    """HOOK_AUTH_HEADER: the header Okta presents the secret in, in header mode."""
+    name = env.get("HOOK_AUTH_HEADER", "").strip() or "Authorization"
+    if not name.replace("-", "").isalnum():
+        raise ConfigError(f"HOOK_AUTH_HEADER: {name!r} is not a valid header name")
+    return name
+
+
+def _callers(env: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
+    """HOOK_AUTH_MODE, required, and HOOK_AUTH_HEADER."""
+    modes = auth_modes(env)
+    if not modes:
+        raise ConfigError("HOOK_AUTH_MODE: required; header, oauth, or header,oauth")
+    return modes, auth_header(env)
+
+
+def client_order(env: Mapping[str, str]) -> tuple[str, ...]:
+    """PSC_CLIENT_IDS as written: its first is the client the commands play."""
+    return _csv(env.get("PSC_CLIENT_IDS"))
+
+
+def claim_to_read(env: Mapping[str, str]) -> str | None:
+    """The tenant claim the service reads in the tokens: with PSC_TENANTS only."""
+    return tenant_claim(env) if env.get("PSC_TENANTS", "").strip() else None
 
 
 def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) -> Settings:
@@ -396,12 +421,12 @@ def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) 
             "PSC_CPS_IDP_IDS is unset: a CPS card gives no eleve (the cps-smart-card rule fires"
             " only through the smart-card IdPs it names)"
         )
-    clients = _csv(env.get("PSC_CLIENT_IDS"))
+    clients = client_order(env)
     client_ids = frozenset(clients)
     if tenants:
         warnings += tenant_table.unreachable(tenants, client_ids)
 
-    secrets = _secrets(env) if "header" in modes and Part.SECRETS in parts else ()
+    secrets = header_secrets(env) if "header" in modes and Part.SECRETS in parts else ()
     oauth = _oauth(env) if "oauth" in modes else None
     if oauth is not None and not oauth.scopes and not oauth.client_ids:
         warnings.append(
@@ -434,16 +459,17 @@ def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) 
         metrics_token=_metrics_token(env) if Part.SECRETS in parts else None,
         metrics_dir=_metrics_dir(env),
         tenants=tenants,
-        tenant_claim=_tenant_claim(env),
+        tenant_claim=tenant_claim(env),
         cps_idp_ids=cps_idp_ids,
         max_auth_age=_duration(env, "PSC_MAX_AUTH_AGE"),
         warnings=tuple(warnings),
     )
 
 
-def one_line(error: ConfigError) -> str:
-    """What an operator sees of a bad setting, before exit code 2."""
-    return f"psc-token-hook: configuration error: {error}"
+def one_line(error: ConfigError, program: str = SERVICE) -> str:
+    """What an operator sees of a bad setting, before exit code 2: ``program`` is the
+    service's name (gunicorn's hooks) or the command's (``psc-hook``)."""
+    return f"{program}: configuration error: {error}"
 
 
 def process_environment() -> Mapping[str, str]:

@@ -110,3 +110,30 @@ def test_each_outcome_is_written_once(outcome: Outcome) -> None:
         if isinstance(node, ast.Constant) and node.value == outcome.value
     )
     assert places == ["outcomes.py"]
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """A command that reached into ``config._csv`` bypassed what config offers the others;
+    what a module shares, it names publicly."""
+    private = sorted(
+        (path.relative_to(HOOK).as_posix(), alias.name)
+        for path, tree in SOURCES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hook")
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    )
+    assert private == []
+
+
+def test_the_configuration_error_line_is_written_once() -> None:
+    """The service and the commands say a bad setting alike: hook/config.py's one_line."""
+    places = sorted(
+        path.relative_to(HOOK).as_posix()
+        for path, tree in SOURCES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and "configuration error" in node.value
+    )
+    assert places == ["config.py"]
