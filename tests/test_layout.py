@@ -137,3 +137,27 @@ def test_the_configuration_error_line_is_written_once() -> None:
         and "configuration error" in node.value
     )
     assert places == ["config.py"]
+
+
+#: What reads a file or the process: a pure module calls none of these, imports none.
+READERS = {"open", "read_text", "read_bytes", "read_file", "getenv"}
+IMPURE_IMPORTS = {"flask", "importlib", "os", "hook.jsonio", "jsonio"}
+
+
+def test_the_pure_modules_read_nothing() -> None:
+    """A module whose docstring says it is pure takes data: reading the files its data
+    comes from is hook/config.py's job, where the settings are loaded."""
+    pure = [path for path, tree in SOURCES.items() if "Pure" in (ast.get_docstring(tree) or "")]
+    assert {path.name for path in pure} >= {"amr.py", "tenants.py", "claims.py", "outcomes.py"}
+    found = []
+    for path in pure:
+        for node in ast.walk(SOURCES[path]):
+            called = node.func if isinstance(node, ast.Call) else None
+            name = getattr(called, "attr", None) or getattr(called, "id", None)
+            if name in READERS:
+                found.append((path.name, name))
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [alias.name for alias in node.names]
+                module = getattr(node, "module", None) or ""
+                found += [(path.name, n) for n in [module, *names] if n in IMPURE_IMPORTS]
+    assert found == []
