@@ -1,6 +1,7 @@
 """The amr decision: Okta's method labels in, the set Pro Santé Connect accepts out.
 
-Pure functions over a data table (``amr_rules.json``, extendable with ``PSC_AMR_RULES``).
+Pure functions over a data table (``amr_rules.json``, extendable with ``PSC_AMR_RULES``;
+hook/config.py reads the files).
 A rule fires only on evidence: every label of its ``when`` must be in the input, so no
 factor is ever invented; without a matching rule the normalised input passes through. A
 rule with ``through_idps`` fires only when the sign-in came through one of those Okta
@@ -12,15 +13,11 @@ evidence is worth more (``assurance_override``).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from hook import jsonio
 from hook.factors import proven, unproven
 
 ASSURANCE_RANK = {"none": 0, "substantiel": 1, "eleve": 2}
@@ -199,26 +196,21 @@ def _parse(document: Any, cps_idps: frozenset[str]) -> tuple[dict[str, str], lis
     ]
 
 
-def _read_default() -> Any:
-    return json.loads(resources.files("hook").joinpath("amr_rules.json").read_text("utf-8"))
-
-
-def load_table(extension: Path | None = None, cps_idps: frozenset[str] = frozenset()) -> AmrTable:
-    """The shipped table, extended by an operator's file when one is given; ``cps_idps``
-    are the IdPs that read CPS cards (PSC_CPS_IDP_IDS), none: the CPS rule never fires."""
-    aliases, rules = _parse(_read_default(), cps_idps)
+def build_table(
+    shipped: Any, extension: Any = None, cps_idps: frozenset[str] = frozenset()
+) -> AmrTable:
+    """The table of the shipped rules document (``amr_rules.json``), extended by an
+    operator's when one is given (hook/config.py reads both files); ``cps_idps`` are the
+    IdPs that read CPS cards (PSC_CPS_IDP_IDS), none: the CPS rule never fires."""
+    aliases, rules = _parse(shipped, cps_idps)
     if extension is not None:
-        extra_aliases, extra_rules = _parse(jsonio.read_file(extension, AmrRulesError), cps_idps)
+        extra_aliases, extra_rules = _parse(extension, cps_idps)
         extra_rules = [replace(rule, origin=EXTENSION) for rule in extra_rules]
         aliases.update(extra_aliases)
         replaced = {rule.name for rule in extra_rules}
         rules = extra_rules + [rule for rule in rules if rule.name not in replaced]
     ordered = sorted(rules, key=lambda rule: -ASSURANCE_RANK[rule.assurance])
     return AmrTable(aliases=aliases, rules=tuple(ordered))
-
-
-def default_table() -> AmrTable:
-    return load_table()
 
 
 def normalise(labels: Iterable[Any], aliases: Mapping[str, str]) -> tuple[str, ...]:

@@ -2,26 +2,33 @@
 
 Nothing else in the package reads ``os.environ`` (:func:`process_environment`). A bad
 setting raises :class:`ConfigError`, whose message is the one line an operator sees; only
-the commands and gunicorn's hooks turn it into exit code 2.
+the commands and gunicorn's hooks turn it into exit code 2. The files the settings name (the
+establishments, the amr rules) are read here; how each kind of value is written is
+hook/settings_values.py's.
 """
 
 from __future__ import annotations
 
 import enum
 import ipaddress
+import json
 import os
 import re
 import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from hook import amr as amr_rules
-from hook import payload, psc
+from hook import jsonio, payload, psc
 from hook import tenants as tenant_table
 from hook.okta import TOKEN_KINDS, TOKEN_NAMES, reserved_reason
+from hook.settings_values import ConfigError, choice, duration, identifier, listed, whole_number
 
+#: The name the service's own messages start with (the commands' is ``psc-hook``).
+SERVICE = "psc-token-hook"
 CLAIM_NAMES = ("tid", "oid", "amr", "kc_idp_hint")
 #: PSC_CLAIMS_ID_TOKEN / PSC_CLAIMS_ACCESS_TOKEN for "no claim in this token" (empty: unset).
 NO_CLAIMS = "none"
@@ -38,13 +45,8 @@ CLAIM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 KNOWN_CLAIMS = frozenset({"sub", "uid", "amr", "idp", "auth_time", "cid", *CLAIM_NAMES})
 #: How far Okta's clock may be ahead of or behind this one, for PSC_MAX_AUTH_AGE.
 AUTH_AGE_LEEWAY_SECONDS = 60
-DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
 #: RFC 6749 section 3.3: a scope token is printable ASCII without space, '"' or '\\'.
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
-
-
-class ConfigError(ValueError):
-    """A setting is missing or invalid; the message names the variable."""
 
 
 class Part(enum.Enum):
@@ -56,6 +58,16 @@ class Part(enum.Enum):
 
 
 EVERY_PART = frozenset(Part)
+
+
+def load_amr_table(
+    extension: Path | None = None, cps_idps: frozenset[str] = frozenset()
+) -> amr_rules.AmrTable:
+    """The shipped amr table (``hook/amr_rules.json``), extended by an operator's file when
+    one is given: the files are read here, the rules checked by hook/amr.py."""
+    shipped = json.loads(resources.files("hook").joinpath("amr_rules.json").read_text("utf-8"))
+    extra = None if extension is None else jsonio.read_file(extension, amr_rules.AmrRulesError)
+    return amr_rules.build_table(shipped, extra, cps_idps)
 
 
 @dataclass(frozen=True)
@@ -83,7 +95,7 @@ class Settings:
     )
     kc_idp_hint: str | None = None
     min_assurance: str = "none"
-    amr_table: amr_rules.AmrTable = field(default_factory=amr_rules.default_table)
+    amr_table: amr_rules.AmrTable = field(default_factory=load_amr_table)
     secrets: tuple[bytes, ...] = ()
     auth_header: str = "Authorization"
     oauth: OAuthSettings | None = None
@@ -115,16 +127,12 @@ class Settings:
         return self.client_order[0] if self.client_order else min(self.client_ids, default=None)
 
 
-def _csv(value: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
-
-
 def _claims(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
     """A token's placements: empty is unset (the default), ``none`` places nothing."""
     raw = env.get(name, "").strip() or default
     if raw.lower() == NO_CLAIMS:
         return ()
-    claims = _csv(raw)
+    claims = listed(raw)
     unknown = [claim for claim in claims if claim not in CLAIM_NAMES]
     if unknown:
         raise ConfigError(
@@ -134,26 +142,6 @@ def _claims(env: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
     if len(set(claims)) != len(claims):
         raise ConfigError(f"{name}: a claim is listed twice")
     return claims
-
-
-def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
-    value = env.get(name, default).strip().lower() or default
-    if value not in choices:
-        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
-    return value
-
-
-def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}: {raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise ConfigError(f"{name}: {value} is outside {low}..{high}")
-    return value
 
 
 def is_loopback(host: str | None) -> bool:
@@ -191,11 +179,11 @@ def _oauth(env: Mapping[str, str]) -> OAuthSettings:
     if not audience:
         raise ConfigError("HOOK_OAUTH_AUDIENCE: required when HOOK_AUTH_MODE includes oauth")
     jwks_uri = env.get("HOOK_OAUTH_JWKS_URI", "").strip() or okta_keys_uri(issuer)
-    scopes = _csv(env.get("HOOK_OAUTH_SCOPES"))
+    scopes = listed(env.get("HOOK_OAUTH_SCOPES"))
     for scope in scopes:
         if not SCOPE_TOKEN.fullmatch(scope):
             raise ConfigError(f"HOOK_OAUTH_SCOPES: {scope!r} is not a valid OAuth scope name")
-    client_ids = _csv(env.get("HOOK_OAUTH_CLIENT_IDS"))
+    client_ids = listed(env.get("HOOK_OAUTH_CLIENT_IDS"))
     for client_id in client_ids:
         if not client_id.isprintable() or " " in client_id:
             raise ConfigError(f"HOOK_OAUTH_CLIENT_IDS: {client_id!r} is not a client id")
@@ -208,8 +196,9 @@ def _oauth(env: Mapping[str, str]) -> OAuthSettings:
     )
 
 
-def _secrets(env: Mapping[str, str]) -> tuple[bytes, ...]:
-    secrets = _csv(env.get("HOOK_SECRETS"))
+def header_secrets(env: Mapping[str, str]) -> tuple[bytes, ...]:
+    """HOOK_SECRETS: what Okta presents in header mode, the first one by ``psc-hook send``."""
+    secrets = listed(env.get("HOOK_SECRETS"))
     if not secrets:
         raise ConfigError("HOOK_SECRETS: required when HOOK_AUTH_MODE includes header")
     for position, secret in enumerate(secrets, start=1):
@@ -271,26 +260,15 @@ def _metrics_dir(env: Mapping[str, str]) -> Path | None:
     return path
 
 
-def _identifier(env: Mapping[str, str], name: str) -> str | None:
-    """A tid or kc_idp_hint as PSC's forms take it (hook/tenants.py), or None when unset."""
-    raw = env.get(name, "")
-    if not raw.strip():
-        return None
-    problem = tenant_table.identifier_problem(raw.strip())
-    if problem or raw != raw.strip(" "):
-        raise ConfigError(f"{name}: {problem or 'spaces around the value'}")
-    return raw.strip()
-
-
 def _tenancy(env: Mapping[str, str]) -> tuple[str, tenant_table.Table | None]:
     """PSC_TENANT_ID for every token, or the PSC_TENANTS table of establishments."""
     path = env.get("PSC_TENANTS", "").strip()
-    tenant_id = _identifier(env, "PSC_TENANT_ID")
+    tenant_id = identifier(env, "PSC_TENANT_ID")
     if path and tenant_id is not None:
         raise ConfigError("PSC_TENANTS: set it or PSC_TENANT_ID, not both")
     if path:
         try:
-            return "", tenant_table.load(Path(path))
+            return "", tenant_table.parse(jsonio.read_file(Path(path), tenant_table.TenantsError))
         except tenant_table.TenantsError as error:
             raise ConfigError(f"PSC_TENANTS: {error}") from None
     if tenant_id is None:
@@ -318,7 +296,8 @@ def _placements(env: Mapping[str, str], hinted: bool, source: str) -> dict[str, 
     return claims
 
 
-def _tenant_claim(env: Mapping[str, str]) -> str:
+def tenant_claim(env: Mapping[str, str]) -> str:
+    """PSC_TENANT_CLAIM: the claim of the tokens that names their establishment."""
     name = env.get("PSC_TENANT_CLAIM", "").strip() or DEFAULT_TENANT_CLAIM
     if not CLAIM_NAME.fullmatch(name) or name in KNOWN_CLAIMS or payload.schema_name(name):
         raise ConfigError(
@@ -326,18 +305,6 @@ def _tenant_claim(env: Mapping[str, str]) -> str:
             f" not one of {', '.join(sorted(KNOWN_CLAIMS))})"
         )
     return name
-
-
-def _duration(env: Mapping[str, str], name: str) -> int | None:
-    """Seconds, or a number with ``s``, ``m`` or ``h``; None when unset."""
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return None
-    found = re.fullmatch(r"([0-9]{1,7})\s*([smh]?)", raw)
-    seconds = int(found[1]) * DURATION_UNITS[found[2]] if found else 0
-    if not 60 <= seconds <= 30 * 86400:
-        raise ConfigError(f"{name}: {raw!r} is not a duration of 60s..30 days (14400, 240m, 4h)")
-    return seconds
 
 
 def _reserved_warnings(claims: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
@@ -349,19 +316,40 @@ def _reserved_warnings(claims: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]
     )
 
 
-def _callers(env: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
-    """HOOK_AUTH_MODE and HOOK_AUTH_HEADER."""
-    modes = _csv(env.get("HOOK_AUTH_MODE", "").lower())
-    if not modes:
-        raise ConfigError("HOOK_AUTH_MODE: required; header, oauth, or header,oauth")
+def auth_modes(env: Mapping[str, str]) -> tuple[str, ...]:
+    """HOOK_AUTH_MODE: header, oauth or both; empty when unset (the service requires it)."""
+    modes = listed(env.get("HOOK_AUTH_MODE", "").lower())
     if any(mode not in AUTH_MODES for mode in modes) or len(set(modes)) != len(modes):
         raise ConfigError(
             f"HOOK_AUTH_MODE: {env['HOOK_AUTH_MODE']!r} is not header, oauth or header,oauth"
         )
-    auth_header = env.get("HOOK_AUTH_HEADER", "").strip() or "Authorization"
-    if not auth_header.replace("-", "").isalnum():
-        raise ConfigError(f"HOOK_AUTH_HEADER: {auth_header!r} is not a valid header name")
-    return modes, auth_header
+    return modes
+
+
+def auth_header(env: Mapping[str, str]) -> str:
+    """HOOK_AUTH_HEADER: the header Okta presents the secret in, in header mode."""
+    name = env.get("HOOK_AUTH_HEADER", "").strip() or "Authorization"
+    if not name.replace("-", "").isalnum():
+        raise ConfigError(f"HOOK_AUTH_HEADER: {name!r} is not a valid header name")
+    return name
+
+
+def _callers(env: Mapping[str, str]) -> tuple[tuple[str, ...], str]:
+    """HOOK_AUTH_MODE, required, and HOOK_AUTH_HEADER."""
+    modes = auth_modes(env)
+    if not modes:
+        raise ConfigError("HOOK_AUTH_MODE: required; header, oauth, or header,oauth")
+    return modes, auth_header(env)
+
+
+def client_order(env: Mapping[str, str]) -> tuple[str, ...]:
+    """PSC_CLIENT_IDS as written: its first is the client the commands play."""
+    return listed(env.get("PSC_CLIENT_IDS"))
+
+
+def claim_to_read(env: Mapping[str, str]) -> str | None:
+    """The tenant claim the service reads in the tokens: with PSC_TENANTS only."""
+    return tenant_claim(env) if env.get("PSC_TENANTS", "").strip() else None
 
 
 def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) -> Settings:
@@ -371,7 +359,7 @@ def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) 
     tenant_id, tenants = _tenancy(env)
     modes, auth_header = _callers(env) if Part.CALLERS in parts else ((), "Authorization")
 
-    kc_idp_hint = _identifier(env, "PSC_KC_IDP_HINT")
+    kc_idp_hint = identifier(env, "PSC_KC_IDP_HINT")
     if tenants and kc_idp_hint is not None:
         raise ConfigError("PSC_KC_IDP_HINT: with PSC_TENANTS, give each tenant its kc_idp_hint")
     hinted = kc_idp_hint is not None or any(
@@ -382,13 +370,13 @@ def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) 
     if not hinted and any("kc_idp_hint" in placed for placed in claims.values()):
         warnings.append("kc_idp_hint is placed in a token but PSC_KC_IDP_HINT is unset: omitted")
 
-    cps_idp_ids = frozenset(_csv(env.get("PSC_CPS_IDP_IDS")))
+    cps_idp_ids = frozenset(listed(env.get("PSC_CPS_IDP_IDS")))
     for idp_id in cps_idp_ids:
         if not amr_rules.IDP_ID.fullmatch(idp_id):
             raise ConfigError(f"PSC_CPS_IDP_IDS: {idp_id!r} is not an Okta IdP id (0oa...)")
     rules_path = env.get("PSC_AMR_RULES", "").strip()
     try:
-        table = amr_rules.load_table(Path(rules_path) if rules_path else None, cps_idp_ids)
+        table = load_amr_table(Path(rules_path) if rules_path else None, cps_idp_ids)
     except amr_rules.AmrRulesError as error:
         raise ConfigError(f"PSC_AMR_RULES: {error}") from None
     if not cps_idp_ids:
@@ -396,12 +384,12 @@ def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) 
             "PSC_CPS_IDP_IDS is unset: a CPS card gives no eleve (the cps-smart-card rule fires"
             " only through the smart-card IdPs it names)"
         )
-    clients = _csv(env.get("PSC_CLIENT_IDS"))
+    clients = client_order(env)
     client_ids = frozenset(clients)
     if tenants:
         warnings += tenant_table.unreachable(tenants, client_ids)
 
-    secrets = _secrets(env) if "header" in modes and Part.SECRETS in parts else ()
+    secrets = header_secrets(env) if "header" in modes and Part.SECRETS in parts else ()
     oauth = _oauth(env) if "oauth" in modes else None
     if oauth is not None and not oauth.scopes and not oauth.client_ids:
         warnings.append(
@@ -417,33 +405,36 @@ def load_settings(env: Mapping[str, str], parts: Collection[Part] = EVERY_PART) 
         client_order=clients,
         claims=claims,
         kc_idp_hint=kc_idp_hint,
-        min_assurance=_choice(env, "PSC_MIN_ASSURANCE", ASSURANCE_LEVELS, "none"),
+        min_assurance=choice(env, "PSC_MIN_ASSURANCE", ASSURANCE_LEVELS, "none"),
         amr_table=table,
         secrets=secrets,
         auth_header=auth_header,
         oauth=oauth,
-        max_body_bytes=_int(env, "HOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 10_485_760),
-        log_level=_choice(
+        max_body_bytes=whole_number(
+            env, "HOOK_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1024, 10_485_760
+        ),
+        log_level=choice(
             env, "LOG_LEVEL", ("debug", "info", "warning", "error", "critical"), "info"
         ),
-        log_format=_choice(
+        log_format=choice(
             env, "LOG_FORMAT", ("json", "console"), "console" if sys.stderr.isatty() else "json"
         ),
         log_user_key=log_user_key(env),
-        port=_int(env, "PORT", 8080, 1, 65535),
+        port=whole_number(env, "PORT", 8080, 1, 65535),
         metrics_token=_metrics_token(env) if Part.SECRETS in parts else None,
         metrics_dir=_metrics_dir(env),
         tenants=tenants,
-        tenant_claim=_tenant_claim(env),
+        tenant_claim=tenant_claim(env),
         cps_idp_ids=cps_idp_ids,
-        max_auth_age=_duration(env, "PSC_MAX_AUTH_AGE"),
+        max_auth_age=duration(env, "PSC_MAX_AUTH_AGE"),
         warnings=tuple(warnings),
     )
 
 
-def one_line(error: ConfigError) -> str:
-    """What an operator sees of a bad setting, before exit code 2."""
-    return f"psc-token-hook: configuration error: {error}"
+def one_line(error: ConfigError, program: str = SERVICE) -> str:
+    """What an operator sees of a bad setting, before exit code 2: ``program`` is the
+    service's name (gunicorn's hooks) or the command's (``psc-hook``)."""
+    return f"{program}: configuration error: {error}"
 
 
 def process_environment() -> Mapping[str, str]:

@@ -6,60 +6,41 @@ The route is PSC's broker redirect URI (its alias is an establishment's ``kc_idp
 the requesting client (an establishment's ``client_ids``); the tenant claim confirms it, or
 names the establishment when nothing routes. Never a default, never a guess: a wrong
 ``tid`` signs a professional into another establishment. A refusal's text comes from the
-fixed ``CAUSES``, never from the token. Pure: no Flask, no I/O.
+fixed causes of hook/refusals.py, never from the token. Pure: no Flask, no I/O.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from hook.outcomes import Outcome
 from hook.payload import TenantClaim
 from hook.psc_environments import broker_alias
-from hook.refusals import summary
+from hook.refusals import ESTABLISHMENT_CAUSES, Refusal, refuse
 from hook.tenants import Table, Tenant
 
-UNMATCHED, AMBIGUOUS = "tenant-unmatched", "tenant-ambiguous"
-#: Why a token gets no establishment: its outcome and the cause its summary gives.
-CAUSES: dict[str, tuple[str, str]] = {
-    "unknown-alias": (UNMATCHED, "PSC sent it for an establishment this service does not serve"),
-    "claim-type": (UNMATCHED, "its establishment claim is neither a string nor a list of strings"),
-    "claim-missing": (UNMATCHED, "it has no establishment claim, which its establishment requires"),
-    "claim-not-routed": (
-        UNMATCHED,
-        "its establishment claim does not name the establishment PSC sent it for",
-    ),
-    "claim-names-another": (
-        UNMATCHED,
-        "its establishment claim names another establishment than PSC's route",
-    ),
-    "claim-names-none": (UNMATCHED, "its establishment claim names no establishment here"),
-    "nothing-names-one": (UNMATCHED, "neither PSC's route, its application nor a claim names one"),
-    "route-disagrees": (
-        AMBIGUOUS,
-        "PSC's route and its application name different establishments",
-    ),
-    "tokens-disagree": (AMBIGUOUS, "its ID and access tokens name different establishments"),
-    "claim-names-several": (
-        AMBIGUOUS,
-        "its establishment claim names several establishments, and nothing routes it",
-    ),
+UNMATCHED, AMBIGUOUS = Outcome.TENANT_UNMATCHED, Outcome.TENANT_AMBIGUOUS
+#: Why a token gets no establishment, and the outcome it is refused with; the words its
+#: summary gives are hook/refusals.py's ESTABLISHMENT_CAUSES.
+CAUSES: dict[str, Outcome] = {
+    "unknown-alias": UNMATCHED,
+    "claim-type": UNMATCHED,
+    "claim-missing": UNMATCHED,
+    "claim-not-routed": UNMATCHED,
+    "claim-names-another": UNMATCHED,
+    "claim-names-none": UNMATCHED,
+    "nothing-names-one": UNMATCHED,
+    "route-disagrees": AMBIGUOUS,
+    "tokens-disagree": AMBIGUOUS,
+    "claim-names-several": AMBIGUOUS,
 }
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """No establishment: the outcome (metrics, log) and Okta's errorSummary."""
-
-    outcome: str
-    summary: str
 
 
 def refusal(cause: str) -> Refusal:
     """The refusal of ``cause``, a key of ``CAUSES``."""
-    outcome, text = CAUSES[cause]
+    outcome = CAUSES[cause]
     code = "psc_" + outcome.replace("-", "_")
-    return Refusal(outcome, summary(code, cause=text))
+    return refuse(outcome, code, cause=ESTABLISHMENT_CAUSES[cause])
 
 
 def route(table: Table, redirect_uri: str | None, client_id: str | None) -> Tenant | Refusal | None:

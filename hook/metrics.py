@@ -35,34 +35,12 @@ from hook.metrics_files import (
     write_failed,
 )
 from hook.okta import HOOK_PATH
+from hook.outcomes import NO_TENANT_OUTCOMES, TENANT_OUTCOMES, Outcome
 from hook.tenants import NO_TENANT
 from hook.version import __version__
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 OTHER = "other"
-#: The outcomes hook/views.py and hook/commands.py record; "error": a 5xx before any outcome.
-OUTCOMES = (
-    "patched",
-    "nothing-to-patch",
-    "out-of-scope-client",
-    "refused-assurance",
-    "tenant-unmatched",
-    "tenant-ambiguous",
-    "auth-too-old",
-    "auth-age-unknown",
-    "user-mismatch",
-    "unauthenticated",
-    "invalid-payload",
-    "too-large",
-    "incomplete-body",
-    "unsupported-media-type",
-    "error",
-)
-#: The outcomes of a call whose establishment is known (PSC_TENANTS), counted by tid too.
-TENANT_OUTCOMES = ("patched", "nothing-to-patch", "refused-assurance", "auth-too-old",
-                   "auth-age-unknown")  # fmt: skip
-#: ... and those of a call refused before one is chosen, counted with tid "none".
-NO_TENANT_OUTCOMES = ("tenant-unmatched", "tenant-ambiguous", "user-mismatch")
 #: The reasons each authenticator gives (hook/auth.py, oauth.py, keyset.py); a test keeps them
 #: in step.
 AUTH_FAILURE_REASONS = {
@@ -176,7 +154,7 @@ class Recorder:
         self.registry.register(BuildInfo())
         # Every label value known now, so that each series exists (at 0) before its first
         # count, and a call finds its counter with one dictionary look-up.
-        self.calls = {outcome: metrics["calls"].labels(outcome) for outcome in (*OUTCOMES, OTHER)}
+        self.calls = {outcome: metrics["calls"].labels(outcome) for outcome in (*Outcome, OTHER)}
         self.failures = _children(
             metrics["auth_failures"],
             [
@@ -209,7 +187,7 @@ class Recorder:
         try:
             counter = self.calls.get(facts.get("outcome"))
             if counter is None:
-                counter = self.calls["error" if status >= 500 else OTHER]
+                counter = self.calls[Outcome.ERROR if status >= 500 else OTHER]
             counter.inc()
             self.duration.observe(seconds)
             tid = facts.get("tid")

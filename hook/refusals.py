@@ -9,9 +9,32 @@ A new refusal is a new row of ``REFUSALS``; ``summary`` is the only way to write
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from hook.outcomes import Outcome
+
+#: What each assurance level asks of a user, in the words of a refusal (and check-config's).
+ASSURANCE_HELP = {
+    "substantiel": "password + Okta Verify, or a CPS card",
+    "eleve": "a CPS card with its PIN",
+}
+#: Why a token gets no establishment (hook/establishment.py's causes), as its summary says it.
+ESTABLISHMENT_CAUSES = {
+    "unknown-alias": "PSC sent it for an establishment this service does not serve",
+    "claim-type": "its establishment claim is neither a string nor a list of strings",
+    "claim-missing": "it has no establishment claim, which its establishment requires",
+    "claim-not-routed": "its establishment claim does not name the establishment PSC sent it for",
+    "claim-names-another": "its establishment claim names another establishment than PSC's route",
+    "claim-names-none": "its establishment claim names no establishment here",
+    "nothing-names-one": "neither PSC's route, its application nor a claim names one",
+    "route-disagrees": "PSC's route and its application name different establishments",
+    "tokens-disagree": "its ID and access tokens name different establishments",
+    "claim-names-several": (
+        "its establishment claim names several establishments, and nothing routes it"
+    ),
+}
 #: Code -> text; ``{name}`` fields come from fixed tables (assurance levels, the causes of
-#: hook/establishment.py), never from Okta.
+#: ESTABLISHMENT_CAUSES), never from Okta.
 REFUSALS: dict[str, str] = {
     "psc_assurance_too_low": (
         "Pro Sante Connect needs assurance {required} ({methods}); this sign-in reached"
@@ -58,3 +81,22 @@ def summary(code: str, **facts: str) -> str:
     if len(text) > MAX_SUMMARY_CHARS or not ERROR_DESCRIPTION.fullmatch(text):
         raise ValueError(f"{code}: the summary is not short printable ASCII")
     return text
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refusal:
+    """Why a token gets no PSC claims: its outcome (log, metrics) and Okta's errorSummary."""
+
+    outcome: Outcome
+    summary: str
+
+
+def refuse(outcome: Outcome, code: str, **facts: str) -> Refusal:
+    """The refusal of ``outcome`` whose summary is refusal ``code``'s."""
+    return Refusal(outcome=outcome, summary=summary(code, **facts))
+
+
+def span(seconds: float) -> str:
+    """A duration as people read it: ``4 h 01 min``."""
+    minutes = int(max(seconds, 0) // 60)
+    return f"{minutes // 60} h {minutes % 60:02d} min"

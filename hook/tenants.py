@@ -5,7 +5,7 @@ them, each with the alias PSC routes its sign-ins by (``kc_idp_hint``), the PSC 
 are its (``client_ids``) and the values of the tenant claim that name it (``match``).
 Which one a token is for is hook/establishment.py's decision. A client id or an alias
 belongs to one establishment at most, or the table is refused: the route must name one.
-Pure: no Flask, no environment.
+Pure: no Flask, no environment, no file (hook/config.py reads ``PSC_TENANTS``).
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from hook import jsonio
 
 #: What ANS registers as a tid or kc_idp_hint: 1 to 100 of letters, digits and ``._-`` (the
 #: reference integration's own example is ``TID-CHU-NANCY``; an Okta domain prefix such as
@@ -163,11 +160,6 @@ def parse(document: Any) -> Table:
     return Table(
         tenants, _index(tenants), _owners(clients, "client id"), _owners(hints, "kc_idp_hint")
     )
-
-
-def load(path: Path) -> Table:
-    """The table of a ``PSC_TENANTS`` file."""
-    return parse(jsonio.read_file(path, TenantsError))
 
 
 def unreachable(table: Table, scope: frozenset[str]) -> list[str]:

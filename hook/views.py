@@ -2,7 +2,7 @@
 turns what fails on the way into problem+json).
 
 ``POST /token-hook`` reads top to bottom as the spec orders it: size and type,
-authenticate, validate, then compute claims and build the answer (``commands``).
+authenticate, validate, then compute claims and build the answer (``answer``).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from gunicorn.http.errors import ParseException
 from werkzeug.exceptions import ClientDisconnected
 
 from hook import jsonio, metrics, payload
+from hook.answer import build_answer
 from hook.auth import AnyOf, AuthFailure, HeaderAuthenticator
 from hook.canonical_log import CanonicalLog, facts
-from hook.commands import build_answer
 from hook.config import Settings
 from hook.errors import problem
 from hook.okta import HOOK_PATH
+from hook.outcomes import Outcome
 from hook.tenants import NO_TENANT
 from hook.user_ref import UserRef
 
@@ -71,7 +72,7 @@ def _read_body() -> bytes | str:
 
 
 def _too_large(settings: Settings, recorded: dict[str, object]) -> Response:
-    recorded["outcome"] = "too-large"
+    recorded["outcome"] = Outcome.TOO_LARGE
     return problem(413, "Payload Too Large", f"The body exceeds {settings.max_body_bytes} bytes.")
 
 
@@ -83,26 +84,26 @@ def token_hook() -> Response:
     if (request.content_length or 0) > settings.max_body_bytes:
         return _too_large(settings, recorded)
     if request.mimetype != "application/json":
-        recorded["outcome"] = "unsupported-media-type"
+        recorded["outcome"] = Outcome.UNSUPPORTED_MEDIA_TYPE
         return problem(415, "Unsupported Media Type", "Send Content-Type: application/json.")
 
     try:
         recorded["auth_mode"] = service.authenticator.authenticate(request.headers)
     except AuthFailure as failure:
-        recorded.update(auth="failed", auth_failure=failure.reason, outcome="unauthenticated")
+        recorded.update(auth="failed", auth_failure=failure.reason, outcome=Outcome.UNAUTHENTICATED)
         return _unauthorized(service)
     recorded["auth"] = "ok"
 
     body = _read_body()
     if isinstance(body, str):
-        recorded["outcome"] = "incomplete-body"
+        recorded["outcome"] = Outcome.INCOMPLETE_BODY
         return problem(400, "Bad Request", body)
     if len(body) > settings.max_body_bytes:  # a chunked body has no Content-Length
         return _too_large(settings, recorded)
     try:
         hook_request = payload.parse(body, settings.claim_to_read)
     except payload.InvalidPayload as invalid:
-        recorded["outcome"] = "invalid-payload"
+        recorded["outcome"] = Outcome.INVALID_PAYLOAD
         return problem(400, "Bad Request", str(invalid), errors=invalid.errors or None)
     recorded.update(
         event_id=hook_request.event_id,
@@ -117,7 +118,7 @@ def token_hook() -> Response:
         assurance=answer.assurance,
         amr_rule=answer.amr_rule,
     )
-    if answer.user_mismatch:
+    if answer.context_mismatch:
         recorded["context_user_mismatch"] = True
     recorded["tid"] = answer.tid or NO_TENANT
     if service.user_ref is not None and answer.user_id is not None:

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from hook import amr, factors
-from hook.config import ConfigError, load_settings
+from hook.config import ConfigError, load_amr_table, load_settings
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV
 
 CPS_IDP = "0oa1cpsSmartCard0Idp7"
 #: The shipped table, with the CPS card reader's IdP named (PSC_CPS_IDP_IDS).
-TABLE = amr.load_table(cps_idps=frozenset({CPS_IDP}))
+TABLE = load_amr_table(cps_idps=frozenset({CPS_IDP}))
 THROUGH_CPS = frozenset({CPS_IDP})
 SUBSTANTIEL = ("swk", "mfa", "pwd", "okta_verify")
 ELEVE = ("sc", "pin", "mfa", "hwk")
@@ -75,7 +75,7 @@ def test_operator_file_extends_aliases_and_rules(tmp_path) -> None:
         "assurance": "substantiel",
     }
     document = {"aliases": {"Google_OTP": "otp"}, "rules": [totp]}
-    table = amr.load_table(rules_file(tmp_path, document), THROUGH_CPS)
+    table = load_amr_table(rules_file(tmp_path, document), THROUGH_CPS)
     assert table.aliases == {"password": "pwd", "google_otp": "otp"}
     assert amr.decide(["PASSWORD", "google_otp"], table).after == ("pwd", "otp", "mfa")
     assert amr.decide(["pwd", "okta_verify"], table).after == SUBSTANTIEL
@@ -89,7 +89,7 @@ def test_operator_rule_replaces_a_shipped_rule_by_name(tmp_path) -> None:
         "assurance": "eleve",
         "assurance_override": "the reader checks the PIN on the card, which holds its key",
     }
-    table = amr.load_table(rules_file(tmp_path, {"rules": [card]}))
+    table = load_amr_table(rules_file(tmp_path, {"rules": [card]}))
     assert amr.decide(["sc", "swk"], table).assurance == "none"
     assert amr.decide(["sc", "pin"], table).assurance == "eleve"
 
@@ -186,7 +186,7 @@ def test_a_rule_may_respell_its_factors_and_add_mfa_for_two_classes(
     tmp_path, evidence, answer, assurance
 ) -> None:
     rule = {"name": "sound", "when": evidence, "amr": answer, "assurance": assurance}
-    table = amr.load_table(rules_file(tmp_path, {"rules": [rule]}))
+    table = load_amr_table(rules_file(tmp_path, {"rules": [rule]}))
     assert amr.decide(evidence, table).rule == "sound"
 
 
@@ -210,7 +210,7 @@ def test_an_alias_that_is_not_the_same_factor_is_refused(tmp_path, env, spelling
      ("google_otp", "otp")],
 )  # fmt: skip
 def test_an_alias_may_respell_a_factor(tmp_path, spelling, label) -> None:
-    table = amr.load_table(rules_file(tmp_path, {"aliases": {spelling: label}}))
+    table = load_amr_table(rules_file(tmp_path, {"aliases": {spelling: label}}))
     assert table.aliases[spelling.lower()] == label
 
 
@@ -260,7 +260,7 @@ def test_missing_rules_file_is_a_config_error(tmp_path, env) -> None:
 
 
 def test_a_decision_is_remembered_and_the_memory_is_bounded() -> None:
-    table = amr.load_table()
+    table = load_amr_table()
     first = amr.decide(["pwd", "okta_verify"], table)
     assert amr.decide(("pwd", "okta_verify"), table) is first
     assert amr.decide(["okta_verify", "pwd"], table).after == first.after  # its own entry
@@ -270,13 +270,13 @@ def test_a_decision_is_remembered_and_the_memory_is_bounded() -> None:
     long_input = ["pwd"] * (amr.KNOWN_LABELS + 1)
     assert amr.decide(long_input, table).after == ("pwd",)
     assert (frozenset(), *long_input) not in table.cache
-    assert table == amr.load_table()  # the cache is not part of what the table is
+    assert table == load_amr_table()  # the cache is not part of what the table is
 
 
 def test_remembered_decisions_are_per_table(tmp_path) -> None:
     rule = {"name": "password-key", "when": ["pwd", "pop"], "amr": ["pwd", "pop", "mfa"]}
     extension = rules_file(tmp_path, {"rules": [{**rule, "assurance": "substantiel"}]})
-    shipped, extended = amr.load_table(), amr.load_table(extension)
+    shipped, extended = load_amr_table(), load_amr_table(extension)
     assert amr.decide(["pwd", "pop"], shipped).assurance == "none"
     assert amr.decide(["pwd", "pop"], extended).assurance == "substantiel"
 

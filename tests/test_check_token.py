@@ -18,8 +18,8 @@ import pytest
 from freezegun import freeze_time
 
 from hook import payload, samples
+from hook.answer import build_answer
 from hook.cli.okta_applier import apply_answer
-from hook.commands import build_answer
 from hook.config import load_settings
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, free_port

@@ -9,9 +9,9 @@ import re
 import pytest
 
 from hook import refusals, samples
+from hook.answer import build_answer
 from hook.claims import compute
 from hook.cli.okta_applier import apply_answer
-from hook.commands import build_answer
 from hook.config import load_settings
 from hook.payload import parse
 from tests.okta_schemas import validate
@@ -250,7 +250,7 @@ def test_a_session_without_user_id_is_no_evidence(env) -> None:
     body["data"]["context"]["session"]["amr"] = ["pwd", "okta_verify", "otp"]
     decision = compute(parse(json.dumps(body).encode()), load_settings(env))
     assert decision.amr.assurance == "none"
-    assert decision.refusal.startswith("psc_assurance_too_low: ")
+    assert decision.refusal.summary.startswith("psc_assurance_too_low: ")
 
 
 def test_a_kelvin_sign_does_not_fold_into_okta_verify(env) -> None:

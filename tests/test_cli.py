@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from hook import payload, samples
+from hook.answer import build_answer
 from hook.cli.environment import DEMO_ENVIRONMENT
-from hook.commands import build_answer
-from hook.config import load_settings
+from hook.config import ConfigError, load_settings
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port
 from tests.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key
@@ -559,6 +559,27 @@ def test_send_needs_only_the_settings_it_uses(capsys, module_server: Server, mon
     assert result.json()["answer"] == expected_answer("refresh").body
     use_env(monkeypatch, {"HOOK_SECRETS": BASE_ENV["HOOK_SECRETS"]})
     assert run(capsys, "send", "refresh", "--url", f"{module_server.url}/token-hook").code == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("HOOK_AUTH_MODE", "header,header", "'header,header' is not header, oauth or"),
+        ("HOOK_AUTH_HEADER", "X Okta Secret", "'X Okta Secret' is not a valid header name"),
+    ],
+)
+def test_send_reads_the_callers_settings_as_the_service_does(
+    capsys, monkeypatch, variable, value, message
+):
+    """One reader of HOOK_AUTH_MODE and HOOK_AUTH_HEADER: what the service refuses, send
+    refuses with the same words, before any call."""
+    use_env(monkeypatch, {**BASE_ENV, variable: value})
+    with pytest.raises(ConfigError, match=f"^{variable}: {re.escape(message)}"):
+        load_settings(BASE_ENV | {variable: value})
+    url = f"http://127.0.0.1:{free_port()}/token-hook"
+    result = run(capsys, "send", "refresh", "--url", url)
+    assert result.code == 2
+    assert result.err.startswith(f"psc-hook: configuration error: {variable}: {message}")
 
 
 def test_send_to_nothing_is_unreachable(capsys):

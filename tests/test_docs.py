@@ -9,6 +9,9 @@ from pathlib import PurePosixPath
 
 import pytest
 
+from hook import metrics
+from hook.outcomes import NO_TENANT_OUTCOMES, TENANT_OUTCOMES, Outcome
+from hook.tenants import NO_TENANT
 from tests.docs import (
     ON_PATH,
     ROOT,
@@ -179,6 +182,24 @@ def test_going_live_lists_every_finding_of_the_doctor_and_no_other() -> None:
     english = findings_table(page("docs/going-live.md"), "| finding | what is wrong |")
     french = findings_table(page("docs/fr/going-live.md"), "| constat | ce qui ne va pas |")
     assert english == french == doctor_findings()
+
+
+def metric_row(text: str, metric: str) -> str:
+    """The description cell of a metric's row in the metrics table."""
+    [row] = re.findall(rf"^\| `{metric}` \| (.+) \|$", text, re.MULTILINE)
+    return row
+
+
+@pytest.mark.parametrize("path", ["docs/operations.md", "docs/fr/operations.md"])
+def test_the_metrics_table_lists_exactly_the_outcomes(path: str) -> None:
+    """The outcome labels an operator's alerts match on are hook/outcomes.py's, all of them."""
+    calls = metric_row(page(path), "psc_hook_calls_total")
+    labels = re.findall(r"`([a-z-]+)`", calls.split(":", 1)[1])
+    assert sorted(labels) == sorted([*Outcome, metrics.OTHER])
+    by_tenant = metric_row(page(path), "psc_hook_tenant_calls_total").split("`outcome`", 1)[1]
+    known, unknown = by_tenant.split(";")
+    assert re.findall(r"`([a-z-]+)`", known) == list(TENANT_OUTCOMES)
+    assert re.findall(r"`([a-z-]+)`", unknown) == [*NO_TENANT_OUTCOMES, NO_TENANT]
 
 
 @pytest.mark.parametrize("name", markdown_pages())

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from hook import establishment, payload, samples, tenants
-from hook.establishment import CAUSES, Refusal, choose, refusal
+from hook.establishment import CAUSES, choose, refusal
 from hook.payload import TenantClaim
 from hook.psc_environments import FORMER_SANDBOX, PRODUCTION
+from hook.refusals import ESTABLISHMENT_CAUSES, Refusal
 from tests.test_tenants import CLINIC_CLIENT, NANCY_CLIENT, TABLE, psc_route
 
 GROUP = tenants.parse(TABLE)
@@ -117,7 +118,7 @@ def test_a_redirect_uri_of_no_psc_host_is_no_route() -> None:
 def test_each_refusal_is_short_printable_ascii_naming_its_cause(cause) -> None:
     """summary() raises on a text Okta could not pass on: each cause is written once."""
     refused = refusal(cause)
-    outcome, words = CAUSES[cause]
+    outcome, words = CAUSES[cause], ESTABLISHMENT_CAUSES[cause]
     assert refused.outcome == outcome
     assert refused.summary.startswith(f"psc_{outcome.replace('-', '_')}: ")
     assert words in refused.summary
@@ -189,3 +190,8 @@ def test_an_establishment_routed_by_its_alias_alone_is_a_table() -> None:
     assert table.by_hint[NANCY].tid == "TID-CHU-NANCY"
     assert tenants.unreachable(table, frozenset()) == []
     assert establishment.route(table, psc_route(NANCY), None) == table.tenants[0]
+
+
+def test_every_cause_has_its_words_and_no_words_lack_a_cause() -> None:
+    """The outcome of a cause is the establishment's logic, its words hook/refusals.py's."""
+    assert set(ESTABLISHMENT_CAUSES) == set(CAUSES)

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from hook import payload, samples
+from hook.answer import build_answer
 from hook.claims import compute
-from hook.commands import build_answer
 from hook.config import load_settings
 from hook.evidence import LAST_TIME, gather
 from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
@@ -272,8 +272,8 @@ def test_a_refresh_without_an_id_token_is_unrecorded() -> None:
     evidence = gather(payload.parse(json.dumps(body).encode()), USER, context_mismatch=False)
     assert evidence == (((), frozenset(), (), True))
     decision, answer = decide(body, PSC_MIN_ASSURANCE="eleve")
-    assert decision.refusal.startswith("psc_refresh_without_id_token: ")
-    assert "eleve" in decision.refusal and answer.outcome == "refused-assurance"
+    assert decision.refusal.summary.startswith("psc_refresh_without_id_token: ")
+    assert "eleve" in decision.refusal.summary and answer.outcome == "refused-assurance"
     decision, answer = decide(body)
     assert "amr" not in decision.claims and answer.outcome == "patched"
 
@@ -292,12 +292,12 @@ def test_the_two_tokens_must_name_one_user(sub, uid, refused) -> None:
     decision, answer = decide(body)
     assert (answer.outcome == "user-mismatch") is refused
     if refused:
-        assert decision.refusal == (
+        assert decision.refusal.summary == (
             "psc_user_mismatch: the ID token and the access token of this sign-in name different"
             " users. Sign out, then sign in again; if it happens again, tell your administrator."
         )
         assert decision.claims == {} and answer.body == {
-            "error": {"errorSummary": decision.refusal}
+            "error": {"errorSummary": decision.refusal.summary}
         }
 
 
@@ -313,5 +313,5 @@ def test_an_auth_time_that_is_no_time_leaves_the_age_unknown(auth_time, monkeypa
     assert payload.parse(raw) == fast  # marshmallow's path reads it alike
     assert gather(fast, USER, context_mismatch=False)[2] == ()  # not the session's either
     decision, answer = decide(body, PSC_MAX_AUTH_AGE="4h")
-    assert decision.refusal.startswith("psc_auth_age_unknown: ")
+    assert decision.refusal.summary.startswith("psc_auth_age_unknown: ")
     assert answer.outcome == "auth-age-unknown"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hook import okta
+from hook.outcomes import Outcome
 
 HOOK = Path(__file__).resolve().parent.parent / "hook"
 SOURCES = {path: ast.parse(path.read_text()) for path in sorted(HOOK.rglob("*.py"))}
@@ -96,3 +97,67 @@ def test_no_module_imports_the_package_root() -> None:
         and {alias.name for alias in node.names} - SUBMODULES
     )
     assert upward == []
+
+
+@pytest.mark.parametrize("outcome", [o for o in Outcome if o is not Outcome.ERROR])
+def test_each_outcome_is_written_once(outcome: Outcome) -> None:
+    """The log's and the metrics' words for a call drifted when four modules spelt them;
+    hook/outcomes.py holds each one ("error" is also Okta's answer key and a log level)."""
+    places = sorted(
+        path.relative_to(HOOK).as_posix()
+        for path, tree in SOURCES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and node.value == outcome.value
+    )
+    assert places == ["outcomes.py"]
+
+
+def test_no_module_imports_another_modules_private_names() -> None:
+    """A command that reached into ``config._csv`` bypassed what config offers the others;
+    what a module shares, it names publicly."""
+    private = sorted(
+        (path.relative_to(HOOK).as_posix(), alias.name)
+        for path, tree in SOURCES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("hook")
+        for alias in node.names
+        if alias.name.startswith("_") and not alias.name.startswith("__")
+    )
+    assert private == []
+
+
+def test_the_configuration_error_line_is_written_once() -> None:
+    """The service and the commands say a bad setting alike: hook/config.py's one_line."""
+    places = sorted(
+        path.relative_to(HOOK).as_posix()
+        for path, tree in SOURCES.items()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and "configuration error" in node.value
+    )
+    assert places == ["config.py"]
+
+
+#: What reads a file or the process: a pure module calls none of these, imports none.
+READERS = {"open", "read_text", "read_bytes", "read_file", "getenv"}
+IMPURE_IMPORTS = {"flask", "importlib", "os", "hook.jsonio", "jsonio"}
+
+
+def test_the_pure_modules_read_nothing() -> None:
+    """A module whose docstring says it is pure takes data: reading the files its data
+    comes from is hook/config.py's job, where the settings are loaded."""
+    pure = [path for path, tree in SOURCES.items() if "Pure" in (ast.get_docstring(tree) or "")]
+    assert {path.name for path in pure} >= {"amr.py", "tenants.py", "claims.py", "outcomes.py"}
+    found = []
+    for path in pure:
+        for node in ast.walk(SOURCES[path]):
+            called = node.func if isinstance(node, ast.Call) else None
+            name = getattr(called, "attr", None) or getattr(called, "id", None)
+            if name in READERS:
+                found.append((path.name, name))
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = [alias.name for alias in node.names]
+                module = getattr(node, "module", None) or ""
+                found += [(path.name, n) for n in [module, *names] if n in IMPURE_IMPORTS]
+    assert found == []

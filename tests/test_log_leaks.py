@@ -27,6 +27,7 @@ import requests
 
 from hook import gunicorn_logs, metrics, samples
 from hook.config import ASSURANCE_LEVELS, load_settings
+from hook.outcomes import Outcome
 from tests.conftest import (
     BASE_ENV,
     OTHER_SECRET,
@@ -116,7 +117,7 @@ IDENTIFIERS = sorted(
 )
 #: Every value a metric label may take with HEADER_ENV's amr table.
 LABEL_VALUES = {
-    *metrics.OUTCOMES,
+    *Outcome,
     metrics.OTHER,
     metrics.NO_RULE,
     *ASSURANCE_LEVELS,

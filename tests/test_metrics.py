@@ -18,6 +18,7 @@ import pytest
 from hook import create_app, metrics, metrics_files, samples
 from hook.config import ConfigError, load_settings
 from hook.oauth import FAILURE_REASONS
+from hook.outcomes import Outcome
 from tests.conftest import BASE_ENV, ROOT, SECRET, Scrape
 from tests.jwks_server import jwks_fixture, oauth_environment
 
@@ -131,7 +132,7 @@ TENANT_CASES: dict[str, tuple[Callable[[], dict[str, Any]], str]] = {
 
 
 def test_every_outcome_label_has_a_case() -> None:
-    assert set(CASES) | set(TENANT_CASES) == {*metrics.OUTCOMES, metrics.OTHER}
+    assert set(CASES) | set(TENANT_CASES) == {*Outcome, metrics.OTHER}
     assert not set(CASES) & set(TENANT_CASES)
 
 
@@ -211,7 +212,7 @@ def test_scrapes_and_probes_are_not_hook_calls(client) -> None:
     after = scrape(client)
     total = sum(
         after(CALLS, outcome=label) - before(CALLS, outcome=label)
-        for label in (*metrics.OUTCOMES, metrics.OTHER)
+        for label in (*Outcome, metrics.OTHER)
     )
     assert total == 0
 

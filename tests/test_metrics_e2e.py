@@ -16,6 +16,7 @@ import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from hook import metrics, samples
+from hook.outcomes import Outcome
 from tests.conftest import BASE_ENV, SECRET, Scrape, Server
 
 TOKEN = "metrics-token-0123456789-abcdefghijklmnop"
@@ -123,7 +124,7 @@ def test_both_workers_counts_add_up_in_every_scrape(start_server, tmp_path) -> N
     expected: dict[str, int] = {}
     for outcome, *_, n in ROUND:
         expected[outcome] = expected.get(outcome, 0) + n * rounds
-    for outcome in (*metrics.OUTCOMES, metrics.OTHER):
+    for outcome in (*Outcome, metrics.OTHER):
         assert scrape(CALLS, outcome=outcome) == expected.get(outcome, 0), outcome
     total = len(calls) * rounds
     assert sum(calls_by_worker(directory).values()) == total

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from hook import amr
+from hook.config import load_amr_table
 from hook.psc_amr_sets import MIE, PUBLISHED, of_assurance, published
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV
@@ -45,7 +45,7 @@ def test_every_shipped_rule_gives_a_published_set_and_cites_its_source(rule) -> 
 def test_an_operators_rule_may_cite_its_source(tmp_path) -> None:
     path = tmp_path / "rules.json"
     path.write_text(json.dumps({"rules": [{**UNPUBLISHED, "source": "our own review"}]}))
-    table = amr.load_table(path)
+    table = load_amr_table(path)
     assert "password-fido2" in [rule.name for rule in table.rules]
 
 

@@ -18,8 +18,8 @@ import requests
 from freezegun import freeze_time
 
 from hook import payload, samples
+from hook.answer import build_answer
 from hook.claims import compute
-from hook.commands import build_answer
 from hook.config import ConfigError, load_settings
 from hook.psc_environments import FORMER_SANDBOX, SANDBOX, Environment, broker_endpoint
 from tests.cli_runner import run, use_env

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from hook import payload, samples
-from hook.commands import build_answer
+from hook.answer import build_answer
 from hook.config import ConfigError, load_settings
 from hook.user_ref import UserRef
 from tests.cli_runner import run, use_env

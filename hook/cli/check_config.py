@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 
-from hook.claims import ASSURANCE_HELP, span
 from hook.cli.environment import environment
 from hook.cli.options import demo_option, json_option
 from hook.cli.output import BAD_INPUT, epilog, fingerprint, print_json
@@ -15,6 +14,7 @@ from hook.config import AUTH_AGE_LEEWAY_SECONDS, CLAIM_NAMES, Settings, load_set
 from hook.oauth import ALGORITHMS
 from hook.okta import TOKEN_NAMES
 from hook.psc_amr_sets import published
+from hook.refusals import ASSURANCE_HELP, span
 from hook.tenants import Tenant, identifier_note
 
 CLAIM_SOURCES = {

@@ -12,10 +12,10 @@ import json
 import re
 from typing import Any
 
-from hook.claims import span
 from hook.cli.dossier_words import AREA_NAMES, FLOW_NAMES, TEXTS
 from hook.config import CLAIM_NAMES
 from hook.okta import COMMAND_TYPES
+from hook.refusals import span
 
 TOKEN_KINDS = ("identity", "access")
 #: What could turn text into a link, an image, HTML, code or a table cell.

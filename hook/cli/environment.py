@@ -1,4 +1,4 @@
-"""What only the commands read of the environment, and how they stop on a bad setting.
+"""What only the commands read of the environment.
 
 The service never needs these: the demo's settings, the Management API credentials, the
 secrets ``register`` and ``send`` take from the environment rather than the command line.
@@ -6,12 +6,10 @@ secrets ``register`` and ``send`` take from the environment rather than the comm
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NoReturn
 
-from hook.config import ConfigError, one_line, process_environment
+from hook.config import ConfigError, process_environment
 
 #: The Okta IdP id the shipped samples sign in through with a CPS card.
 DEMO_CPS_IDP_ID = "0oa1cpsSmartCard0Idp7"
@@ -26,12 +24,6 @@ DEMO_ENVIRONMENT = {
 }
 #: Where ``psc-hook register --auth oauth`` reads the OAuth client's secret (not the service).
 REGISTER_CLIENT_SECRET = "HOOK_REGISTER_CLIENT_SECRET"  # noqa: S105 - a variable's name
-
-
-def exit_on_error(error: ConfigError) -> NoReturn:
-    """Print the one line an operator needs and stop with exit code 2."""
-    print(one_line(error), file=sys.stderr)
-    raise SystemExit(2)
 
 
 def environment(demo: bool = False) -> dict[str, str]:

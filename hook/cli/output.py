@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hook.cli.terminal import json_safe
-from hook.config import ConfigError
+from hook.config import ConfigError, one_line
 
 PROG = "psc-hook"
 #: The argument that stands for standard input.
@@ -52,7 +52,7 @@ def progress(as_json: bool, message: str) -> None:
 
 def configuration_error(error: ConfigError) -> int:
     """The one line an operator needs, and exit code 2."""
-    print(f"{PROG}: configuration error: {error}", file=sys.stderr)
+    print(one_line(error, PROG), file=sys.stderr)
     return 2
 
 

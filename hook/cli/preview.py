@@ -10,13 +10,13 @@ from typing import Any
 import click
 
 from hook import psc, samples
+from hook.answer import build_answer
 from hook.cli import okta_api
 from hook.cli.environment import environment
 from hook.cli.okta_applier import apply_answer
 from hook.cli.options import demo_option, json_option
 from hook.cli.output import BAD_INPUT, epilog, indented, print_json
 from hook.cli.playing import Player, Reference, payload_options, play, say_client
-from hook.commands import build_answer
 from hook.config import Settings, load_settings
 from hook.okta import COMMAND_TYPES, TOKEN_NAMES
 from hook.payload import InvalidPayload, parse

@@ -24,18 +24,19 @@ from hook.cli.token_input import read_token
 from hook.config import (
     AUTH_MODES,
     ConfigError,
-    _csv,
-    _secrets,
-    _tenant_claim,
+    auth_header,
+    auth_modes,
+    claim_to_read,
+    client_order,
+    header_secrets,
     https_url,
 )
 
 
 def _player(env: Mapping[str, str]) -> Player:
     """The client and tenant claim to play, read as the service reads them."""
-    clients = _csv(env.get("PSC_CLIENT_IDS"))
-    tenants = bool(env.get("PSC_TENANTS", "").strip())
-    return Player(clients[0] if clients else None, _tenant_claim(env) if tenants else None)
+    clients = client_order(env)
+    return Player(clients[0] if clients else None, claim_to_read(env))
 
 
 def _why_nothing(played: Played, clients: tuple[str, ...]) -> str:
@@ -61,16 +62,11 @@ def _why_nothing(played: Played, clients: tuple[str, ...]) -> str:
 def _auth_headers(env: Mapping[str, str], bearer: str | None) -> dict[str, str]:
     """What Okta would send: the bearer in OAuth mode when one is given, else the first
     secret; with HOOK_AUTH_MODE unset, whichever of the two is at hand."""
-    modes = _csv(env.get("HOOK_AUTH_MODE", "").lower()) or AUTH_MODES
-    if not set(modes) <= set(AUTH_MODES):
-        raise ConfigError(
-            f"HOOK_AUTH_MODE: {env['HOOK_AUTH_MODE']!r} is not header, oauth or header,oauth"
-        )
+    modes = auth_modes(env) or AUTH_MODES
     if bearer and "oauth" in modes:
         return {"Authorization": f"Bearer {bearer}"}
     if "header" in modes and ("oauth" not in modes or env.get("HOOK_SECRETS", "").strip()):
-        name = env.get("HOOK_AUTH_HEADER", "").strip() or "Authorization"
-        return {name: _secrets(env)[0].decode()}
+        return {auth_header(env): header_secrets(env)[0].decode()}
     if "header" in modes:
         raise ConfigError(
             "HOOK_SECRETS or HOOK_SEND_BEARER_TOKEN: send presents the first secret (header"
@@ -130,7 +126,7 @@ def command(
         print(f"psc-hook send: {error}", file=sys.stderr)
         return error.exit_code
     answer = reply.json()
-    why = _why_nothing(played, _csv(env.get("PSC_CLIENT_IDS"))) if reply.status == 204 else None
+    why = _why_nothing(played, client_order(env)) if reply.status == 204 else None
     result = {
         "payload": played.label,
         "client": played.client,

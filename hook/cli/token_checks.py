@@ -19,11 +19,11 @@ from typing import Any
 import jwt
 
 from hook import psc
-from hook.claims import span
 from hook.config import AUTH_AGE_LEEWAY_SECONDS, Settings, okta_keys_uri
 from hook.oauth import ALGORITHMS as OAUTH_DEFAULT_ALGORITHMS
 from hook.oauth import failure_reason
 from hook.okta import OKTA_USER_ID, TOKEN_NAMES
+from hook.refusals import span
 
 NOT_OKTA_EXP = "Okta always sets exp to a time: this is not a token Okta issued"
 NOT_PATCHED = (

@@ -13,19 +13,22 @@ from hook.amr import NO_RULE
 from hook.claims import Decision, compute, in_scope
 from hook.config import Settings
 from hook.okta import COMMAND_TYPES, TOKEN_KINDS, claim_path
+from hook.outcomes import Outcome
 from hook.payload import HookRequest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Answer:
     """The HTTP answer to Okta, and the facts the canonical log line records."""
 
     status: int
     body: dict[str, Any] | None
-    outcome: str
+    outcome: Outcome
+    #: The claims written, by token kind ("identity", "access").
     written: dict[str, list[str]] = field(default_factory=dict)
     assurance: str | None = None
-    user_mismatch: bool = False
+    #: Okta's context named another user than the token's (hook/claims.py).
+    context_mismatch: bool = False
     amr_rule: str | None = None  # the amr table's rule that fired, "none" if none did
     tid: str | None = None  # the establishment's, once known (PSC_TENANTS: for the metrics)
     user_id: str | None = None  # the token's own user (oid), once known: the log's user_ref
@@ -55,20 +58,21 @@ def _debug_context(decision: Decision, placed: dict[str, list[str]]) -> dict[str
 def build_answer(request: HookRequest, settings: Settings) -> Answer:
     """Scope, claims, assurance gate, commands, in the order the spec gives them."""
     if not in_scope(request, settings):
-        return Answer(204, None, "out-of-scope-client")
+        return Answer(status=204, body=None, outcome=Outcome.OUT_OF_SCOPE_CLIENT)
     decision = compute(request, settings)
-    assurance = decision.amr.assurance if decision.amr else None
-    amr_rule = (decision.amr.rule or NO_RULE) if decision.amr else None
-    if decision.refusal:
+    facts = {
+        "assurance": decision.amr.assurance if decision.amr else None,
+        "amr_rule": (decision.amr.rule or NO_RULE) if decision.amr else None,
+        "tid": decision.tid,
+        "user_id": decision.user_id,
+    }
+    if decision.refusal is not None:
         return Answer(
-            200,
-            {"error": {"errorSummary": decision.refusal}},
-            decision.refused or "refused",
-            assurance=assurance,
-            user_mismatch=decision.context_mismatch,
-            amr_rule=amr_rule,
-            tid=decision.tid,
-            user_id=decision.user_id,
+            status=200,
+            body={"error": {"errorSummary": decision.refusal.summary}},
+            outcome=decision.refusal.outcome,
+            context_mismatch=decision.context_mismatch,
+            **facts,
         )
     placed = _placed(decision, request, settings)
     commands = [
@@ -82,25 +86,13 @@ def build_answer(request: HookRequest, settings: Settings) -> Answer:
         for kind, names in placed.items()
         if names
     ]
-    written = {kind: names for kind, names in placed.items() if names}
     if not commands:
-        return Answer(
-            204,
-            None,
-            "nothing-to-patch",
-            assurance=assurance,
-            amr_rule=amr_rule,
-            tid=decision.tid,
-            user_id=decision.user_id,
-        )
+        return Answer(status=204, body=None, outcome=Outcome.NOTHING_TO_PATCH, **facts)
     return Answer(
-        200,
-        {"commands": commands, "debugContext": _debug_context(decision, placed)},
-        "patched",
-        written,
-        assurance,
-        decision.context_mismatch,
-        amr_rule,
-        decision.tid,
-        user_id=decision.user_id,
+        status=200,
+        body={"commands": commands, "debugContext": _debug_context(decision, placed)},
+        outcome=Outcome.PATCHED,
+        written={kind: names for kind, names in placed.items() if names},
+        context_mismatch=decision.context_mismatch,
+        **facts,
     )
