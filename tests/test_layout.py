@@ -161,3 +161,69 @@ def test_the_pure_modules_read_nothing() -> None:
                 module = getattr(node, "module", None) or ""
                 found += [(path.name, n) for n in [module, *names] if n in IMPURE_IMPORTS]
     assert found == []
+
+
+# The layers (docs/dev/README.md) ----------------------------------------------------------
+
+#: The decision core: Okta's and PSC's contracts as data, the claims and the answer. Pure:
+#: it takes settings and a parsed request, and returns the answer; no web, no I/O.
+CORE = (
+    "okta", "psc", "psc_amr_sets", "psc_environments", "factors", "amr", "evidence",
+    "establishment", "tenants", "refusals", "outcomes", "claims", "answer", "payload",
+    "fastload", "user_ref", "settings_values", "version",
+)  # fmt: skip
+#: What the core may import of the package besides itself: the settings' type.
+CORE_MAY_IMPORT = {"config"}
+#: Libraries of the edge (the web, the server, logging, metrics, the network).
+EDGE_LIBRARIES = (
+    "flask", "werkzeug", "gunicorn", "gevent", "structlog", "prometheus_client", "socket",
+    "http", "urllib.request", "requests", "click",
+)  # fmt: skip
+
+
+def _imports(tree: ast.AST) -> set[str]:
+    """Every module a tree imports, ``from hook import x`` as ``hook.x``."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            if node.module == "hook":
+                found |= {f"hook.{alias.name}" for alias in node.names}
+    return found
+
+
+@pytest.mark.parametrize("name", CORE)
+def test_the_decision_core_imports_no_edge(name: str) -> None:
+    """The claims and the answer are computed by pure functions: what the core imports of
+    the package is the core (and the settings' type), of the world no web, server or I/O."""
+    imported = _imports(SOURCES[HOOK / f"{name}.py"])
+    outside = {
+        module
+        for module in imported
+        if module.startswith("hook.") and module.split(".")[1] not in {*CORE, *CORE_MAY_IMPORT}
+    }
+    edge = {m for m in imported for lib in EDGE_LIBRARIES if m == lib or m.startswith(f"{lib}.")}
+    assert (outside, edge) == (set(), set())
+
+
+def test_only_the_commands_import_the_commands() -> None:
+    """hook/cli/ sits on top: the service never depends on the operator's commands."""
+    upward = sorted(
+        path.relative_to(HOOK).as_posix()
+        for path, tree in SOURCES.items()
+        if path.relative_to(HOOK).parts[0] != "cli"
+        and any(m == "hook.cli" or m.startswith("hook.cli.") for m in _imports(tree))
+    )
+    assert upward == []
+
+
+def test_no_module_is_over_450_lines() -> None:
+    """A module a newcomer reads in one sitting: past 450 lines, it holds two jobs."""
+    long = {
+        path.relative_to(HOOK).as_posix(): length
+        for path in SOURCES
+        if (length := len(path.read_text().splitlines())) > 450
+    }
+    assert long == {}
