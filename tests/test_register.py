@@ -603,7 +603,7 @@ def test_dry_run_json_masks_the_oauth_client_secret(capsys, okta, monkeypatch):
     assert_no_secret(result.out, result.err)
 
 
-# --dry-run checks what it can (issue 24.5) --------------------------------------------------
+# --dry-run checks what it can ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
