@@ -173,7 +173,7 @@ def command(
     progress(as_json, f"Reading {org} (GET only, and one test run of the hook) ...")
     try:
         report = diagnose(client, settings, target)
-    except okta_api.ApiError as error:
+    except okta_api.ExchangeError as error:
         print(f"psc-hook doctor: {printable(str(error), LINE)}", file=sys.stderr)
         if as_json:
             print_json({"error": str(error), "exit_code": error.exit_code})

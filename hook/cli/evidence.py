@@ -111,7 +111,7 @@ def command(
         progress(False, f"Reading {org} (GET only, and one test run of the hook) ...")
         try:
             report = diagnose(client, settings, target)
-        except okta_api.ApiError as error:
+        except okta_api.ExchangeError as error:
             shown = printable(str(error), LINE)
             print(f"psc-hook evidence: {shown} Nothing was written.", file=sys.stderr)
             return error.exit_code

@@ -254,7 +254,7 @@ def _register(args: Options) -> int:
         if rule is not None:
             progress(args.as_json, f"Attaching it to rule {args.rule} ...")
             result["rule"] = _attach(client, rule, hook["id"], args)
-    except okta_api.ApiError as error:
+    except okta_api.ExchangeError as error:
         print(f"psc-hook register: {printable(str(error), LINE)}", file=sys.stderr)
         if result["hook"] is not None:
             print(
