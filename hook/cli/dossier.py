@@ -22,7 +22,7 @@ from typing import Any
 from hook import samples
 from hook.cli.audit_trial import trial_request
 from hook.cli.config_plan import plan
-from hook.cli.preview import played_through
+from hook.cli.preview_run import played_through
 from hook.cli.report import Report
 from hook.config import Settings
 from hook.psc_environments import Environment

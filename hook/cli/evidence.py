@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from hook.cli import okta_api, okta_auth, okta_scopes
-from hook.cli.doctor import DEFAULT_PSC_ENVIRONMENT, Target, diagnose
+from hook.cli.audit import DEFAULT_PSC_ENVIRONMENT, Target, diagnose
 from hook.cli.dossier import Audit, build
 from hook.cli.dossier_text import markdown
 from hook.cli.environment import environment
