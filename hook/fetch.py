@@ -1,8 +1,9 @@
 """A bounded HTTP GET: the whole exchange, name resolution included, within a time budget.
 
 Okta gives the hook 3 s, so a key fetch must never hold a call long; ``psc-hook
-check-token`` reads an org's keys with the same bound, and the commands' Management API
-calls (:func:`hook.cli.okta_api.exchange`) hold their connections to a :class:`Deadline`.
+check-token`` reads an org's keys with the same bound, and the commands' HTTP exchanges
+(:func:`hook.cli.http_exchange.exchange`: urllib, proxies and any method) hold their
+connections to a :class:`Deadline`.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from hook.cli import okta_api, okta_http
+from hook.cli import http_exchange, okta_api
 from tests import hostile_server
 from tests.cli_runner import run, use_env
 from tests.conftest import BASE_ENV
@@ -70,9 +70,9 @@ def test_a_huge_answer_is_refused_without_being_read_to_the_end(capsys, answer):
 def test_the_size_bound_holds_for_an_error_answer_too():
     with (
         HostileServer(hostile_server.body(b"x" * 4096, "500 Oops")) as server,
-        pytest.raises(okta_http.Malformed, match="more than 0 MiB"),
+        pytest.raises(http_exchange.Malformed, match="more than 0 MiB"),
     ):
-        okta_http.exchange("GET", server.url, {}, None, 5, limit=1024)
+        http_exchange.exchange("GET", server.url, {}, None, 5, limit=1024)
 
 
 # a bound on the whole call's time ----------------------------------------------------------

@@ -111,7 +111,7 @@ def trial_run(
         return
     except (okta_api.Unreachable, okta_api.Unauthorized, okta_api.RateLimited):
         raise
-    except okta_api.ApiError as error:
+    except okta_api.ExchangeError as error:
         report.add(
             "hook-test-failed",
             f"Okta's test run of the hook failed: {error}",

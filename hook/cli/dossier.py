@@ -21,8 +21,8 @@ from typing import Any
 
 from hook import samples
 from hook.cli.audit_trial import trial_request
-from hook.cli.check_config import plan
-from hook.cli.preview import played_through
+from hook.cli.config_plan import plan
+from hook.cli.preview_run import played_through
 from hook.cli.report import Report
 from hook.config import Settings
 from hook.psc_environments import Environment

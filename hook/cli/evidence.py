@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from hook.cli import okta_api, okta_auth, okta_scopes
-from hook.cli.doctor import DEFAULT_PSC_ENVIRONMENT, Target, diagnose
+from hook.cli.audit import DEFAULT_PSC_ENVIRONMENT, Target, diagnose
 from hook.cli.dossier import Audit, build
 from hook.cli.dossier_text import markdown
 from hook.cli.environment import environment
@@ -111,7 +111,7 @@ def command(
         progress(False, f"Reading {org} (GET only, and one test run of the hook) ...")
         try:
             report = diagnose(client, settings, target)
-        except okta_api.ApiError as error:
+        except okta_api.ExchangeError as error:
             shown = printable(str(error), LINE)
             print(f"psc-hook evidence: {shown} Nothing was written.", file=sys.stderr)
             return error.exit_code

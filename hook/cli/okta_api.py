@@ -1,13 +1,16 @@
-"""Talking to Okta over HTTP: the Management API calls ``psc-hook register`` and ``doctor`` make.
+"""Okta's Management API client: the calls ``psc-hook register``, ``doctor`` and
+``evidence`` make.
 
-Standard library only. Redirects are never followed, so the credentials cannot be
-forwarded to another host. Every answer is read within a bound on its size and on the
-whole exchange's time, and what Okta writes (error summaries, the next page's host) is
-data, shown through :func:`hook.cli.terminal.printable`. Every failure becomes an
-:class:`ApiError` whose message an operator can act on and whose ``exit_code`` the command
-returns. Request bodies are built by pure functions, so ``--dry-run`` prints exactly what
-would be sent (masked). How the client proves itself is a :class:`Credentials`: an
-``SSWS`` API token (:class:`ApiToken`) or a service app (:mod:`hook.cli.okta_auth`).
+Each call is one bounded exchange (:mod:`hook.cli.http_exchange`: redirects never
+followed, so the credentials cannot be forwarded to another host; every answer read within
+a bound on its size and on the whole exchange's time), and what Okta writes (error
+summaries, the next page's host) is data, shown through :func:`hook.cli.terminal.printable`.
+Every failure becomes an :class:`ExchangeError` whose message an operator can act on and
+whose ``exit_code`` the command returns; Okta's error answers are read by
+:mod:`hook.cli.okta_errors`. Request bodies are built by pure functions, so ``--dry-run``
+prints exactly what would be sent (masked). How the client proves itself is a
+:class:`Credentials`: an ``SSWS`` API token (:class:`ApiToken`) or a service app
+(:mod:`hook.cli.okta_auth`).
 """
 
 from __future__ import annotations
@@ -21,23 +24,19 @@ from email.message import Message
 from typing import Any, Protocol
 from urllib.parse import quote, urljoin
 
-from hook.cli.okta_http import (
-    SHOWN,
-    ApiError,
-    Malformed,
-    Refusals,
-    Reply,
-    error_for,
-    exchange,
-    origin,
-)
+from hook.cli.http_exchange import SHOWN, Reply, exchange, origin
 
-# What the commands catch, as okta_api.X: every error a call to Okta can end in.
-from hook.cli.okta_http import Forbidden as Forbidden
-from hook.cli.okta_http import NotFound as NotFound
-from hook.cli.okta_http import RateLimited as RateLimited
-from hook.cli.okta_http import Unauthorized as Unauthorized
-from hook.cli.okta_http import Unreachable as Unreachable
+# What the commands catch, as okta_api.X: every error a call to Okta can end in
+# (ExchangeError is each one's base).
+from hook.cli.http_exchange import ExchangeError as ExchangeError
+from hook.cli.http_exchange import Malformed as Malformed
+from hook.cli.http_exchange import Unreachable as Unreachable
+from hook.cli.okta_errors import ApiError as ApiError
+from hook.cli.okta_errors import Forbidden as Forbidden
+from hook.cli.okta_errors import NotFound as NotFound
+from hook.cli.okta_errors import RateLimited as RateLimited
+from hook.cli.okta_errors import Refusals, error_for
+from hook.cli.okta_errors import Unauthorized as Unauthorized
 from hook.cli.terminal import printable
 from hook.okta import EVENT_TYPE as HOOK_TYPE
 from hook.version import __version__
@@ -320,7 +319,8 @@ class OktaClient:
             ) from None
 
     def send(self, call: ApiCall) -> Any:
-        """Send one call; its JSON answer (None when empty), or the :class:`ApiError` it means."""
+        """Send one call; its JSON answer (None when empty), or the
+        :class:`ExchangeError` it means."""
         reply = self._reply(call.method, self.org + call.path, call.body)
         return self._json(reply, call.method, call.path)
 

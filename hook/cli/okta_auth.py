@@ -32,7 +32,8 @@ from jwt.algorithms import ECAlgorithm
 
 from hook.cli import okta_api
 from hook.cli.environment import OktaAccess, okta_access
-from hook.cli.okta_http import SHOWN, ApiError, Malformed, Reply, Unauthorized, error_for, exchange
+from hook.cli.http_exchange import SHOWN, Malformed, Reply, exchange
+from hook.cli.okta_errors import ApiError, Unauthorized, error_for
 from hook.cli.output import progress
 from hook.cli.terminal import printable
 from hook.config import ConfigError

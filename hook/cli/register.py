@@ -8,7 +8,6 @@ the rule and says what would change.
 
 from __future__ import annotations
 
-import getpass
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,6 @@ from hook.cli.environment import (
     REGISTER_CLIENT_SECRET,
     environment,
     okta_access,
-    register_client_secret,
 )
 from hook.cli.okta_args import hook_url, okta_id, org_url
 from hook.cli.options import json_option, timeout_option
@@ -30,15 +28,15 @@ from hook.cli.output import (
     ORG_UNREACHABLE,
     RATE_LIMITED,
     REJECTED,
-    STDIN,
     epilog,
-    fingerprint,
     print_json,
     progress,
 )
+from hook.cli.register_calls import attach_rule, hook_plan, saved_id
+from hook.cli.register_channel import channel_text, hook_channel
 from hook.cli.register_plan import DryRun, HookPlan, plan_data, plan_lines, rule_change
 from hook.cli.terminal import LINE, printable, printable_lines
-from hook.config import ConfigError, https_url, load_settings
+from hook.config import ConfigError
 from hook.okta import HOOK_NAME as DEFAULT_HOOK_NAME
 
 
@@ -63,70 +61,6 @@ class Options:
     as_json: bool
 
 
-def _client_secret(args: Options, env: dict[str, str]) -> tuple[str, str] | None:
-    """The OAuth client's secret and where it came from: stdin (``-``) or the environment,
-    never the command line, which ``ps`` shows every user."""
-    if args.client_secret is None:
-        secret = register_client_secret(env)
-        return (secret, REGISTER_CLIENT_SECRET) if secret else None
-    if args.client_secret != STDIN:
-        raise ConfigError(
-            "--client-secret: a value on the command line is visible in ps; give - to read it"
-            f" from standard input, or set {REGISTER_CLIENT_SECRET}"
-        )
-    # On a terminal, ask without echo; otherwise the first line of what is piped in.
-    secret = getpass.getpass("Client secret: ") if sys.stdin.isatty() else sys.stdin.readline()
-    secret = secret.strip()
-    if not secret:
-        raise ConfigError("--client-secret -: standard input holds no secret")
-    return secret, "standard input"
-
-
-def _channel(args: Options, url: str, env: dict[str, str]) -> tuple[dict[str, Any], str | None]:
-    """Okta's channel, and which secret it carries (a fingerprint, never the value)."""
-    if args.auth == "header":
-        settings = load_settings(env)
-        if "header" not in settings.auth_modes:
-            raise ConfigError("HOOK_AUTH_MODE: register --auth header needs header among the modes")
-        channel = okta_api.header_channel(url, settings.auth_header, settings.secrets[0].decode())
-        return channel, f"the first of HOOK_SECRETS ({fingerprint(settings.secrets[0])})"
-    if not args.client_id or not args.token_url:
-        raise ConfigError("--client-id and --token-url: required by register --auth oauth")
-    secret = _client_secret(args, env)
-    if (secret is None) == (args.hook_key_id is None):
-        raise ConfigError(
-            f"--client-secret - or {REGISTER_CLIENT_SECRET} (client_secret_post), or"
-            " --hook-key-id (private_key_jwt): give one"
-        )
-    channel = okta_api.oauth_channel(
-        url,
-        client_id=args.client_id,
-        token_url=https_url("--token-url", args.token_url),
-        client_secret=secret[0] if secret else None,
-        hook_key_id=args.hook_key_id,
-        scope=args.scope,
-    )
-    if secret is None:
-        return channel, None
-    return channel, f"the client secret from {secret[1]} ({fingerprint(secret[0].encode())})"
-
-
-def _hook_plan(client: okta_api.OktaClient, name: str, channel: dict[str, Any]) -> HookPlan:
-    """Find the token hook of that name (one at most), so that a second run updates it."""
-    same = [hook for hook in client.listing(okta_api.TOKEN_HOOKS_PATH) if hook.get("name") == name]
-    if len(same) > 1:
-        raise okta_api.ApiError(
-            f"{len(same)} token inline hooks are named {name!r}"
-            f" ({', '.join(str(hook.get('id')) for hook in same)}): delete all but one"
-            " (Workflow > Inline Hooks), or give another --name."
-        )
-    if not same:
-        return HookPlan(okta_api.create_hook(name, channel), None, [])
-    [current] = same
-    call = okta_api.replace_hook(str(current.get("id")), name, channel)
-    return HookPlan(call, current, okta_api.hook_changes(current, channel))
-
-
 def _rule_target(args: Options) -> str | None:
     """The rule's path, each id checked for its kind (``aus``, ``00p``, ``0pr``)."""
     parts = (args.auth_server, args.policy, args.rule)
@@ -149,36 +83,12 @@ def _scopes(rule: str | None, dry_run: bool) -> list[str]:
     return scopes
 
 
-def _channel_text(channel: dict[str, Any], secret: str | None) -> str:
-    config = channel["config"]
-    if channel["type"] == "HTTP":
-        return f"authenticated by header {config['authScheme']['key']!r} with {secret}"
-    text = (
-        f"authenticated by OAuth 2.0 {config['authType']}, client {config['clientId']},"
-        f" token URL {config['tokenUrl']}"
-    )
-    return text + (f", with {secret}" if secret else "")
-
-
-def _attach(client: okta_api.OktaClient, rule: str, hook_id: str, args: Options) -> dict[str, Any]:
-    """Read the rule, then put it back whole with its token action calling the hook."""
-    current = client.call(okta_api.ApiCall("GET", rule))
-    updated = client.call(okta_api.ApiCall("PUT", rule, okta_api.attach(current, hook_id)))
-    return {
-        "id": updated.get("id", args.rule),
-        "name": updated.get("name"),
-        "policy": args.policy,
-        "authorization_server": args.auth_server,
-        "inline_hook": okta_api.attached_hook(updated),
-    }
-
-
 def _register_text(result: dict[str, Any], channel: dict[str, Any], plan: HookPlan) -> str:
     hook, rule = result["hook"], result["rule"]
     lines = [f"{plan.done.capitalize()} the inline hook {hook['name']!r} (id {hook['id']})."]
     if plan.current is not None:
         lines += plan_lines(plan, hook["name"], hook["secret"])[1:]
-    lines.append(f"  Okta calls {hook['uri']}, {_channel_text(channel, hook['secret'])}.")
+    lines.append(f"  Okta calls {hook['uri']}, {channel_text(channel, hook['secret'])}.")
     if rule is not None:
         lines.append(
             f"Attached it to rule {rule['name']!r} ({rule['id']}) of policy {rule['policy']}"
@@ -199,7 +109,7 @@ def _preview(
 ) -> int:
     """--dry-run with credentials: read the hook of that name and the rule, change nothing."""
     progress(args.as_json, f"Looking for the inline hook {args.name!r} in {org} ...")
-    plan = _hook_plan(client, args.name, channel)
+    plan = hook_plan(client, args.name, channel)
     change = None
     if rule is not None:
         progress(args.as_json, f"Reading the rule {args.rule} ...")
@@ -218,19 +128,13 @@ def _print_dry_run(dry: DryRun, as_json: bool) -> int:
     return 0
 
 
-def _created_id(hook: dict[str, Any]) -> str:
-    if not isinstance(hook.get("id"), str) or not hook["id"]:
-        raise okta_api.Malformed("Okta's answer names no id for the hook it saved.")
-    return hook["id"]
-
-
 def _register(args: Options) -> int:
     """Create or update the hook, then attach it when a rule is named."""
     env = environment()
     org = org_url("--org", args.org)
     url = hook_url("--url", args.url)
     rule = _rule_target(args)
-    channel, secret = _channel(args, url, env)
+    channel, secret = hook_channel(args, url, env)
     access = okta_access(env)
     if args.dry_run and not (access.client_id or access.api_token):
         plan = HookPlan(okta_api.create_hook(args.name, channel), None, [])
@@ -243,18 +147,25 @@ def _register(args: Options) -> int:
         if args.dry_run:
             return _preview(client, args, org, rule, channel, secret)
         progress(args.as_json, f"Looking for the inline hook {args.name!r} in {org} ...")
-        plan = _hook_plan(client, args.name, channel)
+        plan = hook_plan(client, args.name, channel)
         progress(args.as_json, f"{plan.doing} the inline hook {args.name!r} ...")
         hook = client.call(plan.call)
         result["hook"] = {key: hook.get(key) for key in ("id", "name", "status")} | {
             "uri": url,
             **plan_data(plan, secret),
-            "id": _created_id(hook),
+            "id": saved_id(hook),
         }
         if rule is not None:
             progress(args.as_json, f"Attaching it to rule {args.rule} ...")
-            result["rule"] = _attach(client, rule, hook["id"], args)
-    except okta_api.ApiError as error:
+            result["rule"] = attach_rule(
+                client,
+                rule,
+                hook["id"],
+                rule_id=args.rule,
+                policy=args.policy,
+                auth_server=args.auth_server,
+            )
+    except okta_api.ExchangeError as error:
         print(f"psc-hook register: {printable(str(error), LINE)}", file=sys.stderr)
         if result["hook"] is not None:
             print(

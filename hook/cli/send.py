@@ -10,27 +10,18 @@ and why that is the likely cause.
 from __future__ import annotations
 
 import sys
-import uuid
 from collections.abc import Mapping
 
 import click
 
-from hook.cli import okta_api
+from hook.cli import hook_client
 from hook.cli.environment import environment, send_bearer_token
+from hook.cli.http_exchange import ExchangeError
 from hook.cli.options import demo_option, json_option, timeout_option
 from hook.cli.output import BAD_INPUT, epilog, indented, print_json
 from hook.cli.playing import Played, Player, Reference, payload_options, play, say_client
 from hook.cli.token_input import read_token
-from hook.config import (
-    AUTH_MODES,
-    ConfigError,
-    auth_header,
-    auth_modes,
-    claim_to_read,
-    client_order,
-    header_secrets,
-    https_url,
-)
+from hook.config import claim_to_read, client_order, https_url
 
 
 def _player(env: Mapping[str, str]) -> Player:
@@ -57,22 +48,6 @@ def _why_nothing(played: Played, clients: tuple[str, ...]) -> str:
         "the service patched nothing: it skips a client that is not in its PSC_CLIENT_IDS,"
         f" and this request played {said}; {advice}"
     )
-
-
-def _auth_headers(env: Mapping[str, str], bearer: str | None) -> dict[str, str]:
-    """What Okta would send: the bearer in OAuth mode when one is given, else the first
-    secret; with HOOK_AUTH_MODE unset, whichever of the two is at hand."""
-    modes = auth_modes(env) or AUTH_MODES
-    if bearer and "oauth" in modes:
-        return {"Authorization": f"Bearer {bearer}"}
-    if "header" in modes and ("oauth" not in modes or env.get("HOOK_SECRETS", "").strip()):
-        return {auth_header(env): header_secrets(env)[0].decode()}
-    if "header" in modes:
-        raise ConfigError(
-            "HOOK_SECRETS or HOOK_SEND_BEARER_TOKEN: send presents the first secret (header"
-            " mode) or a bearer (oauth mode; or pass --bearer)"
-        )
-    raise ConfigError("HOOK_SEND_BEARER_TOKEN: required by send in oauth mode (or pass --bearer)")
 
 
 @click.command(
@@ -116,13 +91,12 @@ def command(
     env = environment(demo)
     url = https_url("--url", url)
     bearer = read_token(bearer, "--bearer") if bearer else send_bearer_token(env)
-    headers = _auth_headers(env, bearer)
+    auth = hook_client.okta_auth_headers(env, bearer)
     played = play(payload, _player(env), client, claim, alias)
     say_client(as_json, played)
-    headers.update({"Content-Type": "application/json", "X-Request-Id": uuid.uuid4().hex})
     try:
-        reply = okta_api.exchange("POST", url, headers, played.raw, timeout)
-    except okta_api.ApiError as error:  # no answer in time, or one larger than any hook's
+        reply = hook_client.post(url, played.raw, auth, timeout)
+    except ExchangeError as error:  # no answer in time, or one larger than any hook's
         print(f"psc-hook send: {error}", file=sys.stderr)
         return error.exit_code
     answer = reply.json()
