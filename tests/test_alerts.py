@@ -19,9 +19,10 @@ import yaml
 
 from hook import create_app
 from hook.config import load_settings
-from tests.conftest import BASE_ENV, ROOT, Scrape
-from tests.docs import anchors, page, section
-from tests.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
+from tests.support.docs import anchors, page, section
+from tests.support.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
+from tests.support.scrape import Scrape
+from tests.support.settings import BASE_ENV, ROOT
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 ALERTS = yaml.safe_load((PROMETHEUS / "alerts.yaml").read_text())

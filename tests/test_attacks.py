@@ -23,8 +23,7 @@ import pytest
 
 from hook import samples
 from hook.keyset import REFETCH_BURST
-from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
-from tests.jwks_server import (
+from tests.support.jwks_server import (
     FIRST_KID,
     JwksServer,
     SigningKey,
@@ -35,6 +34,8 @@ from tests.jwks_server import (
     oauth_environment,
     signing_key,
 )
+from tests.support.processes import Server, launch, stop
+from tests.support.settings import BASE_ENV, SECRET
 
 BODY = json.dumps(samples.load("password-only")).encode()
 KEY = signing_key(FIRST_KID)

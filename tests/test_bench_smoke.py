@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.conftest import ROOT
+from tests.support.settings import ROOT
 
 LABELS = (
     "header auth",

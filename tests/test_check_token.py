@@ -21,9 +21,10 @@ from hook import payload, samples
 from hook.answer import build_answer
 from hook.cli.okta_applier import apply_answer
 from hook.config import load_settings
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, free_port
-from tests.jwks_server import FIRST_KID, JwksServer, SigningKey, signing_key
+from tests.support.cli_runner import run, use_env
+from tests.support.jwks_server import FIRST_KID, JwksServer, SigningKey, signing_key
+from tests.support.processes import free_port
+from tests.support.settings import BASE_ENV
 
 TENANT = BASE_ENV["PSC_TENANT_ID"]
 HINT = "OKTA_chu-exemple"

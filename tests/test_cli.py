@@ -20,9 +20,10 @@ from hook import payload, samples
 from hook.answer import build_answer
 from hook.cli.environment import DEMO_ENVIRONMENT
 from hook.config import ConfigError, load_settings
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port
-from tests.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key
+from tests.support.cli_runner import run, use_env
+from tests.support.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key
+from tests.support.processes import Server, free_port
+from tests.support.settings import BASE_ENV, OTHER_SECRET, SECRET
 from tests.test_log_leaks import PERSONAL
 
 SAMPLES = list(samples.DESCRIPTIONS)

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import requests
 
-from tests import checkov
-from tests.conftest import BASE_ENV, ROOT, Server, free_port, stop, wait_until_up
-from tests.dockerfile import BUILD, FINAL, IMAGE_VENV, exec_form, image_env, only, runs
-from tests.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
+from tests.support import checkov
+from tests.support.dockerfile import BUILD, FINAL, IMAGE_VENV, exec_form, image_env, only, runs
+from tests.support.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
+from tests.support.processes import Server, free_port, stop, wait_until_up
+from tests.support.settings import BASE_ENV, ROOT
 
 VENV_BIN = Path(sys.executable).parent
 

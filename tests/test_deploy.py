@@ -18,18 +18,10 @@ import yaml
 
 from hook.cli.serve import GUNICORN_ARGS
 from hook.config import ConfigError, https_url, load_settings
-from tests.cli_runner import run, use_env
-from tests.conftest import (
-    BASE_ENV,
-    ROOT,
-    SECRET,
-    Server,
-    free_port,
-    gunicorn_command,
-    stop,
-    wait_until_up,
-)
-from tests.docs import page
+from tests.support.cli_runner import run, use_env
+from tests.support.docs import page
+from tests.support.processes import Server, free_port, gunicorn_command, stop, wait_until_up
+from tests.support.settings import BASE_ENV, ROOT, SECRET
 
 #: The variables of the service's spec; the platforms set PORT themselves.
 SPEC_VARIABLES = (

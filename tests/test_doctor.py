@@ -17,10 +17,9 @@ from freezegun import freeze_time
 from hook import samples
 from hook.cli import okta_api
 from hook.psc_environments import ENVIRONMENTS, broker_endpoint, environment
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
-from tests.fake_okta import CPS_ADDITIONAL_AMR, TOKEN, FakeOkta, FakeOktaServer, error_body
-from tests.jwks_server import (
+from tests.support.cli_runner import run, use_env
+from tests.support.fake_okta import CPS_ADDITIONAL_AMR, TOKEN, FakeOkta, FakeOktaServer, error_body
+from tests.support.jwks_server import (
     CLIENT_ID,
     FIRST_KID,
     ISSUER,
@@ -30,6 +29,8 @@ from tests.jwks_server import (
     oauth_environment,
     signing_key,
 )
+from tests.support.processes import Server, free_port, launch, stop
+from tests.support.settings import BASE_ENV, OTHER_SECRET, SECRET
 
 PSC_CLIENT = samples.load("password-okta-verify-push")["data"]["context"]["protocol"]["client"][
     "id"

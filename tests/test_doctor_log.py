@@ -12,9 +12,9 @@ from hook.cli import audit_log, okta_api
 from hook.cli.audit_log import EXECUTED, PROCESSED, parse_since
 from hook.cli.terminal import printable
 from tests import test_doctor
-from tests.cli_runner import run
-from tests.fake_okta import LOG_ACTOR, TOKEN
-from tests.okta_schemas import validate_management
+from tests.support.cli_runner import run
+from tests.support.fake_okta import LOG_ACTOR, TOKEN
+from tests.support.okta_schemas import validate_management
 from tests.test_doctor import POLICY, RULE, SERVER, codes, doctor, wire
 
 #: The org, the service it calls and the doctor's settings: test_doctor's fixtures.

@@ -12,8 +12,9 @@ from gunicorn.app.base import Application
 
 from hook import samples
 from hook.cli.okta_applier import apply_answer
-from tests.conftest import BASE_ENV, OTHER_SECRET, ROOT, SECRET, gunicorn_command
-from tests.okta_schemas import validate
+from tests.support.okta_schemas import validate
+from tests.support.processes import gunicorn_command
+from tests.support.settings import BASE_ENV, OTHER_SECRET, ROOT, SECRET
 
 AUTH = {"Authorization": SECRET}
 

@@ -19,9 +19,10 @@ from hook.cli import dossier
 from hook.cli.audit_log import EXECUTED
 from hook.cli.dossier_words import AREA_NAMES, FLOW_NAMES
 from tests import test_doctor
-from tests.cli_runner import run
-from tests.conftest import OTHER_SECRET, SECRET, free_port
-from tests.fake_okta import LOG_ACTOR, TOKEN
+from tests.support.cli_runner import run
+from tests.support.fake_okta import LOG_ACTOR, TOKEN
+from tests.support.processes import free_port
+from tests.support.settings import OTHER_SECRET, SECRET
 from tests.test_doctor import (
     AUTH_POLICY,
     LOCAL_ENV,

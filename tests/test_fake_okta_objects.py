@@ -13,8 +13,8 @@ import pytest
 
 from hook.cli import okta_api, okta_scopes
 from hook.cli.audit_log import log_path
-from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer
-from tests.okta_schemas import MANAGEMENT, validate_management
+from tests.support.fake_okta import TOKEN, FakeOkta, FakeOktaServer
+from tests.support.okta_schemas import MANAGEMENT, validate_management
 
 APP, POLICY = "0oa1pscClient0Example7", "rst1pscAuthPolicy0ex7"
 #: OpenAPI 3.0 discriminators JSON Schema does not follow: a verification method's schema.

@@ -28,8 +28,7 @@ from hook import create_app, samples
 from hook.amr import AmrTable
 from hook.cli.okta_applier import apply_answer
 from hook.config import Settings, load_settings
-from tests.conftest import BASE_ENV, READ_PATHS, SECRET
-from tests.jwks_server import (
+from tests.support.jwks_server import (
     AUDIENCE,
     CLIENT_ID,
     FIRST_KID,
@@ -41,7 +40,9 @@ from tests.jwks_server import (
     oauth_environment,
     signing_key,
 )
-from tests.okta_schemas import validate
+from tests.support.okta_schemas import validate
+from tests.support.read_paths import READ_PATHS
+from tests.support.settings import BASE_ENV, SECRET
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 AUTH = {"Authorization": SECRET}

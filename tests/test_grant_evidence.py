@@ -20,7 +20,8 @@ from hook.answer import build_answer
 from hook.claims import compute
 from hook.config import load_settings
 from hook.evidence import LAST_TIME, gather
-from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
+from tests.support.processes import Server, launch, stop
+from tests.support.settings import BASE_ENV, SECRET
 
 AUTH = {"Authorization": SECRET}
 USER = "00u1abcd2EFGH3ijk4l5"

@@ -13,8 +13,8 @@ from kubernetes_validate import utils as kubernetes
 
 from hook.config import ConfigError, load_settings
 from hook.version import __version__
-from tests import checkov
-from tests.conftest import ROOT, SECRET
+from tests.support import checkov
+from tests.support.settings import ROOT, SECRET
 from tests.test_container import FINAL, only
 from tests.test_deploy import SPEC_VARIABLES
 

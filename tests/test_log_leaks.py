@@ -28,18 +28,8 @@ import requests
 from hook import gunicorn_logs, metrics, samples
 from hook.config import ASSURANCE_LEVELS, load_settings
 from hook.outcomes import Outcome
-from tests.conftest import (
-    BASE_ENV,
-    OTHER_SECRET,
-    ROOT,
-    SECRET,
-    Scrape,
-    Server,
-    free_port,
-    gunicorn_command,
-)
-from tests.failing_app import SECRET_IN_A_LOCAL
-from tests.jwks_server import (
+from tests.support.failing_app import SECRET_IN_A_LOCAL
+from tests.support.jwks_server import (
     FIRST_KID,
     JwksServer,
     bearer,
@@ -49,6 +39,9 @@ from tests.jwks_server import (
     oauth_environment,
     signing_key,
 )
+from tests.support.processes import Server, free_port, gunicorn_command
+from tests.support.scrape import Scrape
+from tests.support.settings import BASE_ENV, OTHER_SECRET, ROOT, SECRET
 
 PERSONAL_KEYS = {
     "name",
@@ -403,7 +396,7 @@ def assert_structured(exceptions: list[dict[str, Any]], kind: str, message: str)
     (exception,) = exceptions
     assert (exception["exc_type"], exception["exc_value"]) == (kind, message)
     frames = exception["frames"]
-    assert frames[-1]["filename"].endswith("tests/failing_app.py")
+    assert frames[-1]["filename"].endswith("tests/support/failing_app.py")
     assert all({"filename", "lineno", "name"} <= set(frame) for frame in frames)
     assert not any("locals" in frame for frame in frames)
 
@@ -412,7 +405,7 @@ FAILING_APP = ("--pythonpath", str(ROOT))
 
 
 def test_an_unexpected_error_is_logged_as_data_without_locals(start_server) -> None:
-    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.failing_app:failing_hook()"))
+    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.support.failing_app:failing_hook()"))
     answer = requests.post(
         f"{server.url}/token-hook",
         json=samples.load("password-only"),
@@ -426,7 +419,7 @@ def test_an_unexpected_error_is_logged_as_data_without_locals(start_server) -> N
 
 
 def test_an_error_gunicorn_logs_is_data_without_locals(start_server) -> None:
-    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.failing_app:raw_app"))
+    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.support.failing_app:raw_app"))
     path = "/users/camille.martin@chu-exemple.fr"
     answer = requests.get(f"{server.url}{path}", headers={"Authorization": SECRET}, timeout=10)
     assert answer.status_code == 500

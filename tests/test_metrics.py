@@ -19,8 +19,9 @@ from hook import create_app, metrics, metrics_files, samples
 from hook.config import ConfigError, load_settings
 from hook.oauth import FAILURE_REASONS
 from hook.outcomes import Outcome
-from tests.conftest import BASE_ENV, ROOT, SECRET, Scrape
-from tests.jwks_server import jwks_fixture, oauth_environment
+from tests.support.jwks_server import jwks_fixture, oauth_environment
+from tests.support.scrape import Scrape
+from tests.support.settings import BASE_ENV, ROOT, SECRET
 
 TOKEN = "metrics-token-0123456789-abcdefghijklmnop"
 CALLS = "psc_hook_calls_total"

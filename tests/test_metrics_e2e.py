@@ -17,7 +17,9 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 from hook import metrics, samples
 from hook.outcomes import Outcome
-from tests.conftest import BASE_ENV, SECRET, Scrape, Server
+from tests.support.processes import Server
+from tests.support.scrape import Scrape
+from tests.support.settings import BASE_ENV, SECRET
 
 TOKEN = "metrics-token-0123456789-abcdefghijklmnop"
 ENV = {

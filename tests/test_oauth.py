@@ -35,8 +35,7 @@ from hook.oauth import (
     OAuthAuthenticator,
     unverified_header,
 )
-from tests.conftest import BASE_ENV, SECRET
-from tests.jwks_server import (
+from tests.support.jwks_server import (
     AUDIENCE,
     CLIENT_ID,
     FIRST_KID,
@@ -52,6 +51,7 @@ from tests.jwks_server import (
     oauth_settings,
     signing_key,
 )
+from tests.support.settings import BASE_ENV, SECRET
 
 jwks = jwks_fixture()
 KEY = signing_key(FIRST_KID)

@@ -11,8 +11,7 @@ import pytest
 import requests
 
 from hook import samples
-from tests.conftest import BASE_ENV, SECRET, Server, free_port, gunicorn_command
-from tests.jwks_server import (
+from tests.support.jwks_server import (
     FIRST_KID,
     JwksServer,
     bearer,
@@ -21,7 +20,9 @@ from tests.jwks_server import (
     oauth_environment,
     signing_key,
 )
-from tests.okta_schemas import validate
+from tests.support.okta_schemas import validate
+from tests.support.processes import Server, free_port, gunicorn_command
+from tests.support.settings import BASE_ENV, SECRET
 
 jwks = jwks_fixture()
 KEY = signing_key(FIRST_KID)

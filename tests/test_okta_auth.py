@@ -1,7 +1,7 @@
 """Least-privilege access to Okta: ``register`` and ``doctor`` as an OAuth 2.0 service app
 (``private_key_jwt``, DPoP when the app requires it, only the scopes the command needs),
 against the fake Okta, whose token endpoint and API check what okta-management.md says
-Okta checks (``tests/fake_okta_auth.py``)."""
+Okta checks (``tests/support/fake_okta_auth.py``)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from hook.cli import okta_api, okta_auth, okta_scopes
 from hook.psc_environments import broker_endpoint, environment
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV
-from tests.fake_okta import (
+from tests.support.cli_runner import run, use_env
+from tests.support.fake_okta import (
     CPS_ADDITIONAL_AMR,
     ERRORS,
     TOKEN,
@@ -31,8 +30,9 @@ from tests.fake_okta import (
     FakeOktaServer,
     error_body,
 )
-from tests.fake_okta_auth import ASSERTION_TYPE, TOKEN_PATH, b64, required_scope
-from tests.okta_schemas import MANAGEMENT
+from tests.support.fake_okta_auth import ASSERTION_TYPE, TOKEN_PATH, b64, required_scope
+from tests.support.okta_schemas import MANAGEMENT
+from tests.support.settings import BASE_ENV
 
 CLIENT_ID = "0oa1pscDoctor0Service7"
 KID = "psc-doctor-key-1"

@@ -16,10 +16,9 @@ from freezegun import freeze_time
 
 from hook.cli import okta_api
 from hook.cli.register import DEFAULT_HOOK_NAME
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, free_port
-from tests.docs import markdown_pages, page
-from tests.fake_okta import (
+from tests.support.cli_runner import run, use_env
+from tests.support.docs import markdown_pages, page
+from tests.support.fake_okta import (
     TOKEN,
     FakeOkta,
     FakeOktaServer,
@@ -27,7 +26,9 @@ from tests.fake_okta import (
     hook_problems,
     replace_problems,
 )
-from tests.okta_schemas import EXAMPLES
+from tests.support.okta_schemas import EXAMPLES
+from tests.support.processes import free_port
+from tests.support.settings import BASE_ENV, OTHER_SECRET, SECRET
 
 HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
 MOVED_URL = "https://psc-hook-2.chu-exemple.fr/token-hook"

@@ -9,9 +9,10 @@ import tomllib
 
 from hook.cli.okta_api import OktaClient
 from hook.version import __version__
-from tests.cli_runner import run
-from tests.conftest import ROOT, Scrape
-from tests.fake_okta import FakeOkta, FakeOktaServer
+from tests.support.cli_runner import run
+from tests.support.fake_okta import FakeOkta, FakeOktaServer
+from tests.support.scrape import Scrape
+from tests.support.settings import ROOT
 
 SEMVER = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
 

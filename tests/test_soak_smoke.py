@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from bench.soak import verdict
-from tests.conftest import ROOT
+from tests.support.settings import ROOT
 
 
 def test_a_smoke_run_completes_and_reports_every_figure() -> None:

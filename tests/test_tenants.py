@@ -22,8 +22,9 @@ from hook.answer import build_answer
 from hook.claims import compute
 from hook.config import ConfigError, load_settings
 from hook.psc_environments import FORMER_SANDBOX, SANDBOX, Environment, broker_endpoint
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
+from tests.support.cli_runner import run, use_env
+from tests.support.processes import Server, launch, stop
+from tests.support.settings import BASE_ENV, SECRET
 from tests.test_check_token import minted, sign, verdicts
 
 AUTH = {"Authorization": SECRET}

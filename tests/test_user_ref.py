@@ -17,8 +17,9 @@ from hook import payload, samples
 from hook.answer import build_answer
 from hook.config import ConfigError, load_settings
 from hook.user_ref import UserRef
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, ROOT, SECRET, Server
+from tests.support.cli_runner import run, use_env
+from tests.support.processes import Server
+from tests.support.settings import BASE_ENV, ROOT, SECRET
 
 KEY = "log-user-key-0123456789-abcdefghijklmnopqrstuv"
 OTHER_KEY = "another-log-user-key-9876543210-zyxwvutsrqpon"
