@@ -11,6 +11,10 @@ import pytest
 
 from hook import create_app
 from hook.config import Settings, load_settings
+from tests.support.cli_runner import use_env
+from tests.support.doctor_org import LOCAL_ENV
+from tests.support.fake_okta import FakeOkta, FakeOktaServer
+from tests.support.jwks_server import FIRST_KID, JwksServer, signing_key
 from tests.support.processes import Server, launch, stop
 from tests.support.settings import BASE_ENV, SECRET
 
@@ -64,3 +68,38 @@ def module_server(tmp_path_factory) -> Iterator[Server]:
     server = launch(BASE_ENV, tmp_path_factory.mktemp("server"))
     yield server
     stop(server.process)
+
+
+@pytest.fixture
+def jwks() -> Iterator[JwksServer]:
+    """A JWKS server on loopback serving ``signing_key(FIRST_KID)``."""
+    server = JwksServer([signing_key(FIRST_KID)])
+    yield server
+    server.close()
+
+
+# the doctor's org (test_doctor, test_doctor_log, test_evidence) ----------------------------
+
+
+@pytest.fixture
+def doctor_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The doctor's settings in the CLI's environment (``usefixtures`` in its test modules)."""
+    use_env(monkeypatch, LOCAL_ENV)
+
+
+@pytest.fixture(scope="module")
+def hinted_service(tmp_path_factory) -> Iterator[Server]:
+    """The service with the doctor's settings: PSC's client, and the hint in the ID token."""
+    env = {key: value for key, value in LOCAL_ENV.items() if key != "OKTA_API_TOKEN"}
+    server = launch(env, tmp_path_factory.mktemp("hinted"))
+    yield server
+    stop(server.process)
+
+
+@pytest.fixture
+def okta(hinted_service: Server) -> Iterator[FakeOktaServer]:
+    """An empty org whose hooks reach the service with the doctor's settings (the tests of
+    other commands define their own ``okta``)."""
+    server = FakeOktaServer(FakeOkta(service_url=hinted_service.url))
+    yield server
+    server.close()

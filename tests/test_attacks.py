@@ -29,7 +29,6 @@ from tests.support.jwks_server import (
     SigningKey,
     claims,
     forge,
-    jwks_fixture,
     mint,
     oauth_environment,
     signing_key,
@@ -40,7 +39,6 @@ from tests.support.settings import BASE_ENV, SECRET
 BODY = json.dumps(samples.load("password-only")).encode()
 KEY = signing_key(FIRST_KID)
 ATTACKER = signing_key("attacker-key")
-jwks = jwks_fixture(scope="module")
 WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
 LIMIT = 262_144
 
@@ -437,3 +435,11 @@ def assert_unauthorized(reply: Reply, *, oauth: bool) -> None:
     assert problem["detail"] == "The call could not be authenticated as Okta's."
     challenge = reply.headers.get("WWW-Authenticate")
     assert challenge == ('Bearer error="invalid_token"' if oauth else None)
+
+
+@pytest.fixture(scope="module")
+def jwks() -> Iterator[JwksServer]:
+    """One JWKS server serving the first key for the whole module (conftest's is per test)."""
+    server = JwksServer([signing_key(FIRST_KID)])
+    yield server
+    server.close()

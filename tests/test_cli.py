@@ -22,9 +22,9 @@ from hook.cli.environment import DEMO_ENVIRONMENT
 from hook.config import ConfigError, load_settings
 from tests.support.cli_runner import run, use_env
 from tests.support.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key
+from tests.support.personal import PERSONAL
 from tests.support.processes import Server, free_port
 from tests.support.settings import BASE_ENV, OTHER_SECRET, SECRET
-from tests.test_log_leaks import PERSONAL
 
 SAMPLES = list(samples.DESCRIPTIONS)
 TENANT = BASE_ENV["PSC_TENANT_ID"]

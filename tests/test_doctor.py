@@ -16,9 +16,30 @@ from freezegun import freeze_time
 
 from hook import samples
 from hook.cli import okta_api
-from hook.psc_environments import ENVIRONMENTS, broker_endpoint, environment
+from hook.psc_environments import broker_endpoint
 from tests.support.cli_runner import run, use_env
-from tests.support.fake_okta import CPS_ADDITIONAL_AMR, TOKEN, FakeOkta, FakeOktaServer, error_body
+from tests.support.doctor_org import (
+    AUTH_POLICY,
+    BROKER,
+    CPS_IDP,
+    FORMER,
+    HINT,
+    HOOK_URL,
+    LOCAL_ENV,
+    PASSWORD,
+    POLICY,
+    PRODUCTION,
+    PSC_CLIENT,
+    RULE,
+    SANDBOX,
+    SERVER,
+    codes,
+    doctor,
+    header_hook,
+    possession,
+    wire,
+)
+from tests.support.fake_okta import TOKEN, FakeOktaServer, error_body
 from tests.support.jwks_server import (
     CLIENT_ID,
     FIRST_KID,
@@ -32,19 +53,7 @@ from tests.support.jwks_server import (
 from tests.support.processes import Server, free_port, launch, stop
 from tests.support.settings import BASE_ENV, OTHER_SECRET, SECRET
 
-PSC_CLIENT = samples.load("password-okta-verify-push")["data"]["context"]["protocol"]["client"][
-    "id"
-]
-HINT = "OKTA_chu-exemple"
-CPS_IDP = BASE_ENV["PSC_CPS_IDP_IDS"]
-SERVER, POLICY, RULE = "aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7"
-AUTH_POLICY = "rst1pscAuthPolicy0ex7"
-HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
-SANDBOX, PRODUCTION = environment("sandbox"), environment("production")
-[FORMER] = [psc for psc in ENVIRONMENTS if psc.former]
-BROKER = broker_endpoint(SANDBOX.issuer, HINT)
-LOCAL_ENV = {**BASE_ENV, "PSC_CLIENT_IDS": PSC_CLIENT, "PSC_KC_IDP_HINT": HINT,
-             "OKTA_API_TOKEN": TOKEN}  # fmt: skip
+pytestmark = pytest.mark.usefixtures("doctor_env")
 OAUTH_ENV = {
     "HOOK_AUTH_MODE": "oauth",
     "HOOK_OAUTH_ISSUER": "https://chu-exemple.okta.com/oauth2/aus9hookCaller0example",
@@ -52,28 +61,6 @@ OAUTH_ENV = {
     "HOOK_OAUTH_SCOPES": "psc.hook",
     "HOOK_OAUTH_CLIENT_IDS": "0oa9hookCaller0example",
 }
-
-
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_env(monkeypatch, LOCAL_ENV)
-
-
-@pytest.fixture(scope="module")
-def hinted_service(tmp_path_factory) -> Iterator[Server]:
-    """The service with the doctor's settings: PSC's client, and the hint in the ID token."""
-    env = {key: value for key, value in LOCAL_ENV.items() if key != "OKTA_API_TOKEN"}
-    server = launch(env, tmp_path_factory.mktemp("hinted"))
-    yield server
-    stop(server.process)
-
-
-@pytest.fixture
-def okta(hinted_service: Server) -> Iterator[FakeOktaServer]:
-    """An empty org whose hooks reach the service with the doctor's settings."""
-    server = FakeOktaServer(FakeOkta(service_url=hinted_service.url))
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +74,6 @@ def strict_service(tmp_path_factory) -> Iterator[Server]:
     stop(server.process)
 
 
-def header_hook(url: str = HOOK_URL, header: str = "Authorization", secret: str = SECRET):
-    return okta_api.header_channel(url, header, secret)
-
-
 def oauth_hook(**changes: str):
     values = {
         "client_id": "0oa9hookCaller0example",
@@ -100,31 +83,6 @@ def oauth_hook(**changes: str):
         **changes,
     }
     return okta_api.oauth_channel(HOOK_URL, **values)
-
-
-def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BROKER,)) -> dict:
-    """An org set up as docs/okta-setup.md says: the hook on PSC's rule, its app redirecting,
-    and one sign-in through it."""
-    hook = fake.add_hook(channel or header_hook())
-    fake.add_server(SERVER)
-    fake.add_policy(SERVER, POLICY, list(clients))
-    fake.add_rule(SERVER, POLICY, RULE, hook_id=hook["id"])
-    fake.add_app(PSC_CLIENT, list(redirect_uris))
-    fake.add_authentication_policy(PSC_CLIENT, AUTH_POLICY)  # the password, then a push
-    # the samples' CPS card reader (BASE_ENV names it), making Okta record PSC's élevé set
-    fake.add_idp(CPS_IDP, "Carte CPS", additional_amr=CPS_ADDITIONAL_AMR)
-    fake.add_hook_calls(hook["id"])  # a sign-in went through, as Okta's System Log says
-    return hook
-
-
-def doctor(capsys, okta: FakeOktaServer, *extra: str):
-    return run(capsys, "doctor", "--org", okta.url, *extra)
-
-
-def codes(capsys, okta: FakeOktaServer, *extra: str) -> list[str]:
-    result = doctor(capsys, okta, "--json", *extra)
-    assert result.code == (1 if result.json()["findings"] else 0), result.err
-    return [finding["code"] for finding in result.json()["findings"]]
 
 
 # the fake's test run is faithful ----------------------------------------------------------
@@ -809,13 +767,6 @@ def test_a_cps_reader_with_hwk_pin_mfa_makes_okta_record_pscs_eleve_set(capsys, 
     okta.fake.idps[CPS_IDP]["status"] = "INACTIVE"
     okta.fake.idps[CPS_IDP]["properties"] = {"additionalAmr": []}
     assert codes(capsys, okta) == ["cps-idp-not-found"]
-
-
-PASSWORD = {"methods": ["password"], "required": True}
-
-
-def possession(*methods: str, **demands: str) -> dict:
-    return {**({"methods": list(methods)} if methods else {}), "required": True, **demands}
 
 
 @pytest.mark.parametrize(

@@ -11,14 +11,13 @@ import pytest
 from hook.cli import audit_log, okta_api
 from hook.cli.audit_log import EXECUTED, PROCESSED, parse_since
 from hook.cli.terminal import printable
-from tests import test_doctor
 from tests.support.cli_runner import run
+from tests.support.doctor_org import POLICY, RULE, SERVER, codes, doctor, wire
 from tests.support.fake_okta import LOG_ACTOR, TOKEN
 from tests.support.okta_schemas import validate_management
-from tests.test_doctor import POLICY, RULE, SERVER, codes, doctor, wire
 
-#: The org, the service it calls and the doctor's settings: test_doctor's fixtures.
-okta, hinted_service, cli_env = test_doctor.okta, test_doctor.hinted_service, test_doctor.cli_env
+#: The org, the service it calls (conftest's okta, hinted_service) and the doctor's settings.
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 HOSTILE = "\x1b[2J\x1b[HPassword: \x1b]0;owned\x07\r\x9b31mred\u202egnp.exe\x00"
 

@@ -18,12 +18,8 @@ from hook import samples
 from hook.cli import dossier
 from hook.cli.audit_log import EXECUTED
 from hook.cli.dossier_words import AREA_NAMES, FLOW_NAMES
-from tests import test_doctor
 from tests.support.cli_runner import run
-from tests.support.fake_okta import LOG_ACTOR, TOKEN
-from tests.support.processes import free_port
-from tests.support.settings import OTHER_SECRET, SECRET
-from tests.test_doctor import (
+from tests.support.doctor_org import (
     AUTH_POLICY,
     LOCAL_ENV,
     PASSWORD,
@@ -32,9 +28,12 @@ from tests.test_doctor import (
     possession,
     wire,
 )
+from tests.support.fake_okta import LOG_ACTOR, TOKEN
+from tests.support.processes import free_port
+from tests.support.settings import OTHER_SECRET, SECRET
 
-#: The org, the service it calls and the doctor's settings: test_doctor's fixtures.
-okta, hinted_service, cli_env = test_doctor.okta, test_doctor.hinted_service, test_doctor.cli_env
+#: The org, the service it calls (conftest's okta, hinted_service) and the doctor's settings.
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 #: An Okta Verify code after the password: the hook makes it PSC's set, in one token.
 TOTP = possession("totp")

@@ -36,7 +36,6 @@ from tests.support.jwks_server import (
     SCOPE,
     JwksServer,
     claims,
-    jwks_fixture,
     oauth_environment,
     signing_key,
 )
@@ -441,7 +440,6 @@ def test_duplicate_keys_keep_the_last_as_the_service_reads_them() -> None:
     assert check("defaults", body.encode()) == 400
 
 
-jwks = jwks_fixture(scope="module")
 LEEWAY_S = 30
 
 
@@ -553,3 +551,11 @@ def test_a_signed_token_is_accepted_only_when_it_passes_every_check(
     assert status in (200, 401)
     if status == 200:
         assert passes_every_check(token_claims), token_claims
+
+
+@pytest.fixture(scope="module")
+def jwks() -> Iterator[JwksServer]:
+    """One JWKS server serving the first key for the whole module (conftest's is per test)."""
+    server = JwksServer([signing_key(FIRST_KID)])
+    yield server
+    server.close()

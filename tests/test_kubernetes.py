@@ -14,9 +14,9 @@ from kubernetes_validate import utils as kubernetes
 from hook.config import ConfigError, load_settings
 from hook.version import __version__
 from tests.support import checkov
+from tests.support.deploy_files import SPEC_VARIABLES
+from tests.support.dockerfile import FINAL, only
 from tests.support.settings import ROOT, SECRET
-from tests.test_container import FINAL, only
-from tests.test_deploy import SPEC_VARIABLES
 
 HERE = ROOT / "deploy" / "kubernetes"
 KUSTOMIZATION = yaml.safe_load((HERE / "kustomization.yaml").read_text())

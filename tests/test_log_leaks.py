@@ -34,25 +34,15 @@ from tests.support.jwks_server import (
     JwksServer,
     bearer,
     forge,
-    jwks_fixture,
     mint,
     oauth_environment,
     signing_key,
 )
+from tests.support.personal import PERSONAL
 from tests.support.processes import Server, free_port, gunicorn_command
 from tests.support.scrape import Scrape
 from tests.support.settings import BASE_ENV, OTHER_SECRET, ROOT, SECRET
 
-PERSONAL_KEYS = {
-    "name",
-    "email",
-    "login",
-    "firstName",
-    "lastName",
-    "preferred_username",
-    "given_name",
-    "family_name",
-}
 WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
 METRICS_TOKEN = "metrics-token-0123456789-abcdefghijklmnopq"
 LOG_USER_KEY = "log-user-key-0123456789-abcdefghijklmnopqrs"
@@ -62,7 +52,6 @@ LOOKS_LIKE_A_TOKEN = (
     "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJjYW1pbGxlIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 )
 KEY = signing_key(FIRST_KID)
-jwks = jwks_fixture()
 HEADER_ENV = {
     **BASE_ENV,
     "HOOK_SECRETS": f"{SECRET},{OTHER_SECRET}",
@@ -72,25 +61,6 @@ HEADER_ENV = {
     "METRICS_TOKEN": METRICS_TOKEN,
     "HOOK_LOG_USER_KEY": LOG_USER_KEY,
 }
-
-
-def personal_values(node: Any, key: str | None = None) -> Iterator[str]:
-    """Every name, email and login of a person in a sample, and each word of the names."""
-    if isinstance(node, dict):
-        for child_key, child in node.items():
-            if child_key != "client":  # the application's name is not personal
-                yield from personal_values(child, child_key)
-    elif isinstance(node, list):
-        for child in node:
-            yield from personal_values(child, key)
-    elif isinstance(node, str) and (key in PERSONAL_KEYS or "@" in node):
-        yield node
-        yield from (word for word in node.split() if len(word) >= 4)
-
-
-PERSONAL = sorted(
-    {value for name in samples.DESCRIPTIONS for value in personal_values(samples.load(name))}
-)
 
 
 def identifiers(node: Any) -> Iterator[str]:

@@ -19,7 +19,7 @@ from hook import create_app, metrics, metrics_files, samples
 from hook.config import ConfigError, load_settings
 from hook.oauth import FAILURE_REASONS
 from hook.outcomes import Outcome
-from tests.support.jwks_server import jwks_fixture, oauth_environment
+from tests.support.jwks_server import oauth_environment
 from tests.support.scrape import Scrape
 from tests.support.settings import BASE_ENV, ROOT, SECRET
 
@@ -37,7 +37,6 @@ BOTH_MODES = {
     "HOOK_OAUTH_AUDIENCE": "api://psc-hook",
     "HOOK_OAUTH_JWKS_URI": "http://127.0.0.1:9/v1/keys",
 }
-jwks = jwks_fixture()
 
 
 def scrape(client: Any, headers: dict[str, str] | None = None) -> Scrape:

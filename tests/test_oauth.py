@@ -45,7 +45,6 @@ from tests.support.jwks_server import (
     bearer,
     claims,
     forge,
-    jwks_fixture,
     mint,
     oauth_environment,
     oauth_settings,
@@ -53,7 +52,6 @@ from tests.support.jwks_server import (
 )
 from tests.support.settings import BASE_ENV, SECRET
 
-jwks = jwks_fixture()
 KEY = signing_key(FIRST_KID)
 NEXT_KEY = signing_key("key-2")
 STRANGER = signing_key("key-stranger")

@@ -15,7 +15,6 @@ from tests.support.jwks_server import (
     FIRST_KID,
     JwksServer,
     bearer,
-    jwks_fixture,
     mint,
     oauth_environment,
     signing_key,
@@ -24,7 +23,6 @@ from tests.support.okta_schemas import validate
 from tests.support.processes import Server, free_port, gunicorn_command
 from tests.support.settings import BASE_ENV, SECRET
 
-jwks = jwks_fixture()
 KEY = signing_key(FIRST_KID)
 NEXT_KEY = signing_key("key-2")
 STRANGER = signing_key("key-stranger")

@@ -32,7 +32,6 @@ from tests.support.jwks_server import (
     FIRST_KID,
     JwksServer,
     bearer,
-    jwks_fixture,
     mint,
     oauth_environment,
     self_signed,
@@ -46,7 +45,6 @@ BODY = json.dumps(samples.load("password-okta-verify-push")).encode()
 ANSWER_WITHIN_S = 1.0
 #: When a slow connection must be gone: the deadline, plus a pause of the client's to notice.
 DROPPED_WITHIN_S = REQUEST_DEADLINE_S + 4 * TRICKLE_PAUSE_S
-jwks = jwks_fixture()
 KEY = signing_key(FIRST_KID)
 NEXT_KEY = signing_key("key-2")
 

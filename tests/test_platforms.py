@@ -27,6 +27,7 @@ import pytest
 import requests
 import yaml
 
+from tests.support.deploy_files import PROCFILE, SERVICE, clever_env
 from tests.support.dockerfile import (
     BUILD,
     FINAL,
@@ -38,7 +39,6 @@ from tests.support.dockerfile import (
 )
 from tests.support.processes import Server, free_port, stop, wait_until_up
 from tests.support.settings import BASE_ENV, ROOT, SECRET
-from tests.test_deploy import PROCFILE, SERVICE, clever_env
 
 CACHE = ROOT / ".cache" / "platforms"
 #: The interpreter the platforms' virtual environments are made from (the image's Python).

@@ -21,29 +21,18 @@ from hook import payload, samples
 from hook.answer import build_answer
 from hook.claims import compute
 from hook.config import ConfigError, load_settings
-from hook.psc_environments import FORMER_SANDBOX, SANDBOX, Environment, broker_endpoint
+from hook.psc_environments import FORMER_SANDBOX, SANDBOX
 from tests.support.cli_runner import run, use_env
+from tests.support.okta_tokens import minted, sign, verdicts
 from tests.support.processes import Server, launch, stop
 from tests.support.settings import BASE_ENV, SECRET
-from tests.test_check_token import minted, sign, verdicts
+from tests.support.tenant_table import CLINIC_CLIENT, NANCY_CLIENT, TABLE, psc_route
 
 AUTH = {"Authorization": SECRET}
 CPS_IDP = "0oa1cpsSmartCard0Idp7"
 BADGE_IDP = "0oa9staffBadge0Idp01"  # another smart-card IdP of the org: a staff badge
-CLINIC_CLIENT = "0oa1clinicC0Example7"
-NANCY_CLIENT = "0oa1nancyC0Example77"
 FOUR_HOURS = 4 * 3600
 LEEWAY = 60
-#: A hospital group: two establishments matched on the claim, a clinic with its own PSC app,
-#: and one that ANS registered as TID-CHU-NANCY, which declares no claim value.
-TABLE = {
-    "tenants": [
-        {"tid": "OKTA_chu-a", "kc_idp_hint": "OKTA_chu-a", "match": ["chu-a"]},
-        {"tid": "OKTA_chu-b", "kc_idp_hint": "OKTA_chu-b", "match": ["GRP_CHU_B"]},
-        {"tid": "123456", "client_ids": [CLINIC_CLIENT]},
-        {"tid": "TID-CHU-NANCY", "kc_idp_hint": "OKTA_chu-nancy", "client_ids": [NANCY_CLIENT]},
-    ]
-}
 
 
 def tenants_env(directory: Path, table: dict[str, Any] = TABLE, **changes: str) -> dict[str, str]:
@@ -51,11 +40,6 @@ def tenants_env(directory: Path, table: dict[str, Any] = TABLE, **changes: str) 
     path.write_text(json.dumps(table))
     env = {key: value for key, value in BASE_ENV.items() if key != "PSC_TENANT_ID"}
     return {**env, "PSC_TENANTS": str(path), "PSC_MAX_AUTH_AGE": "4h", **changes}
-
-
-def psc_route(alias: str, environment: Environment = SANDBOX) -> str:
-    """PSC's broker redirect URI for ``alias``: the route PSC sends its sign-ins by."""
-    return broker_endpoint(environment.issuer, alias)
 
 
 def signed_in(
