@@ -124,6 +124,7 @@ def test_every_alert_has_a_severity_annotations_and_a_runbook_in_the_docs() -> N
         assert anchor in runbook_anchors, runbook
 
 
+@pytest.mark.process
 def test_the_alerts_use_only_exported_metrics(exported) -> None:
     used = set()
     for rule in alert_rules():
@@ -136,6 +137,7 @@ def test_the_alerts_use_only_exported_metrics(exported) -> None:
     }
 
 
+@pytest.mark.process
 def test_a_metric_the_service_does_not_export_is_caught(exported) -> None:
     with pytest.raises(AssertionError, match="psc_hook_calls is not exported"):
         check_expression("sum(rate(psc_hook_calls[5m]))", exported)
@@ -171,6 +173,7 @@ PANELS = {
 }
 
 
+@pytest.mark.process
 def test_the_dashboard_panels_query_exported_metrics(exported) -> None:
     panels = {panel["title"]: panel for panel in DASHBOARD["panels"]}
     assert set(panels) == set(PANELS)

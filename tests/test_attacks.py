@@ -36,6 +36,8 @@ from tests.support.jwks_server import (
 from tests.support.processes import Server, launch, stop
 from tests.support.settings import BASE_ENV, SECRET
 
+pytestmark = pytest.mark.process
+
 BODY = json.dumps(samples.load("password-only")).encode()
 KEY = signing_key(FIRST_KID)
 ATTACKER = signing_key("attacker-key")

@@ -400,6 +400,7 @@ def test_not_a_jwt(capsys, text, reason):
 # the signature, against the org's keys ----------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_token_signed_by_the_issuers_key(capsys, jwks):
     issuer = issuer_of(jwks)
     token = sign(minted("password-okta-verify-push", "access"), iss=issuer)
@@ -410,6 +411,7 @@ def test_a_token_signed_by_the_issuers_key(capsys, jwks):
     assert_private(result, token)
 
 
+@pytest.mark.process
 def test_a_token_whose_claims_were_altered(capsys, jwks):
     issuer = issuer_of(jwks)
     token = sign(minted("password-okta-verify-push", "access"), iss=issuer, tid="OKTA_autre")
@@ -422,6 +424,7 @@ def test_a_token_whose_claims_were_altered(capsys, jwks):
     assert shown["tid"][0] is True
 
 
+@pytest.mark.process
 def test_a_token_signed_by_another_key(capsys, jwks):
     issuer = issuer_of(jwks)
     token = sign(minted("cps-smart-card", "access"), iss=issuer, key=signing_key("key-stranger"))
@@ -432,12 +435,14 @@ def test_a_token_signed_by_another_key(capsys, jwks):
     )
 
 
+@pytest.mark.process
 def test_a_token_of_another_issuer(capsys, jwks):
     token = sign(minted("cps-smart-card", "access"), iss=SAMPLE_ISSUER)
     shown = verdicts(capsys, token, "--issuer", issuer_of(jwks))
     assert shown["signature"] == (False, "refused (bad-issuer)")
 
 
+@pytest.mark.process
 def test_a_token_not_signed_with_rs256(capsys, jwks):
     issuer = issuer_of(jwks)
     claims = minted("cps-smart-card", "access") | {"iss": issuer, "exp": int(time.time()) + 60}
@@ -446,6 +451,7 @@ def test_a_token_not_signed_with_rs256(capsys, jwks):
     assert shown["signature"] == (False, "alg 'HS256' is not RS256")
 
 
+@pytest.mark.process
 def test_keys_that_cannot_be_fetched_are_3(capsys, jwks):
     issuer = issuer_of(jwks)
     jwks.fail(503)

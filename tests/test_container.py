@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.support import checkov
@@ -30,6 +31,7 @@ def image_environment() -> dict[str, str]:
     return env
 
 
+@pytest.mark.process
 def test_hadolint_finds_nothing():
     done = subprocess.run(
         [str(VENV_BIN / "hadolint"), "--format", "json", "--failure-threshold", "style",
@@ -75,6 +77,7 @@ def test_the_build_context_holds_exactly_what_the_build_copies():
     assert {"**/__pycache__", "**/*.pyc"} <= set(rules)
 
 
+@pytest.mark.process
 def test_checkov_passes_the_dockerfile():
     results = checkov.scan("dockerfile", "--file", "Dockerfile")
     assert checkov.unexplained(results) == []
@@ -83,6 +86,7 @@ def test_checkov_passes_the_dockerfile():
     assert {"CKV_DOCKER_2", "CKV_DOCKER_3"} <= passed  # a HEALTHCHECK, a non-root USER
 
 
+@pytest.mark.process
 def test_the_images_health_check_fails_while_the_oauth_keys_never_loaded(tmp_path):
     """An orchestrator gating on the image's health check keeps such a container out."""
     jwks = JwksServer([signing_key(FIRST_KID)])

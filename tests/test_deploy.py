@@ -104,6 +104,7 @@ def test_every_deploy_file_names_every_required_variable(where):
     assert missing == [], f"{where} does not name {missing}"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", sorted(REQUIRED))
 def test_the_procfile_command_names_a_missing_required_variable_and_stops(tmp_path, name):
     """The Procfile names no variable: the process it starts names each one it needs."""
@@ -130,6 +131,7 @@ def test_one_start_command_everywhere():
     assert (ROOT / ".python-version").read_text().strip() == "3.11"
 
 
+@pytest.mark.process
 def test_the_procfile_command_starts_the_service(start_server):
     server = start_server(BASE_ENV)
     health = requests.get(f"{server.url}/healthz", timeout=5)
@@ -288,6 +290,7 @@ def psc_hook() -> str:
     return str(Path(sys.executable).with_name("psc-hook"))
 
 
+@pytest.mark.process
 def test_serve_demo_serves_and_says_how_to_send_it_a_sample(tmp_path, capsys, monkeypatch):
     port = free_port()
     output = tmp_path / "serve.log"
@@ -313,6 +316,7 @@ def test_serve_demo_serves_and_says_how_to_send_it_a_sample(tmp_path, capsys, mo
         stop(process)
 
 
+@pytest.mark.process
 def test_serve_with_a_bad_configuration_is_one_line_and_exit_2():
     done = subprocess.run(
         [psc_hook(), "serve", "--port", str(free_port())],
@@ -385,6 +389,7 @@ def test_serve_brackets_an_ipv6_host_for_gunicorn_and_in_its_url(
     assert f" --url http://{url}:{port}/token-hook" in result.err
 
 
+@pytest.mark.process
 def test_serve_demo_serves_on_the_ipv6_loopback(tmp_path):
     port = free_ipv6_port()
     output = tmp_path / "serve.log"
@@ -414,6 +419,7 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("flag", [True, False])
 def test_serve_on_a_taken_port_is_one_line_and_exit_2_before_any_banner(flag):
     """Not gunicorn's five tries in five seconds, ten log lines and exit 1."""
@@ -433,6 +439,7 @@ def test_serve_on_a_taken_port_is_one_line_and_exit_2_before_any_banner(flag):
     )
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("host", "said"),
     [

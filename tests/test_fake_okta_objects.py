@@ -70,6 +70,7 @@ def okta() -> Iterator[FakeOktaServer]:
     server.close()
 
 
+@pytest.mark.process
 def test_every_idp_the_fake_lists_is_an_okta_identity_provider(okta):
     client = okta_api.OktaClient(okta.url, TOKEN)
     idps = client.listing("/api/v1/idps") + client.listing(okta_api.SMART_CARD_IDPS_PATH)
@@ -78,6 +79,7 @@ def test_every_idp_the_fake_lists_is_an_okta_identity_provider(okta):
         validate_management("IdentityProvider", idp)
 
 
+@pytest.mark.process
 def test_every_policy_and_rule_the_fake_serves_fits_oktas_schemas(okta):
     client = okta_api.OktaClient(okta.url, TOKEN)
     policy = client.call(okta_api.ApiCall("GET", okta_api.policy_path(POLICY)))

@@ -526,12 +526,14 @@ def call_with(client: FlaskClient, token: str) -> int:
     return response.status_code
 
 
+@pytest.mark.process
 @FUZZ
 @given(token=forged_tokens())
 def test_forged_bearer_tokens_are_refused(oauth_client: FlaskClient, token: str) -> None:
     assert call_with(oauth_client, token) == 401
 
 
+@pytest.mark.process
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(header=TOKEN_HEADERS, token_claims=TOKEN_CLAIMS)
 def test_a_signed_token_is_accepted_only_when_it_passes_every_check(

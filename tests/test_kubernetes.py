@@ -212,6 +212,7 @@ def test_settings_and_secret_name_every_variable_and_make_a_valid_configuration(
     assert loaded.log_format == "json"
 
 
+@pytest.mark.process
 def test_checkov_leaves_no_failed_check_and_explains_every_skip():
     results = checkov.scan("kubernetes", "--directory", str(HERE.relative_to(ROOT)))
     assert checkov.unexplained(results) == []

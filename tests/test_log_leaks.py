@@ -204,6 +204,7 @@ def drive_header_mode(server: Server) -> list[Exchange]:
     return exchanges + [exchange(path, response) for path, response in extra]
 
 
+@pytest.mark.process
 def test_header_mode_leaks_nothing(start_server) -> None:
     server = start_server(HEADER_ENV)
     exchanges = drive_header_mode(server)
@@ -218,6 +219,7 @@ def test_header_mode_leaks_nothing(start_server) -> None:
     assert '"user_ref":' in output  # the key was in use
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("changes", "variable", "secret"),
     [
@@ -262,6 +264,7 @@ def test_bad_configuration_exits_2_without_leaking(
         assert not leaks(written, secrets), written
 
 
+@pytest.mark.process
 def test_check_config_shows_the_plan_without_the_secrets(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(ROOT / ".venv/bin/psc-hook"), "check-config"],
@@ -339,6 +342,7 @@ def key_source_down_after_warm_up(
     return exchanges, server
 
 
+@pytest.mark.process
 def test_oauth_mode_and_key_source_failures_leak_nothing(jwks: JwksServer, start_server) -> None:
     tokens: list[str] = []
     exchanges, servers = key_source_failing_at_start(jwks, start_server, tokens)
@@ -374,6 +378,7 @@ def assert_structured(exceptions: list[dict[str, Any]], kind: str, message: str)
 FAILING_APP = ("--pythonpath", str(ROOT))
 
 
+@pytest.mark.process
 def test_an_unexpected_error_is_logged_as_data_without_locals(start_server) -> None:
     server = start_server(HEADER_ENV, (*FAILING_APP, "tests.support.failing_app:failing_hook()"))
     answer = requests.post(
@@ -388,6 +393,7 @@ def test_an_unexpected_error_is_logged_as_data_without_locals(start_server) -> N
     assert SECRET_IN_A_LOCAL not in server.log() and SECRET not in server.log()
 
 
+@pytest.mark.process
 def test_an_error_gunicorn_logs_is_data_without_locals(start_server) -> None:
     server = start_server(HEADER_ENV, (*FAILING_APP, "tests.support.failing_app:raw_app"))
     path = "/users/camille.martin@chu-exemple.fr"
@@ -415,6 +421,7 @@ def raw_exchange(server: Server, head: bytes) -> bytes:
     return answer
 
 
+@pytest.mark.process
 def test_gunicorn_lines_at_debug_level_quote_no_secret_and_no_caller(start_server) -> None:
     """LOG_LEVEL=debug, which operators reach for when calls time out: gunicorn wrote the
     head of a request cut short (the hook secret, a bearer token), each request's raw path,

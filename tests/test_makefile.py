@@ -13,7 +13,7 @@ import pytest
 from tests.support.settings import ROOT
 
 MAKE = shutil.which("make")
-pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
+pytestmark = [pytest.mark.process, pytest.mark.skipif(MAKE is None, reason="make is not installed")]
 
 
 def make(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:

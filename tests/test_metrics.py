@@ -267,6 +267,7 @@ def test_every_reason_the_authenticators_give_has_its_label() -> None:
         assert given <= set(metrics.AUTH_FAILURE_REASONS[mode]), given
 
 
+@pytest.mark.process
 def test_key_fetches_are_counted_by_result(jwks) -> None:
     loading = create_app(load_settings({**BASE_ENV, **oauth_environment(jwks)})).test_client()
     before = scrape(loading)
@@ -306,6 +307,7 @@ def _count_calls(settings: Any, calls: int) -> None:
         )
 
 
+@pytest.mark.process
 def test_an_exited_process_folds_into_the_archive_without_changing_a_count(settings) -> None:
     """What gunicorn's master does when a worker exits (hook/gunicorn_conf.py child_exit)."""
     recorder = metrics.Recorder(settings)
@@ -351,6 +353,7 @@ def _report_pids(queue: multiprocessing.Queue) -> None:
     queue.put((metrics_files.current_pid(), os.getpid()))
 
 
+@pytest.mark.process
 def test_the_process_id_counts_are_filed_under_follows_a_fork() -> None:
     """prometheus_client files each process's counts under ``current_pid()``: a forked
     worker that kept its parent's id would write into its parent's file."""

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -20,6 +21,8 @@ from hook.outcomes import Outcome
 from tests.support.processes import Server
 from tests.support.scrape import Scrape
 from tests.support.settings import BASE_ENV, SECRET
+
+pytestmark = pytest.mark.process
 
 TOKEN = "metrics-token-0123456789-abcdefghijklmnop"
 ENV = {

@@ -94,12 +94,14 @@ def burst(call: Callable[[int], str | None]) -> list[str | None]:
 # --- tokens -------------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_keys_are_fetched_once_at_start(jwks: JwksServer, authenticator: OAuthAuthenticator):
     assert jwks.fetches == 1
     assert authenticator.ready() is None
     assert authenticator.mode == "oauth"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
 def test_a_valid_token_is_accepted(authenticator: OAuthAuthenticator, scheme: str):
     headers = {"Authorization": f"{scheme} {mint(KEY)}"}
@@ -110,6 +112,7 @@ def _at(offset: int) -> Callable[[int], int]:
     return lambda now: now + offset
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("changes", "reason"),
     [
@@ -141,6 +144,7 @@ def test_a_token_failing_a_check_is_refused_with_that_reason(
     assert rejection(authenticator, bearer(mint(KEY, **values))) == reason
 
 
+@pytest.mark.process
 def test_the_leeway_is_30_seconds_either_way(authenticator: OAuthAuthenticator, clock: Any):
     token = mint(KEY, exp=int(time.time()) + 60)
     clock.tick(89)
@@ -150,17 +154,20 @@ def test_the_leeway_is_30_seconds_either_way(authenticator: OAuthAuthenticator, 
     assert authenticator.authenticate(bearer(mint(KEY, iat=int(time.time()) + 29))) is None
 
 
+@pytest.mark.process
 def test_scopes_and_client_ids_are_not_checked_when_not_configured(jwks: JwksServer, clock: Any):
     lenient = OAuthAuthenticator(oauth_settings(jwks, scopes=(), client_ids=frozenset()))
     assert lenient.authenticate(bearer(mint(KEY, scp=None, cid=None))) is None
 
 
+@pytest.mark.process
 def test_every_required_scope_must_be_granted(jwks: JwksServer, clock: Any):
     strict = OAuthAuthenticator(oauth_settings(jwks, scopes=(SCOPE, "psc.admin")))
     assert rejection(strict, bearer(mint(KEY))) == "missing-scope"
     assert strict.authenticate(bearer(mint(KEY, scp=["psc.admin", SCOPE, "openid"]))) is None
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("headers", "reason"),
     [
@@ -179,6 +186,7 @@ def test_a_call_without_a_usable_bearer_is_refused(
     assert rejection(authenticator, headers) == reason
 
 
+@pytest.mark.process
 def test_the_header_is_read_once_for_the_key_and_checked_strictly_by_pyjwt(
     authenticator: OAuthAuthenticator,
 ):
@@ -192,6 +200,7 @@ def test_the_header_is_read_once_for_the_key_and_checked_strictly_by_pyjwt(
     assert rejection(authenticator, bearer(stray)) == "malformed"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("header", [b"[]", b'"RS256"', b"{", b"\xff"])
 def test_a_header_that_is_not_a_json_object_is_malformed(
     authenticator: OAuthAuthenticator, header: bytes
@@ -201,6 +210,7 @@ def test_a_header_that_is_not_a_json_object_is_malformed(
     assert rejection(authenticator, bearer(token)) == "malformed"
 
 
+@pytest.mark.process
 def test_a_token_without_kid_is_refused_without_fetching(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -210,10 +220,12 @@ def test_a_token_without_kid_is_refused_without_fetching(
     assert jwks.fetches == 1
 
 
+@pytest.mark.process
 def test_a_signature_by_another_key_is_refused(authenticator: OAuthAuthenticator):
     assert rejection(authenticator, bearer(mint(STRANGER, kid=FIRST_KID))) == "bad-signature"
 
 
+@pytest.mark.process
 def test_a_tampered_payload_is_refused(authenticator: OAuthAuthenticator):
     header, _, signature = mint(KEY, scp=["openid"]).split(".")
     other_payload = mint(KEY).split(".")[1]
@@ -224,18 +236,21 @@ def test_a_tampered_payload_is_refused(authenticator: OAuthAuthenticator):
 # --- algorithms ---------------------------------------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", ""])
 def test_alg_none_is_refused(authenticator: OAuthAuthenticator, alg: str):
     token = forge({"alg": alg, "kid": FIRST_KID, "typ": "JWT"}, claims())
     assert rejection(authenticator, bearer(token)) == "bad-alg"
 
 
+@pytest.mark.process
 def test_hs256_signed_with_the_public_key_is_refused(authenticator: OAuthAuthenticator):
     """Algorithm confusion: the RSA public key (public to all) used as an HMAC secret."""
     token = forge({"alg": "HS256", "kid": FIRST_KID}, claims(), hmac_secret=KEY.public_pem())
     assert rejection(authenticator, bearer(token)) == "bad-alg"
 
 
+@pytest.mark.process
 def test_an_algorithm_off_the_allow_list_is_refused_before_any_fetch(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -247,6 +262,7 @@ def test_an_algorithm_off_the_allow_list_is_refused_before_any_fetch(
     assert jwks.fetches == 1
 
 
+@pytest.mark.process
 def test_an_allowed_algorithm_must_match_the_keys_type(
     jwks: JwksServer, clock: Any, monkeypatch: pytest.MonkeyPatch
 ):
@@ -294,6 +310,7 @@ def decodes(monkeypatch) -> list[str]:
     return seen
 
 
+@pytest.mark.process
 def test_a_verified_token_is_remembered_and_not_verified_again(
     authenticator: OAuthAuthenticator, decodes: list[str]
 ):
@@ -303,6 +320,7 @@ def test_a_verified_token_is_remembered_and_not_verified_again(
     assert decodes == [token]
 
 
+@pytest.mark.process
 def test_a_remembered_token_still_expires(
     authenticator: OAuthAuthenticator, clock: Any, decodes: list[str]
 ):
@@ -316,6 +334,7 @@ def test_a_remembered_token_still_expires(
     assert decodes == [token, token]
 
 
+@pytest.mark.process
 def test_a_remembered_token_whose_key_was_withdrawn_is_verified_again(
     jwks: JwksServer, authenticator: OAuthAuthenticator, decodes: list[str]
 ):
@@ -326,6 +345,7 @@ def test_a_remembered_token_whose_key_was_withdrawn_is_verified_again(
     assert rejection(authenticator, bearer(token)) == "unknown-kid"
 
 
+@pytest.mark.process
 def test_an_exp_written_as_a_string_is_remembered_as_a_number(
     authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -337,6 +357,7 @@ def test_an_exp_written_as_a_string_is_remembered_as_a_number(
     assert rejection(authenticator, bearer(token)) == "expired"
 
 
+@pytest.mark.process
 def test_only_the_exact_token_is_remembered(authenticator: OAuthAuthenticator):
     token = mint(KEY)
     assert authenticator.authenticate(bearer(token)) is None
@@ -350,6 +371,7 @@ def test_only_the_exact_token_is_remembered(authenticator: OAuthAuthenticator):
     assert rejection(authenticator, bearer(tampered)) == "bad-signature"
 
 
+@pytest.mark.process
 def test_a_refused_token_is_not_remembered(authenticator: OAuthAuthenticator, decodes: list[str]):
     token = mint(KEY, aud="api://default")
     assert rejection(authenticator, bearer(token)) == "bad-audience"
@@ -357,6 +379,7 @@ def test_a_refused_token_is_not_remembered(authenticator: OAuthAuthenticator, de
     assert decodes == [token, token]
 
 
+@pytest.mark.process
 def test_the_remembered_tokens_are_bounded_oldest_forgotten_first(
     authenticator: OAuthAuthenticator, decodes: list[str]
 ):
@@ -371,6 +394,7 @@ def test_the_remembered_tokens_are_bounded_oldest_forgotten_first(
 # --- the key set --------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_the_first_unknown_key_refetches_at_once_then_at_most_once_per_30_seconds(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -387,6 +411,7 @@ def test_the_first_unknown_key_refetches_at_once_then_at_most_once_per_30_second
     assert jwks.fetches == 3
 
 
+@pytest.mark.process
 def test_a_burst_of_unknown_kids_causes_at_most_the_budgets_refetches(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -398,6 +423,7 @@ def test_a_burst_of_unknown_kids_causes_at_most_the_budgets_refetches(
     assert 2 <= jwks.fetches <= 1 + REFETCH_BURST
 
 
+@pytest.mark.process
 def test_a_key_rotated_just_after_the_start_is_picked_up_by_its_first_token(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -410,6 +436,7 @@ def test_a_key_rotated_just_after_the_start_is_picked_up_by_its_first_token(
     assert jwks.fetches == 2
 
 
+@pytest.mark.process
 def test_a_burst_right_after_the_start_causes_one_refetch(
     jwks: JwksServer, authenticator: OAuthAuthenticator
 ):
@@ -420,6 +447,7 @@ def test_a_burst_right_after_the_start_causes_one_refetch(
     assert jwks.fetches == 2
 
 
+@pytest.mark.process
 def test_a_known_key_never_waits_for_a_fetch_in_progress(
     jwks: JwksServer, authenticator: OAuthAuthenticator
 ):
@@ -433,6 +461,7 @@ def test_a_known_key_never_waits_for_a_fetch_in_progress(
     fetching.join()
 
 
+@pytest.mark.process
 def test_threads_waiting_on_a_rotation_fetch_reuse_its_result(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -444,6 +473,7 @@ def test_threads_waiting_on_a_rotation_fetch_reuse_its_result(
     assert jwks.fetches == 2
 
 
+@pytest.mark.process
 def test_known_keys_still_work_when_the_key_source_is_down(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -454,6 +484,7 @@ def test_known_keys_still_work_when_the_key_source_is_down(
     assert authenticator.ready() is None
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("behaviour", ["hang", "trickle"])
 def test_a_stalled_key_source_is_given_up_on_and_known_keys_still_work(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any, behaviour: str
@@ -467,6 +498,7 @@ def test_a_stalled_key_source_is_given_up_on_and_known_keys_still_work(
     assert authenticator.ready() is None
 
 
+@pytest.mark.process
 def test_a_rotated_kid_gets_through_right_after_an_attackers_made_up_kid(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -478,6 +510,7 @@ def test_a_rotated_kid_gets_through_right_after_an_attackers_made_up_kid(
     assert jwks.fetches == 3
 
 
+@pytest.mark.process
 def test_made_up_kids_spend_the_burst_then_one_refetch_comes_back_per_30_seconds(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -493,6 +526,7 @@ def test_made_up_kids_spend_the_burst_then_one_refetch_comes_back_per_30_seconds
     assert jwks.fetches == 2 + REFETCH_BURST
 
 
+@pytest.mark.process
 def test_a_kid_withdrawn_by_a_fetch_fetches_nothing_for_30_seconds(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -511,6 +545,7 @@ def refreshed(authenticator: OAuthAuthenticator) -> None:
     assert not authenticator.refresher.is_alive()
 
 
+@pytest.mark.process
 def test_an_old_key_set_is_refreshed_and_a_withdrawn_keys_tokens_are_refused(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any, decodes: list[str]
 ):
@@ -532,6 +567,7 @@ def test_an_old_key_set_is_refreshed_and_a_withdrawn_keys_tokens_are_refused(
     assert decodes == [remembered, rotated]  # no signature work for the withdrawn key
 
 
+@pytest.mark.process
 def test_a_remembered_token_is_bound_to_the_key_object_it_was_verified_with(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any, decodes: list[str]
 ):
@@ -544,6 +580,7 @@ def test_a_remembered_token_is_bound_to_the_key_object_it_was_verified_with(
     assert decodes == [token, token]  # verified again once, with the fetched key
 
 
+@pytest.mark.process
 def test_a_failed_refresh_keeps_the_old_set_and_retries_when_it_is_old_again(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -561,6 +598,7 @@ def test_a_failed_refresh_keeps_the_old_set_and_retries_when_it_is_old_again(
     assert jwks.fetches == 3
 
 
+@pytest.mark.process
 def test_a_known_key_never_waits_for_a_background_refresh(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any
 ):
@@ -591,6 +629,7 @@ def hanging_resolver(monkeypatch) -> Iterator[threading.Event]:
     release.set()
 
 
+@pytest.mark.process
 def test_name_resolution_is_inside_the_1_second_bound(
     jwks: JwksServer, hanging_resolver: threading.Event
 ):
@@ -628,6 +667,7 @@ GARBAGE = {
 }
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("body", GARBAGE.values(), ids=GARBAGE.keys())
 def test_a_garbage_key_set_keeps_the_old_keys(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any, body: bytes
@@ -640,6 +680,7 @@ def test_a_garbage_key_set_keeps_the_old_keys(
     assert authenticator.ready() is None
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("status", [404, 500, 503])
 def test_an_error_status_keeps_the_old_keys(
     jwks: JwksServer, authenticator: OAuthAuthenticator, clock: Any, status: int
@@ -667,6 +708,7 @@ def test_unusable_keys_are_skipped_and_usable_ones_kept():
         parse_jwks(json.dumps({"keys": [KEY.jwk()]}).encode(), ("ES256",))
 
 
+@pytest.mark.process
 def test_not_ready_until_a_key_set_loads(jwks: JwksServer, clock: Any):
     jwks.fail(503)
     authenticator = OAuthAuthenticator(oauth_settings(jwks))
@@ -689,6 +731,7 @@ def test_not_ready_until_a_key_set_loads(jwks: JwksServer, clock: Any):
     assert authenticator.authenticate(bearer(mint(KEY))) is None
 
 
+@pytest.mark.process
 def test_readyz_is_503_until_keys_load_then_200(jwks: JwksServer, clock: Any):
     jwks.hang()
     app = create_app(load_settings({**BASE_ENV, **oauth_environment(jwks)}))
@@ -708,6 +751,7 @@ def test_readyz_is_503_until_keys_load_then_200(jwks: JwksServer, clock: Any):
     assert answer.get_json() == {"status": "ready"}
 
 
+@pytest.mark.process
 def test_the_key_set_is_fetched_over_verified_tls(tmp_path, monkeypatch, clock: Any):
     server = JwksServer([KEY], tls=tmp_path)
     try:
@@ -729,6 +773,7 @@ def _post(client: Any, headers: dict[str, str]) -> Any:
     return client.post("/token-hook", json=body, headers=headers)
 
 
+@pytest.mark.process
 def test_oauth_mode_answers_401_without_naming_the_check(jwks: JwksServer, clock: Any):
     app = create_app(load_settings({**BASE_ENV, **oauth_environment(jwks)}))
     client = app.test_client()
@@ -743,6 +788,7 @@ def test_oauth_mode_answers_401_without_naming_the_check(jwks: JwksServer, clock
     assert _post(client, {"Authorization": SECRET}).status_code == 401
 
 
+@pytest.mark.process
 def test_header_and_oauth_mode_accepts_either(jwks: JwksServer, clock: Any):
     settings = load_settings({**BASE_ENV, **oauth_environment(jwks, mode="header,oauth")})
     assert build_authenticator(settings).mode == "header,oauth"
@@ -754,6 +800,7 @@ def test_header_and_oauth_mode_accepts_either(jwks: JwksServer, clock: Any):
     assert refused.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
+@pytest.mark.process
 def test_header_and_oauth_failure_reason_names_both_checks(jwks: JwksServer, clock: Any):
     settings = load_settings({**BASE_ENV, **oauth_environment(jwks, mode="header,oauth")})
     either = build_authenticator(settings)

@@ -23,6 +23,8 @@ from tests.support.okta_schemas import validate
 from tests.support.processes import Server, free_port, gunicorn_command
 from tests.support.settings import BASE_ENV, SECRET
 
+pytestmark = pytest.mark.process
+
 KEY = signing_key(FIRST_KID)
 NEXT_KEY = signing_key("key-2")
 STRANGER = signing_key("key-stranger")

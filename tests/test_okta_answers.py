@@ -23,6 +23,8 @@ from tests.support.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body
 from tests.support.hostile_server import HostileServer
 from tests.support.settings import BASE_ENV
 
+pytestmark = pytest.mark.process
+
 HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
 PSC_CLIENT = "0oa1pscClient0Example7"
 SERVER, POLICY, RULE = "aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7"

@@ -41,6 +41,8 @@ from tests.support.processes import Server, launch, stop, wait_until_up
 from tests.support.settings import BASE_ENV, ROOT, SECRET
 from tests.support.slow_clients import TRICKLE_PAUSE_S, SlowClients, raise_open_files_limit
 
+pytestmark = pytest.mark.process
+
 BODY = json.dumps(samples.load("password-okta-verify-push")).encode()
 ANSWER_WITHIN_S = 1.0
 #: When a slow connection must be gone: the deadline, plus a pause of the client's to notice.

@@ -40,6 +40,8 @@ from tests.support.dockerfile import (
 from tests.support.processes import Server, free_port, stop, wait_until_up
 from tests.support.settings import BASE_ENV, ROOT, SECRET
 
+pytestmark = pytest.mark.process
+
 CACHE = ROOT / ".cache" / "platforms"
 #: The interpreter the platforms' virtual environments are made from (the image's Python).
 BASE_PYTHON = Path(sys.base_prefix)

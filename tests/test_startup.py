@@ -21,6 +21,8 @@ from tests.support.failing_app import CUES
 from tests.support.processes import free_port, gunicorn_command
 from tests.support.settings import BASE_ENV, ROOT
 
+pytestmark = pytest.mark.process
+
 ENV = {"PATH": "/usr/bin:/bin", **BASE_ENV}
 
 
