@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from freezegun import freeze_time
 
-from hook import create_app
+from hook import create_app, oauth
 from hook.config import Settings, load_settings
+from hook.oauth import OAuthAuthenticator
 from tests.support.cli_runner import use_env
 from tests.support.doctor_org import LOCAL_ENV
 from tests.support.fake_okta import FakeOkta, FakeOktaServer
-from tests.support.jwks_server import FIRST_KID, JwksServer, signing_key
+from tests.support.jwks_server import FIRST_KID, JwksServer, oauth_settings, signing_key
 from tests.support.processes import Server, launch, stop
 from tests.support.settings import BASE_ENV, SECRET
 
@@ -76,6 +79,33 @@ def jwks() -> Iterator[JwksServer]:
     server = JwksServer([signing_key(FIRST_KID)])
     yield server
     server.close()
+
+
+@pytest.fixture
+def clock() -> Iterator[Any]:
+    """A frozen clock (freezegun): time moves only when a test ticks it."""
+    with freeze_time("2026-03-02 09:00:00") as frozen:
+        yield frozen
+
+
+@pytest.fixture
+def authenticator(jwks: JwksServer, clock: Any) -> OAuthAuthenticator:
+    """Built under the frozen clock, as ``create_app`` builds it: it fetches the keys once."""
+    return OAuthAuthenticator(oauth_settings(jwks))
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The tokens PyJWT was asked to verify, in order."""
+    seen: list[str] = []
+    real = oauth.jwt.decode
+
+    def counting(token: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        seen.append(token)
+        return real(token, *args, **kwargs)
+
+    monkeypatch.setattr(oauth.jwt, "decode", counting)
+    return seen
 
 
 # the doctor's org (test_doctor, test_doctor_log, test_evidence) ----------------------------
