@@ -2,6 +2,7 @@
 # 127.0.0.1:8080) and `make test` (lint and the whole test suite). Both install first; as
 # root, `make test` also installs bubblewrap with apt-get (`make test SYSTEM_PACKAGES=no`
 # does not).
+# `make test-fast` runs the tests that start no process (under a minute).
 # `make bench` runs the benchmark (bench/README.md). `make tools` installs the tools the
 # tests run from their own environment (requirements-tools.txt says why). `make lock`
 # regenerates the hash-pinned locks from pyproject.toml. `make clean` removes what make made.
@@ -18,7 +19,7 @@ PIP_FLAGS := --disable-pip-version-check --no-input
 UV_COMPILE := $(TOOLS)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
 	--generate-hashes
 
-.PHONY: install tools run test bench lock clean python system-packages
+.PHONY: install tools run test test-fast bench lock clean python system-packages
 
 # One line and exit 2 when the interpreter is too old (pip would otherwise search for
 # minutes for versions that run on it, and find none).
@@ -73,6 +74,13 @@ test: $(STAMP) $(TOOLS_STAMP) system-packages
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+# The tests that start no process nor server (the `process` marker, tests/support/__init__.py
+# says which): under a minute, without the tools' environment nor bubblewrap.
+test-fast: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest -m "not process"
 
 bench: $(STAMP)
 	bash bench/run.sh

@@ -43,9 +43,10 @@ from pathlib import Path
 from bench import inprocess, servers, wrk
 from hook import samples
 from hook.psc_environments import SANDBOX, broker_endpoint
-from tests import jwks_server
-from tests.conftest import BASE_ENV, ROOT, SECRET, stop
-from tests.slow_clients import SlowClients, raise_open_files_limit
+from tests.support import jwks_server
+from tests.support.processes import stop
+from tests.support.settings import BASE_ENV, ROOT, SECRET
+from tests.support.slow_clients import SlowClients, raise_open_files_limit
 
 SAMPLE = "password-okta-verify-push"
 RESULTS = ROOT / "bench" / "results"

@@ -21,7 +21,7 @@ from werkzeug.test import EnvironBuilder
 from bench import bare_app as bare
 from hook import create_app
 from hook.config import load_settings
-from tests import jwks_server
+from tests.support import jwks_server
 
 WARM_UP_CALLS = 200
 

@@ -25,7 +25,8 @@ from pathlib import Path
 from bench import servers, wrk
 from bench.benchmark import RESULTS, SAMPLE
 from hook import samples
-from tests.conftest import BASE_ENV, SECRET, stop
+from tests.support.processes import stop
+from tests.support.settings import BASE_ENV, SECRET
 
 SETTLE_S = 1.0
 

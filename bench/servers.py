@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import BASE_ENV, ROOT, free_port, gunicorn_command, stop
+from tests.support.processes import free_port, gunicorn_command, stop
+from tests.support.settings import BASE_ENV, ROOT
 
 STARTUP_DEADLINE_S = 30.0
 POLL_INTERVAL_S = 0.005

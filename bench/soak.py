@@ -33,7 +33,8 @@ from pathlib import Path
 
 from bench.servers import Server, children, rss_kib, start
 from hook import samples
-from tests.conftest import BASE_ENV, SECRET, stop
+from tests.support.processes import stop
+from tests.support.settings import BASE_ENV, SECRET
 
 ANSWER_TIMEOUT_S = 10.0
 MEMORY_GROWTH_LIMIT = 0.10

@@ -19,9 +19,10 @@ import yaml
 
 from hook import create_app
 from hook.config import load_settings
-from tests.conftest import BASE_ENV, ROOT, Scrape
-from tests.docs import anchors, page, section
-from tests.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
+from tests.support.docs import anchors, page, section
+from tests.support.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
+from tests.support.scrape import Scrape
+from tests.support.settings import BASE_ENV, ROOT
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
 ALERTS = yaml.safe_load((PROMETHEUS / "alerts.yaml").read_text())
@@ -123,6 +124,7 @@ def test_every_alert_has_a_severity_annotations_and_a_runbook_in_the_docs() -> N
         assert anchor in runbook_anchors, runbook
 
 
+@pytest.mark.process
 def test_the_alerts_use_only_exported_metrics(exported) -> None:
     used = set()
     for rule in alert_rules():
@@ -135,6 +137,7 @@ def test_the_alerts_use_only_exported_metrics(exported) -> None:
     }
 
 
+@pytest.mark.process
 def test_a_metric_the_service_does_not_export_is_caught(exported) -> None:
     with pytest.raises(AssertionError, match="psc_hook_calls is not exported"):
         check_expression("sum(rate(psc_hook_calls[5m]))", exported)
@@ -170,6 +173,7 @@ PANELS = {
 }
 
 
+@pytest.mark.process
 def test_the_dashboard_panels_query_exported_metrics(exported) -> None:
     panels = {panel["title"]: panel for panel in DASHBOARD["panels"]}
     assert set(panels) == set(PANELS)

@@ -9,8 +9,8 @@ import pytest
 
 from hook import amr, factors
 from hook.config import ConfigError, load_amr_table, load_settings
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV
+from tests.support.cli_runner import run, use_env
+from tests.support.settings import BASE_ENV
 
 CPS_IDP = "0oa1cpsSmartCard0Idp7"
 #: The shipped table, with the CPS card reader's IdP named (PSC_CPS_IDP_IDS).

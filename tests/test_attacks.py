@@ -23,23 +23,24 @@ import pytest
 
 from hook import samples
 from hook.keyset import REFETCH_BURST
-from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
-from tests.jwks_server import (
+from tests.support.jwks_server import (
     FIRST_KID,
     JwksServer,
     SigningKey,
     claims,
     forge,
-    jwks_fixture,
     mint,
     oauth_environment,
     signing_key,
 )
+from tests.support.processes import Server, launch, stop
+from tests.support.settings import BASE_ENV, SECRET
+
+pytestmark = pytest.mark.process
 
 BODY = json.dumps(samples.load("password-only")).encode()
 KEY = signing_key(FIRST_KID)
 ATTACKER = signing_key("attacker-key")
-jwks = jwks_fixture(scope="module")
 WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
 LIMIT = 262_144
 
@@ -436,3 +437,11 @@ def assert_unauthorized(reply: Reply, *, oauth: bool) -> None:
     assert problem["detail"] == "The call could not be authenticated as Okta's."
     challenge = reply.headers.get("WWW-Authenticate")
     assert challenge == ('Bearer error="invalid_token"' if oauth else None)
+
+
+@pytest.fixture(scope="module")
+def jwks() -> Iterator[JwksServer]:
+    """One JWKS server serving the first key for the whole module (conftest's is per test)."""
+    server = JwksServer([signing_key(FIRST_KID)])
+    yield server
+    server.close()

@@ -8,7 +8,7 @@ import hmac
 import pytest
 
 from hook.auth import AnyOf, AuthFailure, HeaderAuthenticator
-from tests.conftest import OTHER_SECRET, SECRET
+from tests.support.settings import OTHER_SECRET, SECRET
 
 SECRETS = (SECRET.encode(), OTHER_SECRET.encode())
 THIRD = "third-secret-0123456789-abcdefghijklmnopqrstuvwxyz"

@@ -9,7 +9,11 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.support.settings import ROOT
+
+pytestmark = pytest.mark.process
 
 LABELS = (
     "header auth",

@@ -94,6 +94,7 @@ def _child_ids(queue: multiprocessing.Queue) -> None:
     queue.put([canonical_log._new_request_id() for _ in range(3)])
 
 
+@pytest.mark.process
 def test_forked_workers_do_not_repeat_each_others_ids() -> None:
     """gunicorn forks its workers from one master: their ids must still differ."""
     fork = multiprocessing.get_context("fork")

@@ -9,7 +9,6 @@ import io
 import json
 import sys
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,13 +16,12 @@ import jwt
 import pytest
 from freezegun import freeze_time
 
-from hook import payload, samples
-from hook.answer import build_answer
-from hook.cli.okta_applier import apply_answer
-from hook.config import load_settings
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, free_port
-from tests.jwks_server import FIRST_KID, JwksServer, SigningKey, signing_key
+from hook import samples
+from tests.support.cli_runner import run, use_env
+from tests.support.jwks_server import FIRST_KID, JwksServer, signing_key
+from tests.support.okta_tokens import check, minted, sign, verdicts
+from tests.support.processes import free_port
+from tests.support.settings import BASE_ENV
 
 TENANT = BASE_ENV["PSC_TENANT_ID"]
 HINT = "OKTA_chu-exemple"
@@ -37,58 +35,8 @@ def base_env(monkeypatch: pytest.MonkeyPatch) -> None:
     use_env(monkeypatch, BASE_ENV)
 
 
-@pytest.fixture
-def jwks() -> Iterator[JwksServer]:
-    server = JwksServer([signing_key(FIRST_KID)])
-    yield server
-    server.close()
-
-
 def issuer_of(jwks: JwksServer) -> str:
     return jwks.url.removesuffix("/v1/keys")
-
-
-def minted(sample: str, kind: str, env: dict[str, str] = BASE_ENV) -> dict[str, Any]:
-    """The claims of a token Okta would mint after applying the service's answer."""
-    request = samples.load(sample)
-    answer = build_answer(payload.parse(json.dumps(request).encode()), load_settings(env))
-    outcome = apply_answer(request, answer.status, answer.body)
-    assert outcome.voided is None
-    return outcome.tokens[kind]
-
-
-def sign(
-    claims: dict[str, Any],
-    *,
-    key: SigningKey | None = None,
-    issued: int | None = None,
-    lifetime: int = 3600,
-    **changes: Any,
-) -> str:
-    """A token as Okta signs it; a change to None removes a claim."""
-    issued = int(time.time()) if issued is None else issued
-    body = {**claims, "iat": issued, "exp": issued + lifetime}
-    for name, value in changes.items():
-        if value is None:
-            body.pop(name, None)
-        else:
-            body[name] = value
-    key = key or signing_key(FIRST_KID)
-    return jwt.encode(body, key.private_key, algorithm=key.algorithm, headers={"kid": key.kid})
-
-
-def check(capsys, token: str, *extra: str):
-    """check-token on a token pasted on standard input, as the docs say to give it."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "stdin", io.StringIO(token))
-        return run(capsys, "check-token", "-", *extra)
-
-
-def verdicts(capsys, token: str, *extra: str) -> dict[str, tuple[bool, str]]:
-    result = check(capsys, token, "--json", *extra)
-    shown = result.json()
-    assert result.code == (0 if shown["accepted"] else 1)
-    return {item["name"]: (item["ok"], item["detail"]) for item in shown["checks"]}
 
 
 def assert_private(result, token: str) -> None:
@@ -452,6 +400,7 @@ def test_not_a_jwt(capsys, text, reason):
 # the signature, against the org's keys ----------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_token_signed_by_the_issuers_key(capsys, jwks):
     issuer = issuer_of(jwks)
     token = sign(minted("password-okta-verify-push", "access"), iss=issuer)
@@ -462,6 +411,7 @@ def test_a_token_signed_by_the_issuers_key(capsys, jwks):
     assert_private(result, token)
 
 
+@pytest.mark.process
 def test_a_token_whose_claims_were_altered(capsys, jwks):
     issuer = issuer_of(jwks)
     token = sign(minted("password-okta-verify-push", "access"), iss=issuer, tid="OKTA_autre")
@@ -474,6 +424,7 @@ def test_a_token_whose_claims_were_altered(capsys, jwks):
     assert shown["tid"][0] is True
 
 
+@pytest.mark.process
 def test_a_token_signed_by_another_key(capsys, jwks):
     issuer = issuer_of(jwks)
     token = sign(minted("cps-smart-card", "access"), iss=issuer, key=signing_key("key-stranger"))
@@ -484,12 +435,14 @@ def test_a_token_signed_by_another_key(capsys, jwks):
     )
 
 
+@pytest.mark.process
 def test_a_token_of_another_issuer(capsys, jwks):
     token = sign(minted("cps-smart-card", "access"), iss=SAMPLE_ISSUER)
     shown = verdicts(capsys, token, "--issuer", issuer_of(jwks))
     assert shown["signature"] == (False, "refused (bad-issuer)")
 
 
+@pytest.mark.process
 def test_a_token_not_signed_with_rs256(capsys, jwks):
     issuer = issuer_of(jwks)
     claims = minted("cps-smart-card", "access") | {"iss": issuer, "exp": int(time.time()) + 60}
@@ -498,6 +451,7 @@ def test_a_token_not_signed_with_rs256(capsys, jwks):
     assert shown["signature"] == (False, "alg 'HS256' is not RS256")
 
 
+@pytest.mark.process
 def test_keys_that_cannot_be_fetched_are_3(capsys, jwks):
     issuer = issuer_of(jwks)
     jwks.fail(503)

@@ -14,7 +14,7 @@ from hook.claims import compute
 from hook.cli.okta_applier import apply_answer
 from hook.config import load_settings
 from hook.payload import parse
-from tests.okta_schemas import validate
+from tests.support.okta_schemas import validate
 
 USER = "00u1abcd2EFGH3ijk4l5"
 SUBSTANTIEL = ["swk", "mfa", "pwd", "okta_verify"]

@@ -20,10 +20,11 @@ from hook import payload, samples
 from hook.answer import build_answer
 from hook.cli.environment import DEMO_ENVIRONMENT
 from hook.config import ConfigError, load_settings
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port
-from tests.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key
-from tests.test_log_leaks import PERSONAL
+from tests.support.cli_runner import run, use_env
+from tests.support.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key
+from tests.support.personal import PERSONAL
+from tests.support.processes import Server, free_port
+from tests.support.settings import BASE_ENV, OTHER_SECRET, SECRET
 
 SAMPLES = list(samples.DESCRIPTIONS)
 TENANT = BASE_ENV["PSC_TENANT_ID"]
@@ -469,6 +470,7 @@ def test_a_file_nested_too_deep_is_an_argument_error(capsys, tmp_path, command, 
 # send, against the real service under gunicorn --------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", SAMPLES)
 def test_send_every_sample_to_the_service(capsys, module_server: Server, name):
     result = run(capsys, "send", name, "--url", f"{module_server.url}/token-hook", "--json")
@@ -482,6 +484,7 @@ def test_send_every_sample_to_the_service(capsys, module_server: Server, name):
     assert shown["latency_ms"] >= 0
 
 
+@pytest.mark.process
 def test_send_prints_for_a_person(capsys, module_server: Server):
     url = f"{module_server.url}/token-hook"
     result = run(capsys, "send", "cps-smart-card", "--url", url)
@@ -496,6 +499,7 @@ def test_send_prints_for_a_person(capsys, module_server: Server):
     assert SECRET not in result.out + result.err
 
 
+@pytest.mark.process
 def test_send_plays_the_configured_client(capsys, start_server, monkeypatch):
     """Going live, step 3: with the real PSC_CLIENT_IDS the demo sample must be patched."""
     env = {**BASE_ENV, "PSC_CLIENT_IDS": "0oaRealPsc"}
@@ -513,6 +517,7 @@ def test_send_plays_the_configured_client(capsys, start_server, monkeypatch):
     assert stranger.json()["status"] == 204
 
 
+@pytest.mark.process
 def test_send_says_why_the_service_patched_nothing(capsys, start_server, monkeypatch):
     """Going live, step 3: a 204 names the client send played, and the likely cause."""
     url = f"{start_server({**BASE_ENV, 'PSC_CLIENT_IDS': '0oaRealPsc'}).url}/token-hook"
@@ -541,6 +546,7 @@ def test_send_says_why_the_service_patched_nothing(capsys, start_server, monkeyp
     assert patched.json()["why_nothing_patched"] is None
 
 
+@pytest.mark.process
 def test_send_with_a_wrong_secret_shows_the_401(capsys, module_server: Server, monkeypatch):
     monkeypatch.setenv("HOOK_SECRETS", OTHER_SECRET)
     result = run(capsys, "send", "refresh", "--url", f"{module_server.url}/token-hook", "--json")
@@ -551,6 +557,7 @@ def test_send_with_a_wrong_secret_shows_the_401(capsys, module_server: Server, m
     assert OTHER_SECRET not in result.out
 
 
+@pytest.mark.process
 def test_send_needs_only_the_settings_it_uses(capsys, module_server: Server, monkeypatch):
     """Send plays Okta's call: the secret and the client, not the service's tenant or rules."""
     use_env(monkeypatch, {key: BASE_ENV[key] for key in ("HOOK_AUTH_MODE", "HOOK_SECRETS")})
@@ -610,12 +617,14 @@ def oauth_server(jwks, start_server, monkeypatch) -> Server:
     return start_server(env)
 
 
+@pytest.mark.process
 def test_send_in_oauth_mode_needs_a_bearer(capsys, oauth_server):
     result = run(capsys, "send", "refresh", "--url", f"{oauth_server.url}/token-hook")
     assert result.code == 2
     assert "HOOK_SEND_BEARER_TOKEN" in result.err
 
 
+@pytest.mark.process
 def test_send_presents_the_bearer_from_a_file_or_stdin(capsys, oauth_server, tmp_path):
     token = mint(signing_key(FIRST_KID))
     url = f"{oauth_server.url}/token-hook"
@@ -634,6 +643,7 @@ def test_send_presents_the_bearer_from_a_file_or_stdin(capsys, oauth_server, tmp
     assert token not in oauth_server.log()
 
 
+@pytest.mark.process
 def test_send_warns_of_a_bearer_on_the_command_line(capsys, oauth_server, tmp_path):
     token = mint(signing_key(FIRST_KID))
     url = f"{oauth_server.url}/token-hook"
@@ -651,6 +661,7 @@ def test_send_warns_of_a_bearer_on_the_command_line(capsys, oauth_server, tmp_pa
     assert "--bearer: no file" in missing.err
 
 
+@pytest.mark.process
 def test_send_presents_the_bearer_from_the_environment(capsys, oauth_server, monkeypatch):
     monkeypatch.setenv("HOOK_SEND_BEARER_TOKEN", mint(signing_key(FIRST_KID)))
     result = run(capsys, "send", "access-token-only", "--url", f"{oauth_server.url}/token-hook")

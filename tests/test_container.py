@@ -11,12 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
-from tests import checkov
-from tests.conftest import BASE_ENV, ROOT, Server, free_port, stop, wait_until_up
-from tests.dockerfile import BUILD, FINAL, IMAGE_VENV, exec_form, image_env, only, runs
-from tests.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
+from tests.support import checkov
+from tests.support.dockerfile import BUILD, FINAL, IMAGE_VENV, exec_form, image_env, only, runs
+from tests.support.jwks_server import FIRST_KID, JwksServer, oauth_environment, signing_key
+from tests.support.processes import Server, free_port, stop, wait_until_up
+from tests.support.settings import BASE_ENV, ROOT
 
 VENV_BIN = Path(sys.executable).parent
 
@@ -29,6 +31,7 @@ def image_environment() -> dict[str, str]:
     return env
 
 
+@pytest.mark.process
 def test_hadolint_finds_nothing():
     done = subprocess.run(
         [str(VENV_BIN / "hadolint"), "--format", "json", "--failure-threshold", "style",
@@ -74,6 +77,7 @@ def test_the_build_context_holds_exactly_what_the_build_copies():
     assert {"**/__pycache__", "**/*.pyc"} <= set(rules)
 
 
+@pytest.mark.process
 def test_checkov_passes_the_dockerfile():
     results = checkov.scan("dockerfile", "--file", "Dockerfile")
     assert checkov.unexplained(results) == []
@@ -82,6 +86,7 @@ def test_checkov_passes_the_dockerfile():
     assert {"CKV_DOCKER_2", "CKV_DOCKER_3"} <= passed  # a HEALTHCHECK, a non-root USER
 
 
+@pytest.mark.process
 def test_the_images_health_check_fails_while_the_oauth_keys_never_loaded(tmp_path):
     """An orchestrator gating on the image's health check keeps such a container out."""
     jwks = JwksServer([signing_key(FIRST_KID)])

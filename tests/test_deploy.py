@@ -14,50 +14,21 @@ from pathlib import Path
 
 import pytest
 import requests
-import yaml
 
 from hook.cli.serve import GUNICORN_ARGS
 from hook.config import ConfigError, https_url, load_settings
-from tests.cli_runner import run, use_env
-from tests.conftest import (
-    BASE_ENV,
-    ROOT,
-    SECRET,
-    Server,
-    free_port,
-    gunicorn_command,
-    stop,
-    wait_until_up,
+from tests.support.cli_runner import run, use_env
+from tests.support.deploy_files import (
+    PROCFILE,
+    SERVICE,
+    SPEC_VARIABLES,
+    clever_commands,
+    clever_env,
 )
-from tests.docs import page
+from tests.support.docs import page
+from tests.support.processes import Server, free_port, gunicorn_command, stop, wait_until_up
+from tests.support.settings import BASE_ENV, ROOT, SECRET
 
-#: The variables of the service's spec; the platforms set PORT themselves.
-SPEC_VARIABLES = (
-    "PSC_TENANT_ID",
-    "PSC_CLIENT_IDS",
-    "PSC_CLAIMS_ID_TOKEN",
-    "PSC_CLAIMS_ACCESS_TOKEN",
-    "PSC_KC_IDP_HINT",
-    "PSC_MIN_ASSURANCE",
-    "PSC_AMR_RULES",
-    "PSC_TENANTS",
-    "PSC_TENANT_CLAIM",
-    "PSC_CPS_IDP_IDS",
-    "PSC_MAX_AUTH_AGE",
-    "HOOK_AUTH_MODE",
-    "HOOK_SECRETS",
-    "HOOK_AUTH_HEADER",
-    "HOOK_OAUTH_ISSUER",
-    "HOOK_OAUTH_AUDIENCE",
-    "HOOK_OAUTH_JWKS_URI",
-    "HOOK_OAUTH_SCOPES",
-    "HOOK_OAUTH_CLIENT_IDS",
-    "HOOK_MAX_BODY_BYTES",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "METRICS_TOKEN",
-    "HOOK_LOG_USER_KEY",
-)
 #: A complete configuration of each auth mode; what each one cannot do without is derived below.
 COMPLETE = {
     "header": BASE_ENV,
@@ -94,11 +65,8 @@ SCALINGO_HDS_REGION = "osc-secnum-fr1"
 CLEVER_HDS_ZONES = {"parhds", "grahds", "rbxhds"}
 OPENSSL_SECRET = "fedcba9876543210" * 4  # the docs' openssl rand -hex 32
 SCALINGO_SECRET = "90ffea2d3071e8d86cafb89ff5060883"  # Scalingo's documented example: 32 hex
-PROCFILE = (ROOT / "Procfile").read_text().strip()
-RENDER = yaml.safe_load((ROOT / "deploy" / "render.yaml").read_text())
 APP_JSON = json.loads((ROOT / "app.json").read_text())
 SCALINGO = json.loads((ROOT / "scalingo.json").read_text())
-[SERVICE] = RENDER["services"]
 RENDER_VARS = {entry["key"]: entry for entry in SERVICE["envVars"]}
 
 
@@ -136,6 +104,7 @@ def test_every_deploy_file_names_every_required_variable(where):
     assert missing == [], f"{where} does not name {missing}"
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", sorted(REQUIRED))
 def test_the_procfile_command_names_a_missing_required_variable_and_stops(tmp_path, name):
     """The Procfile names no variable: the process it starts names each one it needs."""
@@ -162,6 +131,7 @@ def test_one_start_command_everywhere():
     assert (ROOT / ".python-version").read_text().strip() == "3.11"
 
 
+@pytest.mark.process
 def test_the_procfile_command_starts_the_service(start_server):
     server = start_server(BASE_ENV)
     health = requests.get(f"{server.url}/healthz", timeout=5)
@@ -293,17 +263,6 @@ def test_scalingo_defaults_are_a_valid_configuration():
 # Clever Cloud (the commands of docs/deploy/clever-cloud.md) ------------------------------
 
 
-def clever_commands() -> list[list[str]]:
-    """The Clever Cloud page's commands, as the shell splits them."""
-    lines = page("docs/deploy/clever-cloud.md").splitlines()
-    return [shlex.split(line) for line in lines if line.startswith("clever ")]
-
-
-def clever_env() -> dict[str, str]:
-    """The variables the Clever Cloud page's commands set."""
-    return {cmd[3]: cmd[4] for cmd in clever_commands() if cmd[1:3] == ["env", "set"]}
-
-
 def test_clever_cloud_runs_the_procfile_command_checks_readyz_in_an_hds_zone():
     env = clever_env()
     assert env["CC_RUN_COMMAND"] == PROCFILE.removeprefix("web: ")
@@ -331,6 +290,7 @@ def psc_hook() -> str:
     return str(Path(sys.executable).with_name("psc-hook"))
 
 
+@pytest.mark.process
 def test_serve_demo_serves_and_says_how_to_send_it_a_sample(tmp_path, capsys, monkeypatch):
     port = free_port()
     output = tmp_path / "serve.log"
@@ -356,6 +316,7 @@ def test_serve_demo_serves_and_says_how_to_send_it_a_sample(tmp_path, capsys, mo
         stop(process)
 
 
+@pytest.mark.process
 def test_serve_with_a_bad_configuration_is_one_line_and_exit_2():
     done = subprocess.run(
         [psc_hook(), "serve", "--port", str(free_port())],
@@ -428,6 +389,7 @@ def test_serve_brackets_an_ipv6_host_for_gunicorn_and_in_its_url(
     assert f" --url http://{url}:{port}/token-hook" in result.err
 
 
+@pytest.mark.process
 def test_serve_demo_serves_on_the_ipv6_loopback(tmp_path):
     port = free_ipv6_port()
     output = tmp_path / "serve.log"
@@ -457,6 +419,7 @@ def serve(*args: str, env: dict[str, str] | None = None) -> subprocess.Completed
     )
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("flag", [True, False])
 def test_serve_on_a_taken_port_is_one_line_and_exit_2_before_any_banner(flag):
     """Not gunicorn's five tries in five seconds, ten log lines and exit 1."""
@@ -476,6 +439,7 @@ def test_serve_on_a_taken_port_is_one_line_and_exit_2_before_any_banner(flag):
     )
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("host", "said"),
     [

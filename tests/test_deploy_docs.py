@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
-from tests.dockerfile import build_context, instructions
-from tests.docs import page
+from tests.support.dockerfile import build_context, instructions
+from tests.support.docs import page
+from tests.support.settings import ROOT
 
 DEPLOY_PAGES = ("docs/deploy/README.md", "docs/fr/deploy/README.md")
 #: The platforms whose own configuration makes them wait for /readyz, and where it says so.

@@ -12,7 +12,7 @@ import pytest
 from hook import metrics
 from hook.outcomes import NO_TENANT_OUTCOMES, TENANT_OUTCOMES, Outcome
 from hook.tenants import NO_TENANT
-from tests.docs import (
+from tests.support.docs import (
     ON_PATH,
     ROOT,
     anchors,

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.docs import ROOT, page
+from tests.support.docs import ROOT, page
 
 FRENCH_PAGES = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "docs/fr").rglob("*.md"))
 #: What a French reader stumbled on, and what reads as French instead.

@@ -16,11 +16,31 @@ from freezegun import freeze_time
 
 from hook import samples
 from hook.cli import okta_api
-from hook.psc_environments import ENVIRONMENTS, broker_endpoint, environment
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, Server, free_port, launch, stop
-from tests.fake_okta import CPS_ADDITIONAL_AMR, TOKEN, FakeOkta, FakeOktaServer, error_body
-from tests.jwks_server import (
+from hook.psc_environments import broker_endpoint
+from tests.support.cli_runner import run, use_env
+from tests.support.doctor_org import (
+    AUTH_POLICY,
+    BROKER,
+    CPS_IDP,
+    FORMER,
+    HINT,
+    HOOK_URL,
+    LOCAL_ENV,
+    PASSWORD,
+    POLICY,
+    PRODUCTION,
+    PSC_CLIENT,
+    RULE,
+    SANDBOX,
+    SERVER,
+    codes,
+    doctor,
+    header_hook,
+    possession,
+    wire,
+)
+from tests.support.fake_okta import TOKEN, FakeOktaServer, error_body
+from tests.support.jwks_server import (
     CLIENT_ID,
     FIRST_KID,
     ISSUER,
@@ -30,20 +50,10 @@ from tests.jwks_server import (
     oauth_environment,
     signing_key,
 )
+from tests.support.processes import Server, free_port, launch, stop
+from tests.support.settings import BASE_ENV, OTHER_SECRET, SECRET
 
-PSC_CLIENT = samples.load("password-okta-verify-push")["data"]["context"]["protocol"]["client"][
-    "id"
-]
-HINT = "OKTA_chu-exemple"
-CPS_IDP = BASE_ENV["PSC_CPS_IDP_IDS"]
-SERVER, POLICY, RULE = "aus1psc0hook0example7", "00p1pscPolicy0Example7", "0pr1pscRule00Example7"
-AUTH_POLICY = "rst1pscAuthPolicy0ex7"
-HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
-SANDBOX, PRODUCTION = environment("sandbox"), environment("production")
-[FORMER] = [psc for psc in ENVIRONMENTS if psc.former]
-BROKER = broker_endpoint(SANDBOX.issuer, HINT)
-LOCAL_ENV = {**BASE_ENV, "PSC_CLIENT_IDS": PSC_CLIENT, "PSC_KC_IDP_HINT": HINT,
-             "OKTA_API_TOKEN": TOKEN}  # fmt: skip
+pytestmark = pytest.mark.usefixtures("doctor_env")
 OAUTH_ENV = {
     "HOOK_AUTH_MODE": "oauth",
     "HOOK_OAUTH_ISSUER": "https://chu-exemple.okta.com/oauth2/aus9hookCaller0example",
@@ -51,28 +61,6 @@ OAUTH_ENV = {
     "HOOK_OAUTH_SCOPES": "psc.hook",
     "HOOK_OAUTH_CLIENT_IDS": "0oa9hookCaller0example",
 }
-
-
-@pytest.fixture(autouse=True)
-def cli_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    use_env(monkeypatch, LOCAL_ENV)
-
-
-@pytest.fixture(scope="module")
-def hinted_service(tmp_path_factory) -> Iterator[Server]:
-    """The service with the doctor's settings: PSC's client, and the hint in the ID token."""
-    env = {key: value for key, value in LOCAL_ENV.items() if key != "OKTA_API_TOKEN"}
-    server = launch(env, tmp_path_factory.mktemp("hinted"))
-    yield server
-    stop(server.process)
-
-
-@pytest.fixture
-def okta(hinted_service: Server) -> Iterator[FakeOktaServer]:
-    """An empty org whose hooks reach the service with the doctor's settings."""
-    server = FakeOktaServer(FakeOkta(service_url=hinted_service.url))
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -86,10 +74,6 @@ def strict_service(tmp_path_factory) -> Iterator[Server]:
     stop(server.process)
 
 
-def header_hook(url: str = HOOK_URL, header: str = "Authorization", secret: str = SECRET):
-    return okta_api.header_channel(url, header, secret)
-
-
 def oauth_hook(**changes: str):
     values = {
         "client_id": "0oa9hookCaller0example",
@@ -101,34 +85,10 @@ def oauth_hook(**changes: str):
     return okta_api.oauth_channel(HOOK_URL, **values)
 
 
-def wire(fake: FakeOkta, channel=None, clients=(PSC_CLIENT,), redirect_uris=(BROKER,)) -> dict:
-    """An org set up as docs/okta-setup.md says: the hook on PSC's rule, its app redirecting,
-    and one sign-in through it."""
-    hook = fake.add_hook(channel or header_hook())
-    fake.add_server(SERVER)
-    fake.add_policy(SERVER, POLICY, list(clients))
-    fake.add_rule(SERVER, POLICY, RULE, hook_id=hook["id"])
-    fake.add_app(PSC_CLIENT, list(redirect_uris))
-    fake.add_authentication_policy(PSC_CLIENT, AUTH_POLICY)  # the password, then a push
-    # the samples' CPS card reader (BASE_ENV names it), making Okta record PSC's élevé set
-    fake.add_idp(CPS_IDP, "Carte CPS", additional_amr=CPS_ADDITIONAL_AMR)
-    fake.add_hook_calls(hook["id"])  # a sign-in went through, as Okta's System Log says
-    return hook
-
-
-def doctor(capsys, okta: FakeOktaServer, *extra: str):
-    return run(capsys, "doctor", "--org", okta.url, *extra)
-
-
-def codes(capsys, okta: FakeOktaServer, *extra: str) -> list[str]:
-    result = doctor(capsys, okta, "--json", *extra)
-    assert result.code == (1 if result.json()["findings"] else 0), result.err
-    return [finding["code"] for finding in result.json()["findings"]]
-
-
 # the fake's test run is faithful ----------------------------------------------------------
 
 
+@pytest.mark.process
 def test_the_fakes_test_run_refuses_a_body_okta_would_not_send(okta):
     hook = wire(okta.fake)
     client = okta_api.OktaClient(okta.url, TOKEN)
@@ -143,6 +103,7 @@ def test_the_fakes_test_run_refuses_a_body_okta_would_not_send(okta):
     ]
 
 
+@pytest.mark.process
 def test_the_fake_lists_token_hooks_only_for_their_type(okta):
     wire(okta.fake)
     client = okta_api.OktaClient(okta.url, TOKEN)
@@ -153,6 +114,7 @@ def test_the_fake_lists_token_hooks_only_for_their_type(okta):
 # Okta's pagination ------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_every_listing_is_read_page_after_page(capsys, okta):
     """With one object a page, the PSC hook, server, policy and rule all come on page 2."""
     okta.fake.page_size = 1
@@ -173,6 +135,7 @@ def test_every_listing_is_read_page_after_page(capsys, okta):
     assert hook["id"] in okta.fake.hooks
 
 
+@pytest.mark.process
 def test_a_next_page_on_another_host_is_not_followed(capsys, okta):
     okta.fake.page_size = 1
     okta.fake.next_origin = "https://elsewhere.example"
@@ -205,6 +168,7 @@ def test_the_next_page_is_read_from_oktas_link_headers(links):
     assert okta_api.next_page(headers) is None
 
 
+@pytest.mark.process
 def test_a_listing_is_read_for_a_bounded_number_of_pages(okta, monkeypatch):
     monkeypatch.setattr(okta_api, "MAX_PAGES", 3)
     okta.fake.page_size = 1
@@ -221,6 +185,7 @@ def test_a_listing_is_read_for_a_bounded_number_of_pages(okta, monkeypatch):
 # everything holds -------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_wired_org_holds_and_the_doctor_says_what_it_checked(capsys, okta):
     hook = wire(okta.fake)
     result = doctor(capsys, okta)
@@ -242,6 +207,7 @@ def test_a_wired_org_holds_and_the_doctor_says_what_it_checked(capsys, okta):
     assert "camille" not in result.out.lower()
 
 
+@pytest.mark.process
 def test_the_doctor_runs_without_the_services_secret(capsys, okta, monkeypatch):
     """It never uses HOOK_SECRETS (Okta never returns the secret; its test run proves it),
     so the production secret has no reason to reach the laptop that runs it."""
@@ -253,6 +219,7 @@ def test_the_doctor_runs_without_the_services_secret(capsys, okta, monkeypatch):
     assert "Everything holds" in result.out
 
 
+@pytest.mark.process
 def test_the_doctor_only_reads_and_runs_one_test(capsys, okta):
     hook = wire(okta.fake)
     assert codes(capsys, okta) == []
@@ -266,6 +233,7 @@ def test_the_doctor_only_reads_and_runs_one_test(capsys, okta):
     }
 
 
+@pytest.mark.process
 def test_the_test_run_uses_the_first_psc_client(capsys, okta, monkeypatch):
     monkeypatch.setenv("PSC_CLIENT_IDS", f"{PSC_CLIENT},0oa0second")
     wire(okta.fake, clients=("ALL_CLIENTS",))
@@ -278,6 +246,7 @@ def test_the_test_run_uses_the_first_psc_client(capsys, okta, monkeypatch):
     assert data["identity"]["claims"]["aud"] == PSC_CLIENT
 
 
+@pytest.mark.process
 def test_a_named_hook_among_several(capsys, okta):
     wire(okta.fake)
     okta.fake.add_hook(header_hook("https://other.example/token-hook"), name="Another hook")
@@ -285,6 +254,7 @@ def test_a_named_hook_among_several(capsys, okta):
     assert codes(capsys, okta, "--hook", next(iter(okta.fake.hooks))) == []
 
 
+@pytest.mark.process
 def test_the_search_is_limited_to_the_named_authorization_server(capsys, okta):
     wire(okta.fake)
     assert codes(capsys, okta, "--auth-server", SERVER) == []
@@ -293,11 +263,13 @@ def test_the_search_is_limited_to_the_named_authorization_server(capsys, okta):
     assert f"/api/v1/authorizationServers/{SERVER}" in paths
 
 
+@pytest.mark.process
 def test_a_policy_for_all_clients_covers_psc(capsys, okta):
     wire(okta.fake, clients=("ALL_CLIENTS",))
     assert codes(capsys, okta) == []
 
 
+@pytest.mark.process
 def test_the_production_issuer_gives_its_own_redirect_uri(capsys, okta):
     wire(okta.fake, redirect_uris=(broker_endpoint(PRODUCTION.issuer, HINT),))
     assert codes(capsys, okta) == ["redirect-uri-missing"]
@@ -305,6 +277,7 @@ def test_the_production_issuer_gives_its_own_redirect_uri(capsys, okta):
     assert codes(capsys, okta, "--psc-issuer", PRODUCTION.issuer) == []
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("psc", [SANDBOX, PRODUCTION], ids=lambda psc: psc.key)
 def test_the_redirect_uri_finding_names_the_environment_checked(capsys, okta, psc):
     wire(okta.fake, redirect_uris=("https://intranet.chu-exemple.fr/callback",))
@@ -317,6 +290,7 @@ def test_the_redirect_uri_finding_names_the_environment_checked(capsys, okta, ps
     assert f"sign-ins from PSC's {psc.key} fail" in problem
 
 
+@pytest.mark.process
 def test_the_sandbox_is_anss_own_host_and_the_former_one_is_named(capsys, okta):
     """PSC's sandbox is auth.bas.psc.esante.gouv.fr (ANS's keycloak-prosanteconnect); an app
     that lists the former host's endpoint is told to move."""
@@ -336,6 +310,7 @@ def test_the_sandbox_is_anss_own_host_and_the_former_one_is_named(capsys, okta):
     assert "  note  The app 'Pro Santé Connect' lists " + former in doctor(capsys, okta).out
 
 
+@pytest.mark.process
 def test_the_former_sandbox_host_given_as_issuer_is_checked_with_a_note(capsys, okta):
     wire(okta.fake, redirect_uris=(broker_endpoint(FORMER.issuer, HINT),))
     result = doctor(capsys, okta, "--psc-issuer", FORMER.issuer + "/", "--json")
@@ -343,6 +318,7 @@ def test_the_former_sandbox_host_given_as_issuer_is_checked_with_a_note(capsys, 
     assert f"{FORMER.issuer}: {FORMER.note}." in result.json()["notes"]
 
 
+@pytest.mark.process
 def test_psc_env_and_psc_issuer_together_are_2(capsys, okta):
     result = doctor(capsys, okta, "--psc-env", "production", "--psc-issuer", PRODUCTION.issuer)
     assert result.code == 2
@@ -356,6 +332,7 @@ def test_psc_env_and_psc_issuer_together_are_2(capsys, okta):
 # the hook ---------------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_no_hook_in_the_org(capsys, okta):
     okta.fake.add_app(PSC_CLIENT, [BROKER])
     result = doctor(capsys, okta)
@@ -366,6 +343,7 @@ def test_no_hook_in_the_org(capsys, okta):
     assert "what to do: Register it with psc-hook register" in result.out
 
 
+@pytest.mark.process
 def test_a_named_hook_that_does_not_exist(capsys, okta):
     hook = wire(okta.fake)
     result = doctor(capsys, okta, "--hook", "nope", "--json")
@@ -375,18 +353,21 @@ def test_a_named_hook_that_does_not_exist(capsys, okta):
     assert hook["id"] in finding["problem"]
 
 
+@pytest.mark.process
 def test_several_hooks_and_none_named(capsys, okta):
     wire(okta.fake)
     okta.fake.add_hook(header_hook(), name="Another hook")
     assert codes(capsys, okta) == ["hook-ambiguous"]
 
 
+@pytest.mark.process
 def test_an_inactive_hook(capsys, okta):
     hook = wire(okta.fake)
     okta.fake.hooks[hook["id"]]["status"] = "INACTIVE"
     assert codes(capsys, okta) == ["hook-inactive"]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     "url", ["https://psc-hook.chu-exemple.fr/hook", "https://psc-hook.chu-exemple.fr/"]
 )
@@ -395,12 +376,14 @@ def test_a_hook_url_that_is_not_the_services_token_hook(capsys, okta, url):
     assert codes(capsys, okta) == ["hook-url", "hook-test-failed"]
 
 
+@pytest.mark.process
 def test_a_hook_url_that_is_not_https(capsys, okta):
     hook = wire(okta.fake)
     okta.fake.hooks[hook["id"]]["channel"]["config"]["uri"] = "http://psc-hook.example/token-hook"
     assert codes(capsys, okta) == ["hook-url"]
 
 
+@pytest.mark.process
 def test_an_oauth_channel_when_the_service_expects_the_header(capsys, okta):
     wire(okta.fake, channel=oauth_hook())
     found = codes(capsys, okta)
@@ -410,6 +393,7 @@ def test_an_oauth_channel_when_the_service_expects_the_header(capsys, okta):
     assert "could not get an access token" in problem
 
 
+@pytest.mark.process
 def test_a_header_name_okta_uses_and_the_service_does_not_read(capsys, okta):
     wire(okta.fake, channel=header_hook(header="X-Psc-Hook-Secret"))
     result = doctor(capsys, okta)
@@ -419,11 +403,13 @@ def test_a_header_name_okta_uses_and_the_service_does_not_read(capsys, okta):
     assert SECRET not in result.out
 
 
+@pytest.mark.process
 def test_a_header_name_differing_only_in_case_matches(capsys, okta):
     wire(okta.fake, channel=header_hook(header="authorization"))
     assert codes(capsys, okta) == []
 
 
+@pytest.mark.process
 def test_a_secret_okta_holds_that_the_service_does_not_accept(capsys, okta):
     wire(okta.fake, channel=header_hook(secret=OTHER_SECRET))
     result = doctor(capsys, okta)
@@ -434,6 +420,7 @@ def test_a_secret_okta_holds_that_the_service_does_not_accept(capsys, okta):
     assert OTHER_SECRET not in result.out + result.err
 
 
+@pytest.mark.process
 def test_an_oauth_channel_that_matches_the_settings(capsys, okta, monkeypatch):
     for name, value in OAUTH_ENV.items():
         monkeypatch.setenv(name, value)
@@ -444,6 +431,7 @@ def test_an_oauth_channel_that_matches_the_settings(capsys, okta, monkeypatch):
     assert [f["code"] for f in result.json()["findings"]] == ["hook-test-failed"]
 
 
+@pytest.mark.process
 def test_an_oauth_hook_end_to_end(capsys, okta, start_server, monkeypatch):
     jwks = JwksServer([signing_key(FIRST_KID)])
     try:
@@ -467,6 +455,7 @@ def test_an_oauth_hook_end_to_end(capsys, okta, start_server, monkeypatch):
         jwks.close()
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("changes", "words"),
     [
@@ -487,6 +476,7 @@ def test_an_oauth_channel_that_differs_from_the_settings(capsys, okta, monkeypat
 # the rules that call it -------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_hook_no_rule_calls(capsys, okta):
     wire(okta.fake)
     okta.fake.rules[(SERVER, POLICY, RULE)]["actions"]["token"].pop("inlineHook")
@@ -495,6 +485,7 @@ def test_a_hook_no_rule_calls(capsys, okta):
     assert "psc-hook register --auth-server" in result.out
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("inactive", ["rule", "policy", "server"])
 def test_an_inactive_rule_server_or_policy(capsys, okta, inactive):
     wire(okta.fake)
@@ -507,6 +498,7 @@ def test_an_inactive_rule_server_or_policy(capsys, okta, inactive):
     assert codes(capsys, okta) == ["rule-inactive"]
 
 
+@pytest.mark.process
 def test_a_psc_client_the_policy_does_not_serve(capsys, okta):
     wire(okta.fake, clients=("0oaIntranetApp",))
     result = doctor(capsys, okta, "--json")
@@ -516,6 +508,7 @@ def test_a_psc_client_the_policy_does_not_serve(capsys, okta):
     assert "Assigned clients" in finding["fix"]
 
 
+@pytest.mark.process
 def test_psc_client_ids_unset(capsys, okta, monkeypatch):
     monkeypatch.delenv("PSC_CLIENT_IDS")
     wire(okta.fake, clients=("0oaIntranetApp", PSC_CLIENT))
@@ -525,6 +518,7 @@ def test_psc_client_ids_unset(capsys, okta, monkeypatch):
     assert f"({PSC_CLIENT}, 0oaIntranetApp)" in finding["problem"]
 
 
+@pytest.mark.process
 def test_an_authorization_server_that_does_not_exist(capsys, okta):
     wire(okta.fake)
     assert codes(capsys, okta, "--auth-server", "ausNoSuchServer") == ["auth-server-not-found"]
@@ -533,6 +527,7 @@ def test_an_authorization_server_that_does_not_exist(capsys, okta):
 # Okta's test run of the hook --------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_the_service_skips_the_client(capsys, okta, strict_service, monkeypatch):
     okta.fake.service_url = strict_service.url
     monkeypatch.setenv("PSC_CLIENT_IDS", "0oaAnotherApp")
@@ -544,6 +539,7 @@ def test_the_service_skips_the_client(capsys, okta, strict_service, monkeypatch)
     assert "same PSC_CLIENT_IDS" in finding["fix"]
 
 
+@pytest.mark.process
 def test_the_service_refuses_the_sample_sign_in(capsys, okta, strict_service):
     okta.fake.service_url = strict_service.url
     wire(okta.fake)
@@ -554,6 +550,7 @@ def test_the_service_refuses_the_sample_sign_in(capsys, okta, strict_service):
     assert "--sample cps-smart-card" in finding["fix"]
 
 
+@pytest.mark.process
 def test_okta_would_void_the_services_answer(capsys, okta, strict_service):
     okta.fake.service_url = strict_service.url
     wire(okta.fake)
@@ -563,6 +560,7 @@ def test_okta_would_void_the_services_answer(capsys, okta, strict_service):
     assert "'amr' is reserved in the ID token" in finding["problem"]
 
 
+@pytest.mark.process
 def test_the_service_runs_another_tenant_id(capsys, okta, monkeypatch):
     monkeypatch.setenv("PSC_TENANT_ID", "OKTA_chu-autre")
     wire(okta.fake)
@@ -576,6 +574,7 @@ def test_the_service_runs_another_tenant_id(capsys, okta, monkeypatch):
     ]
 
 
+@pytest.mark.process
 def test_the_test_sign_in_passes_the_age_gate_of_a_correctly_wired_org(
     capsys, okta, start_server, monkeypatch
 ):
@@ -617,6 +616,7 @@ def test_a_sample_moved_to_now_keeps_its_gaps():
     }
 
 
+@pytest.mark.process
 def test_the_service_is_down(capsys, okta):
     okta.fake.service_url = f"http://127.0.0.1:{free_port()}"
     wire(okta.fake)
@@ -628,12 +628,14 @@ def test_the_service_is_down(capsys, okta):
 # PSC's app --------------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_psc_client_id_no_app_has(capsys, okta):
     wire(okta.fake)
     del okta.fake.apps[PSC_CLIENT]
     assert codes(capsys, okta) == ["app-not-found"]
 
 
+@pytest.mark.process
 def test_an_app_without_pscs_broker_endpoint(capsys, okta):
     wire(okta.fake, redirect_uris=("https://intranet.chu-exemple.fr/callback",))
     result = doctor(capsys, okta)
@@ -642,6 +644,7 @@ def test_an_app_without_pscs_broker_endpoint(capsys, okta):
     assert "Sign-in redirect URIs" in result.out
 
 
+@pytest.mark.process
 def test_no_hint_means_no_redirect_check(capsys, okta, monkeypatch):
     monkeypatch.delenv("PSC_KC_IDP_HINT")
     wire(okta.fake, redirect_uris=())
@@ -663,6 +666,7 @@ def test_an_unreachable_org_is_3(capsys):
     assert f"cannot reach {org}: connection refused" in result.err
 
 
+@pytest.mark.process
 def test_a_wrong_api_token_is_4(capsys, okta, monkeypatch):
     monkeypatch.setenv("OKTA_API_TOKEN", "00wrongToken")
     result = doctor(capsys, okta)
@@ -671,6 +675,7 @@ def test_a_wrong_api_token_is_4(capsys, okta, monkeypatch):
     assert "00wrongToken" not in result.out + result.err
 
 
+@pytest.mark.process
 @freeze_time("2026-11-20 08:00:00")
 def test_a_rate_limit_is_5_with_the_reset_time(capsys, okta):
     reset = int(datetime(2026, 11, 20, 8, 1, 0, tzinfo=UTC).timestamp())
@@ -684,6 +689,7 @@ def test_a_rate_limit_is_5_with_the_reset_time(capsys, okta):
     assert "Retry after 2026-11-20 08:01:00 UTC (in 60 s)" in result.err
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("args", "words"),
     [
@@ -700,6 +706,7 @@ def test_bad_arguments_are_2(capsys, okta, args, words):
     assert okta.fake.requests == []
 
 
+@pytest.mark.process
 def test_missing_credentials_are_2(capsys, okta, monkeypatch):
     monkeypatch.delenv("OKTA_API_TOKEN")
     result = doctor(capsys, okta)
@@ -714,6 +721,7 @@ def holds(capsys, okta: FakeOktaServer) -> list[str]:
     return doctor(capsys, okta, "--json").json()["holds"]
 
 
+@pytest.mark.process
 def test_the_cps_reader_is_among_the_smart_card_idps(capsys, okta, monkeypatch):
     wire(okta.fake)
     okta.fake.add_idp("0oa9staffBadge0Idp01", "Staff badge")
@@ -731,6 +739,7 @@ def test_the_cps_reader_is_among_the_smart_card_idps(capsys, okta, monkeypatch):
     assert codes(capsys, okta) == ["cps-idp-not-found"]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("reauthenticate_in", "found"),
     [("PT4H", []), ("PT2H30M", []), ("PT0S", []), ("PT8H", ["reauth-too-long"]),
@@ -748,6 +757,7 @@ def test_the_psc_apps_policy_re_authenticates_within_the_age_gate(
     ]
 
 
+@pytest.mark.process
 def test_each_establishment_reaches_the_hook_with_its_claim(
     capsys, okta, monkeypatch, start_server, tmp_path
 ):
@@ -778,6 +788,7 @@ def only(capsys, okta: FakeOktaServer, *extra: str) -> dict:
     return doctor(capsys, okta, "--json", *extra).json()
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("additional", "missing"),
     [(None, "hwk, mfa, pin"), ((), "hwk, mfa, pin"), (("pin",), "hwk, mfa"),
@@ -797,6 +808,7 @@ def test_a_cps_reader_whose_amr_values_are_not_pscs_eleve_set(capsys, okta, addi
     assert f"add {missing};" in finding["fix"]
 
 
+@pytest.mark.process
 def test_a_cps_reader_with_hwk_pin_mfa_makes_okta_record_pscs_eleve_set(capsys, okta):
     wire(okta.fake)
     report = only(capsys, okta)
@@ -810,13 +822,7 @@ def test_a_cps_reader_with_hwk_pin_mfa_makes_okta_record_pscs_eleve_set(capsys, 
     assert codes(capsys, okta) == ["cps-idp-not-found"]
 
 
-PASSWORD = {"methods": ["password"], "required": True}
-
-
-def possession(*methods: str, **demands: str) -> dict:
-    return {**({"methods": list(methods)} if methods else {}), "required": True, **demands}
-
-
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("rule", "named"),
     [
@@ -868,6 +874,7 @@ def test_a_rule_letting_users_in_without_pscs_sets_names_the_method(capsys, okta
     assert f"take out {', '.join(named)};" in finding["fix"]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("demands", "noted"),
     [(possession("push"), []),
@@ -894,6 +901,7 @@ def test_what_only_the_hook_makes_pscs_set_is_a_note(capsys, okta, demands, note
     assert len(pushes) == ("push" in demands["methods"])
 
 
+@pytest.mark.process
 def test_without_amr_in_the_access_token_the_hook_cannot_help(capsys, okta, monkeypatch):
     monkeypatch.setenv("PSC_CLAIMS_ACCESS_TOKEN", "tid,oid")
     wire(okta.fake)
@@ -910,6 +918,7 @@ def test_without_amr_in_the_access_token_the_hook_cannot_help(capsys, okta, monk
     assert "lets a user in with an Okta Verify code (TOTP):" in finding["problem"]
 
 
+@pytest.mark.process
 def test_deny_inactive_and_other_rules_let_no_one_in(capsys, okta, monkeypatch):
     monkeypatch.setenv("PSC_MAX_AUTH_AGE", "4h")
     wire(okta.fake)
@@ -925,6 +934,7 @@ def test_deny_inactive_and_other_rules_let_no_one_in(capsys, okta, monkeypatch):
     ]
 
 
+@pytest.mark.process
 def test_the_idps_and_the_policys_rules_are_read_page_after_page(capsys, okta):
     okta.fake.page_size = 1
     wire(okta.fake)

@@ -11,14 +11,13 @@ import pytest
 from hook.cli import audit_log, okta_api
 from hook.cli.audit_log import EXECUTED, PROCESSED, parse_since
 from hook.cli.terminal import printable
-from tests import test_doctor
-from tests.cli_runner import run
-from tests.fake_okta import LOG_ACTOR, TOKEN
-from tests.okta_schemas import validate_management
-from tests.test_doctor import POLICY, RULE, SERVER, codes, doctor, wire
+from tests.support.cli_runner import run
+from tests.support.doctor_org import POLICY, RULE, SERVER, codes, doctor, wire
+from tests.support.fake_okta import LOG_ACTOR, TOKEN
+from tests.support.okta_schemas import validate_management
 
-#: The org, the service it calls and the doctor's settings: test_doctor's fixtures.
-okta, hinted_service, cli_env = test_doctor.okta, test_doctor.hinted_service, test_doctor.cli_env
+#: The org, the service it calls (conftest's okta, hinted_service) and the doctor's settings.
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 HOSTILE = "\x1b[2J\x1b[HPassword: \x1b]0;owned\x07\r\x9b31mred\u202egnp.exe\x00"
 
@@ -27,6 +26,7 @@ def log_requests(fake):
     return [r for r in fake.requests if r.path == "/api/v1/logs"]
 
 
+@pytest.mark.process
 def test_every_event_the_fake_serves_fits_oktas_log_event(okta):
     hook = wire(okta.fake)
     okta.fake.add_log_event(EXECUTED, hook["id"], "FAILURE", "timeout", message=HOSTILE)
@@ -41,6 +41,7 @@ def test_every_event_the_fake_serves_fits_oktas_log_event(okta):
         validate_management("LogEvent", event)
 
 
+@pytest.mark.process
 def test_the_hooks_events_are_asked_for_a_closed_period_newest_first(capsys, okta):
     wire(okta.fake)
     before = datetime.now(UTC).replace(microsecond=0)
@@ -56,6 +57,7 @@ def test_the_hooks_events_are_asked_for_a_closed_period_newest_first(capsys, okt
     assert (query["limit"], query["sortOrder"]) == ("1000", "DESCENDING")
 
 
+@pytest.mark.process
 def test_the_log_is_read_before_the_test_run(capsys, okta):
     wire(okta.fake)
     assert codes(capsys, okta) == []
@@ -63,6 +65,7 @@ def test_the_log_is_read_before_the_test_run(capsys, okta):
     assert paths.index(("GET", "/api/v1/logs")) < [m for m, _ in paths].index("POST")
 
 
+@pytest.mark.process
 def test_calls_that_failed_on_oktas_side_grouped_by_reason(capsys, okta):
     hook = wire(okta.fake)
     for minutes in (50, 40, 30):
@@ -91,6 +94,7 @@ def test_calls_that_failed_on_oktas_side_grouped_by_reason(capsys, okta):
     assert log["complete"] is True
 
 
+@pytest.mark.process
 def test_answers_okta_refused_say_how_to_take_oid_out_of_the_id_token(capsys, okta, monkeypatch):
     hook = wire(okta.fake)
     okta.fake.add_log_event(PROCESSED, hook["id"], "FAILURE", "Invalid claim oid")
@@ -109,6 +113,7 @@ def test_answers_okta_refused_say_how_to_take_oid_out_of_the_id_token(capsys, ok
     assert "preview --strict" in finding["fix"]
 
 
+@pytest.mark.process
 def test_an_attached_hook_okta_never_called(capsys, okta):
     hook = wire(okta.fake)
     okta.fake.logs.clear()
@@ -125,6 +130,7 @@ def test_an_attached_hook_okta_never_called(capsys, okta):
     assert codes(capsys, okta) == ["hook-inactive"]
 
 
+@pytest.mark.process
 def test_what_holds_says_how_many_calls_okta_made(capsys, okta):
     hook = wire(okta.fake)
     okta.fake.add_hook_calls(hook["id"], count=2)
@@ -133,6 +139,7 @@ def test_what_holds_says_how_many_calls_okta_made(capsys, okta):
     assert "3 calls to the hook, none failed; 3 answers, all applied." in result.out
 
 
+@pytest.mark.process
 def test_the_reading_is_bounded_in_pages(capsys, okta, monkeypatch):
     monkeypatch.setattr(audit_log, "PAGE_LIMIT", 2)
     monkeypatch.setattr(audit_log, "MAX_LOG_PAGES", 3)
@@ -154,6 +161,7 @@ def test_the_reading_is_bounded_in_pages(capsys, okta, monkeypatch):
     assert "reading stopped" not in text
 
 
+@pytest.mark.process
 def test_the_reading_is_bounded_in_time(capsys, okta, monkeypatch):
     monkeypatch.setattr(audit_log, "PAGE_LIMIT", 1)
     monkeypatch.setattr(audit_log, "LOG_BUDGET_SECONDS", 0.0)
@@ -166,6 +174,7 @@ def test_the_reading_is_bounded_in_time(capsys, okta, monkeypatch):
     assert "the reading stopped at its bound" in finding["problem"]
 
 
+@pytest.mark.process
 def test_a_next_page_of_the_log_on_another_host_is_not_followed(capsys, okta, monkeypatch):
     monkeypatch.setattr(audit_log, "PAGE_LIMIT", 1)
     okta.fake.next_origin = "https://elsewhere.example"
@@ -178,6 +187,7 @@ def test_a_next_page_of_the_log_on_another_host_is_not_followed(capsys, okta, mo
     assert len(log_requests(okta.fake)) == 1
 
 
+@pytest.mark.process
 def test_oktas_text_is_shown_bounded_and_without_escape_sequences(capsys, okta):
     hook = wire(okta.fake)
     long = "A" * 5000
@@ -195,6 +205,7 @@ def test_oktas_text_is_shown_bounded_and_without_escape_sequences(capsys, okta):
             assert personal not in shown
 
 
+@pytest.mark.process
 def test_findings_are_grouped_beyond_a_bound(capsys, okta, monkeypatch):
     monkeypatch.setattr(audit_log, "MAX_GROUPS", 2)
     hook = wire(okta.fake)
@@ -204,6 +215,7 @@ def test_findings_are_grouped_beyond_a_bound(capsys, okta, monkeypatch):
     assert (len(log["failed"]), log["others"], log["failed_calls"]) == (2, {"failed": 3}, 5)
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("since", ["0m", "91d", "yesterday", "24"])
 def test_a_period_okta_does_not_keep_is_2(capsys, okta, since):
     result = run(capsys, "doctor", "--org", okta.url, "--since", since)

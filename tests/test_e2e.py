@@ -12,8 +12,9 @@ from gunicorn.app.base import Application
 
 from hook import samples
 from hook.cli.okta_applier import apply_answer
-from tests.conftest import BASE_ENV, OTHER_SECRET, ROOT, SECRET, gunicorn_command
-from tests.okta_schemas import validate
+from tests.support.okta_schemas import validate
+from tests.support.processes import gunicorn_command
+from tests.support.settings import BASE_ENV, OTHER_SECRET, ROOT, SECRET
 
 AUTH = {"Authorization": SECRET}
 
@@ -33,6 +34,7 @@ def assert_problem(response: requests.Response, status: int) -> dict:
     return body
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", list(samples.DESCRIPTIONS))
 def test_every_sample_is_patched(module_server, name) -> None:
     body = samples.load(name)
@@ -46,6 +48,7 @@ def test_every_sample_is_patched(module_server, name) -> None:
         assert token["tid"] == BASE_ENV["PSC_TENANT_ID"]
 
 
+@pytest.mark.process
 def test_request_id_is_echoed_or_generated(module_server) -> None:
     given = post(module_server, samples.load("password-only"), {**AUTH, "X-Request-Id": "abc-123"})
     assert given.headers["X-Request-Id"] == "abc-123"
@@ -55,6 +58,7 @@ def test_request_id_is_echoed_or_generated(module_server) -> None:
     assert len(hostile.headers["X-Request-Id"]) == 32
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     "headers",
     [
@@ -75,6 +79,7 @@ def test_auth_failures_are_401_without_saying_why(module_server, headers) -> Non
     assert "mismatch" not in body["detail"] and "missing" not in body["detail"]
 
 
+@pytest.mark.process
 def test_bad_json_is_400(module_server) -> None:
     response = requests.post(
         f"{module_server.url}/token-hook",
@@ -85,6 +90,7 @@ def test_bad_json_is_400(module_server) -> None:
     assert "not valid JSON" in assert_problem(response, 400)["detail"]
 
 
+@pytest.mark.process
 def test_not_a_token_hook_is_400_with_field_errors(module_server) -> None:
     body = samples.load("password-only")
     body["eventType"] = "com.okta.user.pre-registration"
@@ -94,6 +100,7 @@ def test_not_a_token_hook_is_400_with_field_errors(module_server) -> None:
     assert "sub" in problem["errors"]["data"]["identity"]["claims"]
 
 
+@pytest.mark.process
 def test_missing_data_is_400(module_server) -> None:
     body = {"eventType": "com.okta.oauth2.tokens.transform"}
     assert assert_problem(post(module_server, body), 400)["errors"] == {
@@ -101,6 +108,7 @@ def test_missing_data_is_400(module_server) -> None:
     }
 
 
+@pytest.mark.process
 def test_unknown_fields_are_accepted(module_server) -> None:
     body = samples.load("password-only")
     body["newOktaField"] = {"x": 1}
@@ -108,6 +116,7 @@ def test_unknown_fields_are_accepted(module_server) -> None:
     assert post(module_server, body).status_code == 200
 
 
+@pytest.mark.process
 def test_wrong_content_type_is_415(module_server) -> None:
     response = requests.post(
         f"{module_server.url}/token-hook",
@@ -118,6 +127,7 @@ def test_wrong_content_type_is_415(module_server) -> None:
     assert_problem(response, 415)
 
 
+@pytest.mark.process
 def test_json_with_charset_is_accepted(module_server) -> None:
     response = requests.post(
         f"{module_server.url}/token-hook",
@@ -128,6 +138,7 @@ def test_json_with_charset_is_accepted(module_server) -> None:
     assert response.status_code == 200
 
 
+@pytest.mark.process
 def test_oversized_body_is_413_before_auth(module_server) -> None:
     huge = b'{"eventType": "' + b"x" * 300_000 + b'"}'
     response = requests.post(
@@ -139,6 +150,7 @@ def test_oversized_body_is_413_before_auth(module_server) -> None:
     assert_problem(response, 413)
 
 
+@pytest.mark.process
 def test_oversized_chunked_body_is_413(module_server) -> None:
     def chunks():
         yield b'{"eventType": "'
@@ -154,6 +166,7 @@ def test_oversized_chunked_body_is_413(module_server) -> None:
     assert_problem(response, 413)
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH"])
 def test_wrong_method_is_405(module_server, method) -> None:
     response = requests.request(method, f"{module_server.url}/token-hook", timeout=5)
@@ -161,10 +174,12 @@ def test_wrong_method_is_405(module_server, method) -> None:
     assert "POST" in response.headers["Allow"]
 
 
+@pytest.mark.process
 def test_unknown_path_is_404(module_server) -> None:
     assert_problem(requests.get(f"{module_server.url}/nope", timeout=5), 404)
 
 
+@pytest.mark.process
 def test_health_ready_and_openapi(module_server) -> None:
     assert requests.get(f"{module_server.url}/healthz", timeout=5).json() == {"status": "ok"}
     assert requests.get(f"{module_server.url}/readyz", timeout=5).status_code == 200
@@ -172,6 +187,7 @@ def test_health_ready_and_openapi(module_server) -> None:
     assert document.content == (ROOT / "openapi.yaml").read_bytes()
 
 
+@pytest.mark.process
 def test_canonical_log_line(module_server) -> None:
     body = samples.load("refresh")
     post(module_server, body, {**AUTH, "X-Request-Id": "canonical-1"})
@@ -193,6 +209,7 @@ def test_canonical_log_line(module_server) -> None:
         assert personal not in text
 
 
+@pytest.mark.process
 def test_auth_failure_reason_is_logged_not_answered(module_server) -> None:
     post(
         module_server,
@@ -207,6 +224,7 @@ def test_auth_failure_reason_is_logged_not_answered(module_server) -> None:
     assert SECRET not in module_server.log()
 
 
+@pytest.mark.process
 def test_rotation_custom_header_scope_and_gate(start_server) -> None:
     server = start_server(
         {
@@ -235,6 +253,7 @@ def test_rotation_custom_header_scope_and_gate(start_server) -> None:
     assert skipped.status_code == 204 and skipped.content == b""
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("changes", "variable"),
     [
@@ -262,6 +281,7 @@ def test_bad_config_stops_gunicorn_with_one_line_and_exit_2(tmp_path, changes, v
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.process
 def test_config_warning_is_logged_at_start(start_server) -> None:
     server = start_server({**BASE_ENV, "PSC_CLAIMS_ID_TOKEN": "tid,oid,amr"})
     warnings = [

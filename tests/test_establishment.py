@@ -15,7 +15,7 @@ from hook.establishment import CAUSES, choose, refusal
 from hook.payload import TenantClaim
 from hook.psc_environments import FORMER_SANDBOX, PRODUCTION
 from hook.refusals import ESTABLISHMENT_CAUSES, Refusal
-from tests.test_tenants import CLINIC_CLIENT, NANCY_CLIENT, TABLE, psc_route
+from tests.support.tenant_table import CLINIC_CLIENT, NANCY_CLIENT, TABLE, psc_route
 
 GROUP = tenants.parse(TABLE)
 BY_TID = {tenant.tid: tenant for tenant in GROUP.tenants}

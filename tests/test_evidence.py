@@ -18,11 +18,8 @@ from hook import samples
 from hook.cli import dossier
 from hook.cli.audit_log import EXECUTED
 from hook.cli.dossier_words import AREA_NAMES, FLOW_NAMES
-from tests import test_doctor
-from tests.cli_runner import run
-from tests.conftest import OTHER_SECRET, SECRET, free_port
-from tests.fake_okta import LOG_ACTOR, TOKEN
-from tests.test_doctor import (
+from tests.support.cli_runner import run
+from tests.support.doctor_org import (
     AUTH_POLICY,
     LOCAL_ENV,
     PASSWORD,
@@ -31,9 +28,12 @@ from tests.test_doctor import (
     possession,
     wire,
 )
+from tests.support.fake_okta import LOG_ACTOR, TOKEN
+from tests.support.processes import free_port
+from tests.support.settings import OTHER_SECRET, SECRET
 
-#: The org, the service it calls and the doctor's settings: test_doctor's fixtures.
-okta, hinted_service, cli_env = test_doctor.okta, test_doctor.hinted_service, test_doctor.cli_env
+#: The org, the service it calls (conftest's okta, hinted_service) and the doctor's settings.
+pytestmark = pytest.mark.usefixtures("doctor_env")
 
 #: An Okta Verify code after the password: the hook makes it PSC's set, in one token.
 TOTP = possession("totp")
@@ -75,6 +75,7 @@ def personal_values() -> set[str]:
 # without an org ---------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_without_an_org_the_dossier_is_french_and_says_what_is_missing(capsys, tmp_path, okta):
     out = tmp_path / "dossier"
     result = evidence(capsys, out)
@@ -109,6 +110,7 @@ def test_the_dossier_in_english(capsys, tmp_path):
     assert data["lang"] == "en"
 
 
+@pytest.mark.process
 def test_sha256sum_checks_the_dossier(capsys, tmp_path):
     out = tmp_path / "dossier"
     assert evidence(capsys, out).code == 0
@@ -198,6 +200,7 @@ def test_every_flow_is_played_with_its_patch_and_both_tokens(capsys, tmp_path):
 # with the org -----------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_with_an_org_the_dossier_holds_doctors_audit_by_area(capsys, tmp_path, okta):
     hook = wire(okta.fake)
     out = tmp_path / "dossier"
@@ -220,6 +223,7 @@ def test_with_an_org_the_dossier_holds_doctors_audit_by_area(capsys, tmp_path, o
     assert until - since == timedelta(days=7)
 
 
+@pytest.mark.process
 def test_the_audits_notes_are_in_their_area(capsys, tmp_path, okta):
     """A note of doctor's (an Okta Verify code, PSC's set in the access token only) is in
     the area that made it, not lost with the findings and the holds."""
@@ -236,6 +240,7 @@ def test_the_audits_notes_are_in_their_area(capsys, tmp_path, okta):
     assert f"- *À savoir :* {note[:40]}" in text
 
 
+@pytest.mark.process
 def test_the_audits_findings_are_in_the_dossier_and_exit_1(capsys, tmp_path, okta):
     hook = wire(okta.fake)
     okta.fake.add_log_event(EXECUTED, hook["id"], "FAILURE", "Timeout [x](https://evil.example)")
@@ -257,6 +262,7 @@ def test_the_audits_findings_are_in_the_dossier_and_exit_1(capsys, tmp_path, okt
     assert "!\\[pixel\\](https://evil.example/p.png) \\<b>x\\</b>" in text
 
 
+@pytest.mark.process
 def test_an_org_without_the_hook_says_which_parts_the_audit_could_not_read(capsys, tmp_path, okta):
     okta.fake.add_app(PSC_CLIENT, [])
     out = tmp_path / "dossier"
@@ -289,6 +295,7 @@ def test_a_directory_that_cannot_be_written_is_2(capsys, tmp_path):
 # no personal data, no secret --------------------------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_the_dossier_holds_no_personal_data_and_no_secret(capsys, tmp_path, okta, monkeypatch,
                                                           lang):  # fmt: skip

@@ -13,8 +13,8 @@ import pytest
 
 from hook.cli import okta_api, okta_scopes
 from hook.cli.audit_log import log_path
-from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer
-from tests.okta_schemas import MANAGEMENT, validate_management
+from tests.support.fake_okta import TOKEN, FakeOkta, FakeOktaServer
+from tests.support.okta_schemas import MANAGEMENT, validate_management
 
 APP, POLICY = "0oa1pscClient0Example7", "rst1pscAuthPolicy0ex7"
 #: OpenAPI 3.0 discriminators JSON Schema does not follow: a verification method's schema.
@@ -70,6 +70,7 @@ def okta() -> Iterator[FakeOktaServer]:
     server.close()
 
 
+@pytest.mark.process
 def test_every_idp_the_fake_lists_is_an_okta_identity_provider(okta):
     client = okta_api.OktaClient(okta.url, TOKEN)
     idps = client.listing("/api/v1/idps") + client.listing(okta_api.SMART_CARD_IDPS_PATH)
@@ -78,6 +79,7 @@ def test_every_idp_the_fake_lists_is_an_okta_identity_provider(okta):
         validate_management("IdentityProvider", idp)
 
 
+@pytest.mark.process
 def test_every_policy_and_rule_the_fake_serves_fits_oktas_schemas(okta):
     client = okta_api.OktaClient(okta.url, TOKEN)
     policy = client.call(okta_api.ApiCall("GET", okta_api.policy_path(POLICY)))

@@ -14,7 +14,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validat
 from hook import payload
 from hook.fastload import compile_decoder
 from hook.samples import DESCRIPTIONS, load
-from tests.conftest import READ_PATHS
+from tests.support.read_paths import READ_PATHS
 
 _DECODE = compile_decoder(payload.TokenRequestSchema())
 DELETE = object()

@@ -28,8 +28,7 @@ from hook import create_app, samples
 from hook.amr import AmrTable
 from hook.cli.okta_applier import apply_answer
 from hook.config import Settings, load_settings
-from tests.conftest import BASE_ENV, READ_PATHS, SECRET
-from tests.jwks_server import (
+from tests.support.jwks_server import (
     AUDIENCE,
     CLIENT_ID,
     FIRST_KID,
@@ -37,11 +36,12 @@ from tests.jwks_server import (
     SCOPE,
     JwksServer,
     claims,
-    jwks_fixture,
     oauth_environment,
     signing_key,
 )
-from tests.okta_schemas import validate
+from tests.support.okta_schemas import validate
+from tests.support.read_paths import READ_PATHS
+from tests.support.settings import BASE_ENV, SECRET
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 AUTH = {"Authorization": SECRET}
@@ -440,7 +440,6 @@ def test_duplicate_keys_keep_the_last_as_the_service_reads_them() -> None:
     assert check("defaults", body.encode()) == 400
 
 
-jwks = jwks_fixture(scope="module")
 LEEWAY_S = 30
 
 
@@ -527,12 +526,14 @@ def call_with(client: FlaskClient, token: str) -> int:
     return response.status_code
 
 
+@pytest.mark.process
 @FUZZ
 @given(token=forged_tokens())
 def test_forged_bearer_tokens_are_refused(oauth_client: FlaskClient, token: str) -> None:
     assert call_with(oauth_client, token) == 401
 
 
+@pytest.mark.process
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(header=TOKEN_HEADERS, token_claims=TOKEN_CLAIMS)
 def test_a_signed_token_is_accepted_only_when_it_passes_every_check(
@@ -552,3 +553,11 @@ def test_a_signed_token_is_accepted_only_when_it_passes_every_check(
     assert status in (200, 401)
     if status == 200:
         assert passes_every_check(token_claims), token_claims
+
+
+@pytest.fixture(scope="module")
+def jwks() -> Iterator[JwksServer]:
+    """One JWKS server serving the first key for the whole module (conftest's is per test)."""
+    server = JwksServer([signing_key(FIRST_KID)])
+    yield server
+    server.close()

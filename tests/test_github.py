@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.support.settings import ROOT
 
 GITHUB = ROOT / ".github"
 WORKFLOW = GITHUB / "workflows" / "ci.yml"
@@ -18,6 +18,7 @@ DEPENDABOT = GITHUB / "dependabot.yml"
 BIN = Path(sys.executable).parent
 
 
+@pytest.mark.process
 def test_actionlint_finds_nothing():
     done = subprocess.run(
         [str(BIN / "actionlint"), "-no-color", str(WORKFLOW)],
@@ -26,6 +27,7 @@ def test_actionlint_finds_nothing():
     assert (done.returncode, done.stdout) == (0, ""), done.stdout + done.stderr
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("path", "schema"),
     [(WORKFLOW, "vendor.github-workflows"), (DEPENDABOT, "vendor.dependabot")],

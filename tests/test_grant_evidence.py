@@ -20,7 +20,8 @@ from hook.answer import build_answer
 from hook.claims import compute
 from hook.config import load_settings
 from hook.evidence import LAST_TIME, gather
-from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
+from tests.support.processes import Server, launch, stop
+from tests.support.settings import BASE_ENV, SECRET
 
 AUTH = {"Authorization": SECRET}
 USER = "00u1abcd2EFGH3ijk4l5"
@@ -94,6 +95,7 @@ def access_claims(response: requests.Response) -> dict[str, Any]:
 # --- end to end under gunicorn ----------------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_refresh_is_not_lifted_by_the_users_okta_verify_session(servers) -> None:
     """The ID token says pwd; the user's session since then has Okta Verify: still pwd."""
     body = refresh_of_the_same_user(["pwd"], OKTA_VERIFY_SESSION)
@@ -104,6 +106,7 @@ def test_a_refresh_is_not_lifted_by_the_users_okta_verify_session(servers) -> No
     assert refused.startswith("psc_assurance_too_low: ") and "reached none" in refused
 
 
+@pytest.mark.process
 def test_a_refresh_is_not_made_eleve_by_the_users_cps_session(servers) -> None:
     """An ID token with sc but no idp, a CPS session: the card reader is not proven."""
     body = refresh_of_the_same_user(["sc", "swk"], ["sc", "swk"], session_idp=CPS_IDP)
@@ -113,6 +116,7 @@ def test_a_refresh_is_not_made_eleve_by_the_users_cps_session(servers) -> None:
     assert answer.json()["debugContext"]["assurance"] == "none"
 
 
+@pytest.mark.process
 def test_a_refresh_without_an_id_token_gets_no_amr_and_the_gate_asks_for_openid(
     servers,
 ) -> None:
@@ -125,6 +129,7 @@ def test_a_refresh_without_an_id_token_gets_no_amr_and_the_gate_asks_for_openid(
     assert servers["assured"].log_line("refresh-no-id-token")["outcome"] == "refused-assurance"
 
 
+@pytest.mark.process
 def test_on_a_refresh_the_sessions_verification_is_no_age(servers) -> None:
     """No auth_time in the ID token, a password typed 30 s ago in the session: unknown."""
     body = refresh_of_the_same_user(["pwd", "okta_verify", "otp"], OKTA_VERIFY_SESSION, age=None)
@@ -135,6 +140,7 @@ def test_on_a_refresh_the_sessions_verification_is_no_age(servers) -> None:
     assert access_claims(post(servers["aged"], code_grant))["amr"]  # the session's time counts
 
 
+@pytest.mark.process
 def test_tokens_of_two_users_are_refused(servers) -> None:
     body = samples.load("password-okta-verify-push")
     other = "00u0another0User0007"
@@ -169,6 +175,7 @@ def with_auth_time(text: str, age: float = 60) -> bytes:
     return json.dumps(body).replace('"AUTH_TIME"', text).encode()
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", list(AUTH_TIMES))
 def test_an_auth_time_that_is_no_time_is_no_age_and_never_a_500(servers, name) -> None:
     text, status = AUTH_TIMES[name]
@@ -206,6 +213,7 @@ def send_raw(server: Server, head: bytes, body: bytes) -> bytes:
     return answer
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", list(BROKEN_CHUNKS))
 def test_a_broken_chunked_body_is_a_400_that_logs_none_of_it(servers, name) -> None:
     server, request_id = servers["plain"], f"chunks-{name.replace(' ', '-')}"

@@ -13,10 +13,10 @@ from kubernetes_validate import utils as kubernetes
 
 from hook.config import ConfigError, load_settings
 from hook.version import __version__
-from tests import checkov
-from tests.conftest import ROOT, SECRET
-from tests.test_container import FINAL, only
-from tests.test_deploy import SPEC_VARIABLES
+from tests.support import checkov
+from tests.support.deploy_files import SPEC_VARIABLES
+from tests.support.dockerfile import FINAL, only
+from tests.support.settings import ROOT, SECRET
 
 HERE = ROOT / "deploy" / "kubernetes"
 KUSTOMIZATION = yaml.safe_load((HERE / "kustomization.yaml").read_text())
@@ -212,6 +212,7 @@ def test_settings_and_secret_name_every_variable_and_make_a_valid_configuration(
     assert loaded.log_format == "json"
 
 
+@pytest.mark.process
 def test_checkov_leaves_no_failed_check_and_explains_every_skip():
     results = checkov.scan("kubernetes", "--directory", str(HERE.relative_to(ROOT)))
     assert checkov.unexplained(results) == []

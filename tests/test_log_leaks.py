@@ -28,38 +28,21 @@ import requests
 from hook import gunicorn_logs, metrics, samples
 from hook.config import ASSURANCE_LEVELS, load_settings
 from hook.outcomes import Outcome
-from tests.conftest import (
-    BASE_ENV,
-    OTHER_SECRET,
-    ROOT,
-    SECRET,
-    Scrape,
-    Server,
-    free_port,
-    gunicorn_command,
-)
-from tests.failing_app import SECRET_IN_A_LOCAL
-from tests.jwks_server import (
+from tests.support.failing_app import SECRET_IN_A_LOCAL
+from tests.support.jwks_server import (
     FIRST_KID,
     JwksServer,
     bearer,
     forge,
-    jwks_fixture,
     mint,
     oauth_environment,
     signing_key,
 )
+from tests.support.personal import PERSONAL
+from tests.support.processes import Server, free_port, gunicorn_command
+from tests.support.scrape import Scrape
+from tests.support.settings import BASE_ENV, OTHER_SECRET, ROOT, SECRET
 
-PERSONAL_KEYS = {
-    "name",
-    "email",
-    "login",
-    "firstName",
-    "lastName",
-    "preferred_username",
-    "given_name",
-    "family_name",
-}
 WRONG_SECRET = "wrong-secret-0123456789-abcdefghijklmnopqrstuvw"
 METRICS_TOKEN = "metrics-token-0123456789-abcdefghijklmnopq"
 LOG_USER_KEY = "log-user-key-0123456789-abcdefghijklmnopqrs"
@@ -69,7 +52,6 @@ LOOKS_LIKE_A_TOKEN = (
     "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJjYW1pbGxlIn0.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
 )
 KEY = signing_key(FIRST_KID)
-jwks = jwks_fixture()
 HEADER_ENV = {
     **BASE_ENV,
     "HOOK_SECRETS": f"{SECRET},{OTHER_SECRET}",
@@ -79,25 +61,6 @@ HEADER_ENV = {
     "METRICS_TOKEN": METRICS_TOKEN,
     "HOOK_LOG_USER_KEY": LOG_USER_KEY,
 }
-
-
-def personal_values(node: Any, key: str | None = None) -> Iterator[str]:
-    """Every name, email and login of a person in a sample, and each word of the names."""
-    if isinstance(node, dict):
-        for child_key, child in node.items():
-            if child_key != "client":  # the application's name is not personal
-                yield from personal_values(child, child_key)
-    elif isinstance(node, list):
-        for child in node:
-            yield from personal_values(child, key)
-    elif isinstance(node, str) and (key in PERSONAL_KEYS or "@" in node):
-        yield node
-        yield from (word for word in node.split() if len(word) >= 4)
-
-
-PERSONAL = sorted(
-    {value for name in samples.DESCRIPTIONS for value in personal_values(samples.load(name))}
-)
 
 
 def identifiers(node: Any) -> Iterator[str]:
@@ -241,6 +204,7 @@ def drive_header_mode(server: Server) -> list[Exchange]:
     return exchanges + [exchange(path, response) for path, response in extra]
 
 
+@pytest.mark.process
 def test_header_mode_leaks_nothing(start_server) -> None:
     server = start_server(HEADER_ENV)
     exchanges = drive_header_mode(server)
@@ -255,6 +219,7 @@ def test_header_mode_leaks_nothing(start_server) -> None:
     assert '"user_ref":' in output  # the key was in use
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("changes", "variable", "secret"),
     [
@@ -299,6 +264,7 @@ def test_bad_configuration_exits_2_without_leaking(
         assert not leaks(written, secrets), written
 
 
+@pytest.mark.process
 def test_check_config_shows_the_plan_without_the_secrets(tmp_path: Path) -> None:
     result = subprocess.run(
         [str(ROOT / ".venv/bin/psc-hook"), "check-config"],
@@ -376,6 +342,7 @@ def key_source_down_after_warm_up(
     return exchanges, server
 
 
+@pytest.mark.process
 def test_oauth_mode_and_key_source_failures_leak_nothing(jwks: JwksServer, start_server) -> None:
     tokens: list[str] = []
     exchanges, servers = key_source_failing_at_start(jwks, start_server, tokens)
@@ -403,7 +370,7 @@ def assert_structured(exceptions: list[dict[str, Any]], kind: str, message: str)
     (exception,) = exceptions
     assert (exception["exc_type"], exception["exc_value"]) == (kind, message)
     frames = exception["frames"]
-    assert frames[-1]["filename"].endswith("tests/failing_app.py")
+    assert frames[-1]["filename"].endswith("tests/support/failing_app.py")
     assert all({"filename", "lineno", "name"} <= set(frame) for frame in frames)
     assert not any("locals" in frame for frame in frames)
 
@@ -411,8 +378,9 @@ def assert_structured(exceptions: list[dict[str, Any]], kind: str, message: str)
 FAILING_APP = ("--pythonpath", str(ROOT))
 
 
+@pytest.mark.process
 def test_an_unexpected_error_is_logged_as_data_without_locals(start_server) -> None:
-    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.failing_app:failing_hook()"))
+    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.support.failing_app:failing_hook()"))
     answer = requests.post(
         f"{server.url}/token-hook",
         json=samples.load("password-only"),
@@ -425,8 +393,9 @@ def test_an_unexpected_error_is_logged_as_data_without_locals(start_server) -> N
     assert SECRET_IN_A_LOCAL not in server.log() and SECRET not in server.log()
 
 
+@pytest.mark.process
 def test_an_error_gunicorn_logs_is_data_without_locals(start_server) -> None:
-    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.failing_app:raw_app"))
+    server = start_server(HEADER_ENV, (*FAILING_APP, "tests.support.failing_app:raw_app"))
     path = "/users/camille.martin@chu-exemple.fr"
     answer = requests.get(f"{server.url}{path}", headers={"Authorization": SECRET}, timeout=10)
     assert answer.status_code == 500
@@ -452,6 +421,7 @@ def raw_exchange(server: Server, head: bytes) -> bytes:
     return answer
 
 
+@pytest.mark.process
 def test_gunicorn_lines_at_debug_level_quote_no_secret_and_no_caller(start_server) -> None:
     """LOG_LEVEL=debug, which operators reach for when calls time out: gunicorn wrote the
     head of a request cut short (the hook secret, a bearer token), each request's raw path,

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.settings import ROOT
 
 MAKE = shutil.which("make")
-pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
+pytestmark = [pytest.mark.process, pytest.mark.skipif(MAKE is None, reason="make is not installed")]
 
 
 def make(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -19,8 +19,9 @@ from hook import create_app, metrics, metrics_files, samples
 from hook.config import ConfigError, load_settings
 from hook.oauth import FAILURE_REASONS
 from hook.outcomes import Outcome
-from tests.conftest import BASE_ENV, ROOT, SECRET, Scrape
-from tests.jwks_server import jwks_fixture, oauth_environment
+from tests.support.jwks_server import oauth_environment
+from tests.support.scrape import Scrape
+from tests.support.settings import BASE_ENV, ROOT, SECRET
 
 TOKEN = "metrics-token-0123456789-abcdefghijklmnop"
 CALLS = "psc_hook_calls_total"
@@ -36,7 +37,6 @@ BOTH_MODES = {
     "HOOK_OAUTH_AUDIENCE": "api://psc-hook",
     "HOOK_OAUTH_JWKS_URI": "http://127.0.0.1:9/v1/keys",
 }
-jwks = jwks_fixture()
 
 
 def scrape(client: Any, headers: dict[str, str] | None = None) -> Scrape:
@@ -267,6 +267,7 @@ def test_every_reason_the_authenticators_give_has_its_label() -> None:
         assert given <= set(metrics.AUTH_FAILURE_REASONS[mode]), given
 
 
+@pytest.mark.process
 def test_key_fetches_are_counted_by_result(jwks) -> None:
     loading = create_app(load_settings({**BASE_ENV, **oauth_environment(jwks)})).test_client()
     before = scrape(loading)
@@ -306,6 +307,7 @@ def _count_calls(settings: Any, calls: int) -> None:
         )
 
 
+@pytest.mark.process
 def test_an_exited_process_folds_into_the_archive_without_changing_a_count(settings) -> None:
     """What gunicorn's master does when a worker exits (hook/gunicorn_conf.py child_exit)."""
     recorder = metrics.Recorder(settings)
@@ -351,6 +353,7 @@ def _report_pids(queue: multiprocessing.Queue) -> None:
     queue.put((metrics_files.current_pid(), os.getpid()))
 
 
+@pytest.mark.process
 def test_the_process_id_counts_are_filed_under_follows_a_fork() -> None:
     """prometheus_client files each process's counts under ``current_pid()``: a forked
     worker that kept its parent's id would write into its parent's file."""

@@ -12,12 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from hook import metrics, samples
 from hook.outcomes import Outcome
-from tests.conftest import BASE_ENV, SECRET, Scrape, Server
+from tests.support.processes import Server
+from tests.support.scrape import Scrape
+from tests.support.settings import BASE_ENV, SECRET
+
+pytestmark = pytest.mark.process
 
 TOKEN = "metrics-token-0123456789-abcdefghijklmnop"
 ENV = {

@@ -11,19 +11,20 @@ import pytest
 import requests
 
 from hook import samples
-from tests.conftest import BASE_ENV, SECRET, Server, free_port, gunicorn_command
-from tests.jwks_server import (
+from tests.support.jwks_server import (
     FIRST_KID,
     JwksServer,
     bearer,
-    jwks_fixture,
     mint,
     oauth_environment,
     signing_key,
 )
-from tests.okta_schemas import validate
+from tests.support.okta_schemas import validate
+from tests.support.processes import Server, free_port, gunicorn_command
+from tests.support.settings import BASE_ENV, SECRET
 
-jwks = jwks_fixture()
+pytestmark = pytest.mark.process
+
 KEY = signing_key(FIRST_KID)
 NEXT_KEY = signing_key("key-2")
 STRANGER = signing_key("key-stranger")

@@ -2,7 +2,7 @@
 within a bound on size and on the whole call's time, printed without what a terminal
 obeys, and a malformed answer is one line with a documented exit code, never a traceback.
 
-The bounds are tried against a hostile loopback server (``tests/hostile_server.py``); the
+The bounds are tried against a hostile loopback server (``tests/support/hostile_server.py``); the
 texts against the fake Okta, whose objects carry escape sequences in their names.
 """
 
@@ -17,11 +17,13 @@ from typing import Any
 import pytest
 
 from hook.cli import http_exchange, okta_api
-from tests import hostile_server
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV
-from tests.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body
-from tests.hostile_server import HostileServer
+from tests.support import hostile_server
+from tests.support.cli_runner import run, use_env
+from tests.support.fake_okta import TOKEN, FakeOkta, FakeOktaServer, error_body
+from tests.support.hostile_server import HostileServer
+from tests.support.settings import BASE_ENV
+
+pytestmark = pytest.mark.process
 
 HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
 PSC_CLIENT = "0oa1pscClient0Example7"

@@ -6,7 +6,7 @@ import pytest
 
 from hook.cli.okta_applier import apply_answer
 from hook.okta import RESERVED_CLAIMS, claim_path, reserved_reason
-from tests.okta_schemas import EXAMPLES
+from tests.support.okta_schemas import EXAMPLES
 
 REQUEST = EXAMPLES["TokenPayLoadExample"]
 ID_ONLY = {

@@ -1,7 +1,7 @@
 """Least-privilege access to Okta: ``register`` and ``doctor`` as an OAuth 2.0 service app
 (``private_key_jwt``, DPoP when the app requires it, only the scopes the command needs),
 against the fake Okta, whose token endpoint and API check what okta-management.md says
-Okta checks (``tests/fake_okta_auth.py``)."""
+Okta checks (``tests/support/fake_okta_auth.py``)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from hook.cli import okta_api, okta_auth, okta_scopes
 from hook.psc_environments import broker_endpoint, environment
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV
-from tests.fake_okta import (
+from tests.support.cli_runner import run, use_env
+from tests.support.fake_okta import (
     CPS_ADDITIONAL_AMR,
     ERRORS,
     TOKEN,
@@ -31,8 +30,9 @@ from tests.fake_okta import (
     FakeOktaServer,
     error_body,
 )
-from tests.fake_okta_auth import ASSERTION_TYPE, TOKEN_PATH, b64, required_scope
-from tests.okta_schemas import MANAGEMENT
+from tests.support.fake_okta_auth import ASSERTION_TYPE, TOKEN_PATH, b64, required_scope
+from tests.support.okta_schemas import MANAGEMENT
+from tests.support.settings import BASE_ENV
 
 CLIENT_ID = "0oa1pscDoctor0Service7"
 KID = "psc-doctor-key-1"
@@ -114,6 +114,7 @@ def assert_no_token_shown(fake: FakeOkta, *texts: str) -> None:
 # doctor: read-only scopes, and the test run's scope asked but done without ----------------
 
 
+@pytest.mark.process
 def test_doctor_asks_only_what_it_reads_and_the_test_runs_scope(capsys, okta, service_app):
     wire(okta.fake)
     result = run(capsys, "doctor", "--org", okta.url, "--json")
@@ -129,6 +130,7 @@ def test_doctor_asks_only_what_it_reads_and_the_test_runs_scope(capsys, okta, se
     assert_no_token_shown(okta.fake, result.out, result.err)
 
 
+@pytest.mark.process
 def test_without_the_manage_scope_the_doctor_skips_the_test_run_and_says_so(
     capsys, okta, service_app
 ):
@@ -148,6 +150,7 @@ class RoleRefusesTheTestRun(FakeOkta):
         return 403, error_body("E0000006", ERRORS["E0000006"]), {}
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("credentials", ["service app", "API token"])
 def test_a_test_run_the_role_refuses_is_skipped_and_the_audit_goes_on(
     capsys, monkeypatch, rsa_key, pem_file, credentials
@@ -171,6 +174,7 @@ def test_a_test_run_the_role_refuses_is_skipped_and_the_audit_goes_on(
     assert "E0000006" in skipped
 
 
+@pytest.mark.process
 def test_a_read_scope_not_granted_is_one_line_naming_it(capsys, okta, service_app):
     service_app.scopes = READS - {okta_scopes.READ_IDPS}
     wire(okta.fake)
@@ -182,6 +186,7 @@ def test_a_read_scope_not_granted_is_one_line_naming_it(capsys, okta, service_ap
     assert okta.fake.requests == []  # refused before the audit began
 
 
+@pytest.mark.process
 def test_a_403_for_a_missing_scope_names_it(okta, service_app, pem_file):
     key = okta_auth.load_key(str(pem_file), KID)
     app = okta_auth.ServiceApp(okta.url, CLIENT_ID, key, [okta_scopes.READ_HOOKS])
@@ -196,6 +201,7 @@ def test_a_403_for_a_missing_scope_names_it(okta, service_app, pem_file):
 # register: the writes it makes, and reads only for a dry run ------------------------------
 
 
+@pytest.mark.process
 def test_register_asks_the_manage_scopes_it_uses(capsys, okta, service_app):
     okta.fake.add_rule(SERVER, POLICY, RULE)
     attach = ("--auth-server", SERVER, "--policy", POLICY, "--rule", RULE)
@@ -216,11 +222,13 @@ def test_register_asks_the_manage_scopes_it_uses(capsys, okta, service_app):
     assert_no_token_shown(okta.fake, result.out, result.err)
 
 
+@pytest.mark.process
 def test_register_without_attaching_asks_no_authorization_server_scope(capsys, okta, service_app):
     assert run(capsys, "register", "--org", okta.url, "--url", HOOK_URL).code == 0
     assert asked(okta.fake) == [{okta_scopes.READ_HOOKS, okta_scopes.MANAGE_HOOKS}]
 
 
+@pytest.mark.process
 def test_a_dry_run_asks_read_scopes_only(capsys, okta, service_app):
     okta.fake.add_rule(SERVER, POLICY, RULE)
     attach = ("--auth-server", SERVER, "--policy", POLICY, "--rule", RULE)
@@ -233,6 +241,7 @@ def test_a_dry_run_asks_read_scopes_only(capsys, okta, service_app):
 # DPoP ------------------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_an_app_that_requires_dpop_gets_a_bound_token_and_every_call_a_fresh_proof(
     capsys, okta, service_app
 ):
@@ -257,6 +266,7 @@ def test_an_app_that_requires_dpop_gets_a_bound_token_and_every_call_a_fresh_pro
     assert all("?" not in proof["htu"] for proof in proofs)
 
 
+@pytest.mark.process
 def test_a_dpop_token_is_refused_as_a_bearer_and_without_its_proof(okta, service_app, pem_file):
     service_app.require_dpop = True
     key = okta_auth.load_key(str(pem_file), KID)
@@ -278,6 +288,7 @@ def test_a_dpop_token_is_refused_as_a_bearer_and_without_its_proof(okta, service
 # the keys the service app may sign with --------------------------------------------------
 
 
+@pytest.mark.process
 def test_a_jwk_file_of_an_ec_key_with_its_own_kid(capsys, okta, monkeypatch, tmp_path):
     key = ec.generate_private_key(ec.SECP384R1())
     jwk = {**ECAlgorithm.to_jwk(key, as_dict=True), "kid": "ec-key-7", "use": "sig"}
@@ -292,6 +303,7 @@ def test_a_jwk_file_of_an_ec_key_with_its_own_kid(capsys, okta, monkeypatch, tmp
     assert len(okta.fake.hooks) == 1
 
 
+@pytest.mark.process
 def test_a_key_okta_does_not_know_is_a_4_saying_what_to_check(capsys, okta, service_app):
     service_app.public_key = rsa.generate_private_key(
         public_exponent=65537, key_size=2048
@@ -303,6 +315,7 @@ def test_a_key_okta_does_not_know_is_a_4_saying_what_to_check(capsys, okta, serv
     assert okta.fake.requests == []
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("setup", "words"),
     [
@@ -377,6 +390,7 @@ def test_a_bad_service_app_setting_is_one_line_and_2(
 # the API token still works, and the commands say once what least privilege is -----------
 
 
+@pytest.mark.process
 def test_the_api_token_still_works_with_a_word_on_least_privilege(capsys, okta, monkeypatch):
     use_env(monkeypatch, {**BASE_ENV, "OKTA_API_TOKEN": TOKEN})
     result = run(capsys, "register", "--org", okta.url, "--url", HOOK_URL)
@@ -387,6 +401,7 @@ def test_the_api_token_still_works_with_a_word_on_least_privilege(capsys, okta, 
     assert quiet.err == ""  # a machine reads the JSON
 
 
+@pytest.mark.process
 def test_with_both_the_service_app_is_used_and_the_token_is_not(
     capsys, okta, service_app, monkeypatch
 ):
@@ -415,6 +430,7 @@ def _assertion(key: Any, url: str, **changes: Any) -> str:
     return jwt.encode(claims, key, algorithm="RS256", headers={"kid": KID})
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("changes", "words"),
     [

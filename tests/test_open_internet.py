@@ -27,25 +27,26 @@ from bench.servers import children, rss_kib
 from hook import samples
 from hook.keyset import REFETCH_BURST
 from hook.worker import REQUEST_DEADLINE_S
-from tests.conftest import BASE_ENV, ROOT, SECRET, Server, launch, stop, wait_until_up
-from tests.held_app import HELD_FIRST_LINE
-from tests.jwks_server import (
+from tests.support.held_app import HELD_FIRST_LINE
+from tests.support.jwks_server import (
     FIRST_KID,
     JwksServer,
     bearer,
-    jwks_fixture,
     mint,
     oauth_environment,
     self_signed,
     signing_key,
 )
-from tests.slow_clients import TRICKLE_PAUSE_S, SlowClients, raise_open_files_limit
+from tests.support.processes import Server, launch, stop, wait_until_up
+from tests.support.settings import BASE_ENV, ROOT, SECRET
+from tests.support.slow_clients import TRICKLE_PAUSE_S, SlowClients, raise_open_files_limit
+
+pytestmark = pytest.mark.process
 
 BODY = json.dumps(samples.load("password-okta-verify-push")).encode()
 ANSWER_WITHIN_S = 1.0
 #: When a slow connection must be gone: the deadline, plus a pause of the client's to notice.
 DROPPED_WITHIN_S = REQUEST_DEADLINE_S + 4 * TRICKLE_PAUSE_S
-jwks = jwks_fixture()
 KEY = signing_key(FIRST_KID)
 NEXT_KEY = signing_key("key-2")
 
@@ -385,12 +386,12 @@ def test_sigterm_lets_every_accepted_call_finish_with_its_200(start_server, call
 # --- stopping a call that does not end -----------------------------------------------------
 
 
-#: The app of tests/held_app.py, importable from the server's working directory.
-HELD_APP = ("--pythonpath", str(ROOT), "tests.held_app:app")
+#: The app of tests/support/held_app.py, importable from the server's working directory.
+HELD_APP = ("--pythonpath", str(ROOT), "tests.support.held_app:app")
 
 
 def hold_a_call(server: Server) -> socket.socket:
-    """A call of tests/held_app.py's /held, in flight once its first line has arrived."""
+    """A call of tests/support/held_app.py's /held, in flight once its first line has arrived."""
     connection = socket.create_connection(("127.0.0.1", port_of(server)), timeout=30)
     connection.sendall(b"GET /held HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
     received = b""

@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 from hook import create_app
 from hook.config import load_settings
-from tests.conftest import BASE_ENV, ROOT, SECRET
+from tests.support.settings import BASE_ENV, ROOT, SECRET
 
 SPEC = ROOT / "openapi.yaml"
 

@@ -27,9 +27,20 @@ import pytest
 import requests
 import yaml
 
-from tests.conftest import BASE_ENV, ROOT, SECRET, Server, free_port, stop, wait_until_up
-from tests.dockerfile import BUILD, FINAL, IMAGE_VENV, build_context, exec_form, image_env, only
-from tests.test_deploy import PROCFILE, SERVICE, clever_env
+from tests.support.deploy_files import PROCFILE, SERVICE, clever_env
+from tests.support.dockerfile import (
+    BUILD,
+    FINAL,
+    IMAGE_VENV,
+    build_context,
+    exec_form,
+    image_env,
+    only,
+)
+from tests.support.processes import Server, free_port, stop, wait_until_up
+from tests.support.settings import BASE_ENV, ROOT, SECRET
+
+pytestmark = pytest.mark.process
 
 CACHE = ROOT / ".cache" / "platforms"
 #: The interpreter the platforms' virtual environments are made from (the image's Python).

@@ -10,8 +10,8 @@ import pytest
 
 from hook.config import load_amr_table
 from hook.psc_amr_sets import MIE, PUBLISHED, of_assurance, published
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV
+from tests.support.cli_runner import run, use_env
+from tests.support.settings import BASE_ENV
 
 SHIPPED = json.loads(resources.files("hook").joinpath("amr_rules.json").read_text("utf-8"))
 #: A rule an operator may add: it invents nothing, and gives no set PSC has published.

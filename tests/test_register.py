@@ -16,10 +16,9 @@ from freezegun import freeze_time
 
 from hook.cli import okta_api
 from hook.cli.register import DEFAULT_HOOK_NAME
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, OTHER_SECRET, SECRET, free_port
-from tests.docs import markdown_pages, page
-from tests.fake_okta import (
+from tests.support.cli_runner import run, use_env
+from tests.support.docs import markdown_pages, page
+from tests.support.fake_okta import (
     TOKEN,
     FakeOkta,
     FakeOktaServer,
@@ -27,7 +26,9 @@ from tests.fake_okta import (
     hook_problems,
     replace_problems,
 )
-from tests.okta_schemas import EXAMPLES
+from tests.support.okta_schemas import EXAMPLES
+from tests.support.processes import free_port
+from tests.support.settings import BASE_ENV, OTHER_SECRET, SECRET
 
 HOOK_URL = "https://psc-hook.chu-exemple.fr/token-hook"
 MOVED_URL = "https://psc-hook-2.chu-exemple.fr/token-hook"
@@ -133,6 +134,7 @@ def test_the_fake_refuses_what_okta_refuses(body, problem):
 # creating the hook ------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_header_channel_is_created_with_the_first_secret(capsys, okta, monkeypatch):
     monkeypatch.setenv("HOOK_SECRETS", f"{SECRET},rotated-secret-9876543210-zyxwvutsrqponmlk")
     monkeypatch.setenv("HOOK_AUTH_HEADER", "X-Psc-Hook-Secret")
@@ -156,6 +158,7 @@ def test_header_channel_is_created_with_the_first_secret(capsys, okta, monkeypat
     assert_no_secret(result.out, result.err)
 
 
+@pytest.mark.process
 def test_oauth_client_secret_post_channel(capsys, okta, monkeypatch):
     monkeypatch.setenv("HOOK_REGISTER_CLIENT_SECRET", CLIENT_SECRET)
     result = register(capsys, okta, *oauth_args(), "--scope", "okta.hooks.psc")
@@ -175,6 +178,7 @@ def test_oauth_client_secret_post_channel(capsys, okta, monkeypatch):
     assert_no_secret(result.out, result.err)
 
 
+@pytest.mark.process
 def test_oauth_private_key_jwt_channel(capsys, okta):
     result = register(capsys, okta, *oauth_args("--hook-key-id", KEY_ID))
     assert result.code == 0, result.err
@@ -187,6 +191,7 @@ def test_oauth_private_key_jwt_channel(capsys, okta):
     assert "scope" not in config
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("secret", "auth"),
     [(None, ()), (CLIENT_SECRET, ("--hook-key-id", KEY_ID))],
@@ -201,6 +206,7 @@ def test_oauth_needs_exactly_one_credential(capsys, okta, monkeypatch, secret, a
     assert okta.fake.requests == []
 
 
+@pytest.mark.process
 def test_json_output_names_the_hook_and_the_rule(capsys, okta):
     okta.fake.add_rule(*RULE)
     result = register(capsys, okta, *attach_args(), "--json")
@@ -217,6 +223,7 @@ def test_json_output_names_the_hook_and_the_rule(capsys, okta):
 # which of HOOK_SECRETS Okta is given -----------------------------------------------------
 
 
+@pytest.mark.process
 def test_register_gives_okta_the_first_secret_the_newest_and_says_which(capsys, okta, monkeypatch):
     monkeypatch.setenv("HOOK_SECRETS", f"{OTHER_SECRET},{SECRET}")  # new,old: a rotation
     result = register(capsys, okta)
@@ -248,6 +255,7 @@ def test_check_config_says_which_secret_register_gives_okta(capsys, monkeypatch)
 # running register again updates the hook of that name ------------------------------------
 
 
+@pytest.mark.process
 def test_register_twice_leaves_one_hook_updated_whole(capsys, okta, monkeypatch):
     assert register(capsys, okta).code == 0
     [hook_id] = okta.fake.hooks
@@ -273,6 +281,7 @@ def test_register_twice_leaves_one_hook_updated_whole(capsys, okta, monkeypatch)
     assert_no_secret(result.out, result.err)
 
 
+@pytest.mark.process
 def test_the_hook_of_that_name_is_found_on_a_later_page(capsys, okta):
     okta.fake.page_size = 1
     for number in range(2):
@@ -289,6 +298,7 @@ def test_the_hook_of_that_name_is_found_on_a_later_page(capsys, okta):
     assert okta.fake.requests[-1].path == f"/api/v1/inlineHooks/{existing['id']}"
 
 
+@pytest.mark.process
 def test_an_unchanged_hook_is_said_so_and_its_secret_set_again(capsys, okta):
     assert register(capsys, okta).code == 0
     result = register(capsys, okta)
@@ -298,6 +308,7 @@ def test_an_unchanged_hook_is_said_so_and_its_secret_set_again(capsys, okta):
     assert len(okta.fake.hooks) == 1
 
 
+@pytest.mark.process
 def test_dry_run_of_an_update_shows_the_difference_and_changes_nothing(capsys, okta):
     existing = okta.fake.add_hook(
         okta_api.header_channel(MOVED_URL, "X-Old-Header", OTHER_SECRET), DEFAULT_HOOK_NAME
@@ -321,6 +332,7 @@ def test_dry_run_of_an_update_shows_the_difference_and_changes_nothing(capsys, o
     assert replace_problems(request["body"], "com.okta.oauth2.tokens.transform") == []
 
 
+@pytest.mark.process
 def test_an_oauth_hook_replaces_a_header_one(capsys, okta, monkeypatch):
     assert register(capsys, okta).code == 0
     monkeypatch.setenv("HOOK_REGISTER_CLIENT_SECRET", CLIENT_SECRET)
@@ -336,6 +348,7 @@ def test_an_oauth_hook_replaces_a_header_one(capsys, okta, monkeypatch):
     assert_no_secret(result.out, result.err)
 
 
+@pytest.mark.process
 def test_two_hooks_of_that_name_are_refused(capsys, okta):
     for _ in range(2):
         okta.fake.add_hook(okta_api.header_channel(HOOK_URL, "Authorization", SECRET),
@@ -362,6 +375,7 @@ def test_the_fake_refuses_a_replace_okta_refuses():
 # the OAuth client secret: never on the command line ---------------------------------------
 
 
+@pytest.mark.process
 def test_a_client_secret_on_the_command_line_is_refused(capsys, okta):
     result = register(capsys, okta, *oauth_args("--client-secret", CLIENT_SECRET))
     assert result.code == 2
@@ -372,6 +386,7 @@ def test_a_client_secret_on_the_command_line_is_refused(capsys, okta):
     assert okta.fake.requests == []
 
 
+@pytest.mark.process
 def test_the_client_secret_is_read_from_standard_input(capsys, okta, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(CLIENT_SECRET + "\n"))
     result = register(capsys, okta, *oauth_args("--client-secret", "-"))
@@ -387,6 +402,7 @@ class Terminal(io.StringIO):
         return True
 
 
+@pytest.mark.process
 def test_on_a_terminal_the_client_secret_is_asked_without_echo(capsys, okta, monkeypatch):
     prompts = []
     monkeypatch.setattr(sys, "stdin", Terminal("typed where everyone sees it\n"))
@@ -398,6 +414,7 @@ def test_on_a_terminal_the_client_secret_is_asked_without_echo(capsys, okta, mon
     assert request.body["channel"]["config"]["clientSecret"] == CLIENT_SECRET
 
 
+@pytest.mark.process
 def test_an_empty_standard_input_is_refused(capsys, okta, monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     result = register(capsys, okta, *oauth_args("--client-secret", "-"))
@@ -409,6 +426,7 @@ def test_an_empty_standard_input_is_refused(capsys, okta, monkeypatch):
 # attaching it to the access-policy rule ---------------------------------------------------
 
 
+@pytest.mark.process
 def test_attach_puts_the_whole_rule_back_with_the_hook(capsys, okta):
     before = okta.fake.add_rule(*RULE)
     result = register(capsys, okta, *attach_args())
@@ -429,6 +447,7 @@ def test_attach_puts_the_whole_rule_back_with_the_hook(capsys, okta):
     assert "Attached it to rule 'Pro Santé Connect'" in result.out
 
 
+@pytest.mark.process
 def test_attach_to_a_missing_rule_reports_oktas_error_and_the_created_hook(capsys, okta):
     result = register(capsys, okta, *attach_args())
     assert result.code == 1
@@ -438,6 +457,7 @@ def test_attach_to_a_missing_rule_reports_oktas_error_and_the_created_hook(capsy
     assert f"The hook was created (id {hook_id}) but not attached" in result.err
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     "partial",
     [("--auth-server", RULE[0]), ("--auth-server", RULE[0], "--policy", RULE[1])],
@@ -452,6 +472,7 @@ def test_attach_needs_all_three_ids(capsys, okta, partial):
 # Okta's error answers ---------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_an_okta_error_answer_is_shown_with_code_summary_causes_and_id(capsys, okta):
     body = error_body("E0000001", "Api validation failed: inlineHook", ("name: already used",))
     okta.fake.answer_next(400, body)
@@ -464,6 +485,7 @@ def test_an_okta_error_answer_is_shown_with_code_summary_causes_and_id(capsys, o
     assert result.out == ""
 
 
+@pytest.mark.process
 def test_a_wrong_api_token_is_a_401_with_what_to_check(capsys, okta, monkeypatch):
     monkeypatch.setenv("OKTA_API_TOKEN", "00wrongToken")
     result = register(capsys, okta)
@@ -475,6 +497,7 @@ def test_a_wrong_api_token_is_a_401_with_what_to_check(capsys, okta, monkeypatch
     assert okta.fake.hooks == {}
 
 
+@pytest.mark.process
 def test_a_403_says_the_admin_lacks_the_permission(capsys, okta):
     okta.fake.answer_next(403, error_body("E0000006", "You do not have permission"))
     result = register(capsys, okta)
@@ -483,6 +506,7 @@ def test_a_403_says_the_admin_lacks_the_permission(capsys, okta):
     assert "super administrator" in result.err
 
 
+@pytest.mark.process
 @freeze_time("2026-11-20 08:00:00")
 def test_a_429_gives_the_reset_time(capsys, okta):
     reset = int(datetime(2026, 11, 20, 8, 0, 47, tzinfo=UTC).timestamp())
@@ -498,6 +522,7 @@ def test_a_429_gives_the_reset_time(capsys, okta):
     assert "Retry after 2026-11-20 08:00:47 UTC (in 47 s)" in result.err
 
 
+@pytest.mark.process
 def test_a_429_without_reset_header_still_says_retry(capsys, okta):
     okta.fake.answer_next(429, error_body("E0000047", "API call exceeded rate limit"))
     result = register(capsys, okta)
@@ -505,6 +530,7 @@ def test_a_429_without_reset_header_still_says_retry(capsys, okta):
     assert "Retry later" in result.err
 
 
+@pytest.mark.process
 def test_a_429_while_attaching_keeps_the_created_hook_id(capsys, okta):
     okta.fake.add_rule(*RULE)
     okta.fake.answer_next(200, [])
@@ -518,6 +544,7 @@ def test_a_429_while_attaching_keeps_the_created_hook_id(capsys, okta):
     assert "calfake0000000000042" in result.err
 
 
+@pytest.mark.process
 def test_an_answer_without_okta_error_body_is_still_explained(capsys, okta):
     okta.fake.answer_next(502, None)
     result = register(capsys, okta)
@@ -548,6 +575,7 @@ def test_an_org_that_never_answers_times_out(capsys):
 # refusals before anything is sent ---------------------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     "url", ["http://psc-hook.chu-exemple.fr/token-hook", "ftp://x/y", "/token-hook"]
 )
@@ -565,6 +593,7 @@ def test_a_plain_http_org_is_refused_off_loopback(capsys):
     assert "--org: must use https://" in result.err
 
 
+@pytest.mark.process
 def test_missing_credentials_are_one_line_naming_them(capsys, okta, monkeypatch):
     monkeypatch.delenv("OKTA_API_TOKEN")
     result = register(capsys, okta)
@@ -577,6 +606,7 @@ def test_missing_credentials_are_one_line_naming_them(capsys, okta, monkeypatch)
 # --dry-run --------------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_dry_run_prints_masked_requests_and_only_reads(capsys, okta):
     okta.fake.add_rule(*RULE)
     result = register(capsys, okta, *attach_args(), "--dry-run")
@@ -591,6 +621,7 @@ def test_dry_run_prints_masked_requests_and_only_reads(capsys, okta):
     assert_no_secret(result.out, result.err)
 
 
+@pytest.mark.process
 def test_dry_run_json_masks_the_oauth_client_secret(capsys, okta, monkeypatch):
     monkeypatch.setenv("HOOK_REGISTER_CLIENT_SECRET", CLIENT_SECRET)
     result = register(capsys, okta, *oauth_args(), "--dry-run", "--json")
@@ -606,6 +637,7 @@ def test_dry_run_json_masks_the_oauth_client_secret(capsys, okta, monkeypatch):
 # --dry-run checks what it can ----------------------------------------------------------------
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("ids", "words"),
     [
@@ -631,6 +663,7 @@ def test_ids_of_the_wrong_kind_are_one_line_and_2(capsys, okta, ids, words, dry_
     assert okta.fake.requests == []
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("url", "words"),
     [
@@ -656,6 +689,7 @@ def test_a_url_that_is_not_the_hooks_is_one_line_and_2(capsys, okta, url, words)
     assert okta.fake.requests == []
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("org", "words"),
     [
@@ -710,6 +744,7 @@ def _dry_run_with_rule(capsys, okta, *extra: str):
     return result
 
 
+@pytest.mark.process
 def test_a_dry_run_says_the_rule_would_call_the_hook_it_creates(capsys, okta):
     okta.fake.add_rule(*RULE)
     result = _dry_run_with_rule(capsys, okta)
@@ -723,6 +758,7 @@ def test_a_dry_run_says_the_rule_would_call_the_hook_it_creates(capsys, okta):
     assert as_json["rule"]["inline_hook"] == {"before": None, "after": None}
 
 
+@pytest.mark.process
 def test_a_dry_run_says_when_the_rule_already_calls_the_hook(capsys, okta):
     hook = okta.fake.add_hook(okta_api.header_channel(HOOK_URL, "Authorization", SECRET),
                               DEFAULT_HOOK_NAME)  # fmt: skip
@@ -731,6 +767,7 @@ def test_a_dry_run_says_when_the_rule_already_calls_the_hook(capsys, okta):
     assert f"already calls the hook {hook['id']}: unchanged." in result.out
 
 
+@pytest.mark.process
 def test_a_dry_run_says_which_hook_the_rule_would_stop_calling(capsys, okta):
     other = okta.fake.add_hook(okta_api.header_channel(MOVED_URL, "Authorization", SECRET), "old")
     hook = okta.fake.add_hook(okta_api.header_channel(HOOK_URL, "Authorization", SECRET),
@@ -747,6 +784,7 @@ def test_a_dry_run_says_which_hook_the_rule_would_stop_calling(capsys, okta):
     assert as_json["rule"]["inline_hook"] == {"before": other["id"], "after": hook["id"]}
 
 
+@pytest.mark.process
 def test_a_dry_run_of_a_rule_okta_does_not_have_is_oktas_404(capsys, okta):
     result = register(capsys, okta, *attach_args(), "--dry-run")
     assert result.code == 1

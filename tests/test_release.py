@@ -7,11 +7,14 @@ import platform
 import re
 import tomllib
 
+import pytest
+
 from hook.cli.okta_api import OktaClient
 from hook.version import __version__
-from tests.cli_runner import run
-from tests.conftest import ROOT, Scrape
-from tests.fake_okta import FakeOkta, FakeOktaServer
+from tests.support.cli_runner import run
+from tests.support.fake_okta import FakeOkta, FakeOktaServer
+from tests.support.scrape import Scrape
+from tests.support.settings import ROOT
 
 SEMVER = r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
 
@@ -30,6 +33,7 @@ def test_psc_hook_version(capsys):
     assert (result.code, result.out) == (0, f"psc-hook {__version__}\n")
 
 
+@pytest.mark.process
 def test_the_management_api_calls_name_the_release():
     server = FakeOktaServer(FakeOkta(service_url="http://127.0.0.1:9"))
     try:

@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from hook import create_app
 from hook.config import load_settings
-from tests.conftest import BASE_ENV, SECRET
+from tests.support.settings import BASE_ENV, SECRET
 
 schema = schemathesis.openapi.from_wsgi("/openapi.yaml", create_app(load_settings(BASE_ENV)))
 schema.config.generation.update(modes=[GenerationMode.NEGATIVE])

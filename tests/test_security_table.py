@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import re
 
-from tests.conftest import ROOT
+from tests.support.settings import ROOT
 
 SECTION = "## Attacks and faults, each tried by a test"
 

@@ -6,10 +6,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from bench.soak import verdict
-from tests.conftest import ROOT
+from tests.support.settings import ROOT
 
 
+@pytest.mark.process
 def test_a_smoke_run_completes_and_reports_every_figure() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bench.soak", "--smoke", "--json"],

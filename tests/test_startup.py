@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BASE_ENV, ROOT, free_port, gunicorn_command
-from tests.failing_app import CUES
+from tests.support.failing_app import CUES
+from tests.support.processes import free_port, gunicorn_command
+from tests.support.settings import BASE_ENV, ROOT
+
+pytestmark = pytest.mark.process
 
 ENV = {"PATH": "/usr/bin:/bin", **BASE_ENV}
 
@@ -105,7 +108,7 @@ def test_a_worker_that_fails_to_boot_stops_the_master_with_exit_2(tmp_path, app,
 
 
 def cue(cues: Path, pid: int) -> None:
-    """Let the worker fail (tests/failing_app.py failing_on_cue), and wait until it has exited."""
+    """Let the worker fail (tests/support/failing_app.py failing_on_cue); wait until it exits."""
     exited = os.pidfd_open(pid)
     try:
         with (cues / str(pid)).open("w"):
@@ -128,7 +131,7 @@ def test_two_workers_that_fail_to_boot_in_any_order_stop_the_master_with_exit_2(
         master = subprocess.Popen(
             [
                 *gunicorn_command(free_port()),
-                *("--pythonpath", str(ROOT), "tests.failing_app:failing_on_cue()"),
+                *("--pythonpath", str(ROOT), "tests.support.failing_app:failing_on_cue()"),
             ],
             env={**ENV, CUES: str(tmp_path)},
             cwd=tmp_path,

@@ -21,28 +21,18 @@ from hook import payload, samples
 from hook.answer import build_answer
 from hook.claims import compute
 from hook.config import ConfigError, load_settings
-from hook.psc_environments import FORMER_SANDBOX, SANDBOX, Environment, broker_endpoint
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, SECRET, Server, launch, stop
-from tests.test_check_token import minted, sign, verdicts
+from hook.psc_environments import FORMER_SANDBOX, SANDBOX
+from tests.support.cli_runner import run, use_env
+from tests.support.okta_tokens import minted, sign, verdicts
+from tests.support.processes import Server, launch, stop
+from tests.support.settings import BASE_ENV, SECRET
+from tests.support.tenant_table import CLINIC_CLIENT, NANCY_CLIENT, TABLE, psc_route
 
 AUTH = {"Authorization": SECRET}
 CPS_IDP = "0oa1cpsSmartCard0Idp7"
 BADGE_IDP = "0oa9staffBadge0Idp01"  # another smart-card IdP of the org: a staff badge
-CLINIC_CLIENT = "0oa1clinicC0Example7"
-NANCY_CLIENT = "0oa1nancyC0Example77"
 FOUR_HOURS = 4 * 3600
 LEEWAY = 60
-#: A hospital group: two establishments matched on the claim, a clinic with its own PSC app,
-#: and one that ANS registered as TID-CHU-NANCY, which declares no claim value.
-TABLE = {
-    "tenants": [
-        {"tid": "OKTA_chu-a", "kc_idp_hint": "OKTA_chu-a", "match": ["chu-a"]},
-        {"tid": "OKTA_chu-b", "kc_idp_hint": "OKTA_chu-b", "match": ["GRP_CHU_B"]},
-        {"tid": "123456", "client_ids": [CLINIC_CLIENT]},
-        {"tid": "TID-CHU-NANCY", "kc_idp_hint": "OKTA_chu-nancy", "client_ids": [NANCY_CLIENT]},
-    ]
-}
 
 
 def tenants_env(directory: Path, table: dict[str, Any] = TABLE, **changes: str) -> dict[str, str]:
@@ -50,11 +40,6 @@ def tenants_env(directory: Path, table: dict[str, Any] = TABLE, **changes: str) 
     path.write_text(json.dumps(table))
     env = {key: value for key, value in BASE_ENV.items() if key != "PSC_TENANT_ID"}
     return {**env, "PSC_TENANTS": str(path), "PSC_MAX_AUTH_AGE": "4h", **changes}
-
-
-def psc_route(alias: str, environment: Environment = SANDBOX) -> str:
-    """PSC's broker redirect URI for ``alias``: the route PSC sends its sign-ins by."""
-    return broker_endpoint(environment.issuer, alias)
 
 
 def signed_in(
@@ -120,6 +105,7 @@ def post(server: Server, body: dict[str, Any], request_id: str) -> requests.Resp
 TWO = ["chu-a", "GRP_CHU_B"]  # a professional of two establishments of the group
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("claim", "client", "alias", "tid"),
     [
@@ -146,6 +132,7 @@ def test_each_user_gets_the_establishment_psc_routed_to(group, claim, client, al
     assert (line["outcome"], line["tid"]) == ("patched", tid)
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("claim", "client", "alias", "outcome"),
     [
@@ -205,6 +192,7 @@ def refresh(claim: Any, original: str | None, own: str | None, key: str) -> dict
     return body
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("key", ["originalGrant", "OriginalGrant"])
 def test_a_refresh_is_routed_by_its_original_grant(group, key) -> None:
     body = refresh(TWO, original="OKTA_chu-b", own="OKTA_chu-a", key=key)
@@ -217,6 +205,7 @@ def test_a_refresh_is_routed_by_its_original_grant(group, key) -> None:
     assert refused["error"]["errorSummary"].startswith("psc_tenant_unmatched: ")
 
 
+@pytest.mark.process
 def test_psc_s_former_sandbox_host_routes_too(group) -> None:
     body = signed_in(claim=TWO, alias="OKTA_chu-b")
     samples.as_routed(body, psc_route("OKTA_chu-b", FORMER_SANDBOX))
@@ -227,6 +216,7 @@ def test_psc_s_former_sandbox_host_routes_too(group) -> None:
     assert refused["error"]["errorSummary"].startswith("psc_tenant_ambiguous: ")
 
 
+@pytest.mark.process
 @pytest.mark.parametrize(
     ("place", "value"),
     [(("request",), 5), (("request",), ["x"]), (("originalGrant", "authorization"), {"a": 1})],
@@ -246,6 +236,7 @@ def test_a_redirect_uri_that_is_no_string_is_a_bad_payload(group, place, value) 
     assert errors == {"redirect_uri": ["Not a valid string."]}
 
 
+@pytest.mark.process
 def test_tokens_naming_different_establishments_are_refused(group) -> None:
     body = signed_in(claim="chu-a")
     body["data"]["access"]["claims"]["psc_establishment"] = "GRP_CHU_B"
@@ -258,6 +249,7 @@ def test_tokens_naming_different_establishments_are_refused(group) -> None:
     assert "ID and access tokens" in answer["error"]["errorSummary"]
 
 
+@pytest.mark.process
 def test_a_refresh_keeps_the_token_users_establishment(group) -> None:
     body = signed_in("refresh", claim="chu-a")  # the context names another user
     other = body["data"]["context"]
@@ -267,6 +259,7 @@ def test_a_refresh_keeps_the_token_users_establishment(group) -> None:
     assert claims["identity"]["tid"] == claims["access"]["tid"] == "OKTA_chu-a"
 
 
+@pytest.mark.process
 def test_client_credentials_are_matched_by_client_alone(group) -> None:
     body = signed_in("client-credentials", client=CLINIC_CLIENT, age=None)
     body["data"]["access"]["claims"]["psc_establishment"] = "chu-a"  # not a user's: ignored
@@ -278,6 +271,7 @@ def test_client_credentials_are_matched_by_client_alone(group) -> None:
     assert patched(post(group, routed, "cc-routed").json())["access"]["tid"] == "OKTA_chu-a"
 
 
+@pytest.mark.process
 def test_the_cps_rule_fires_through_the_cps_reader_only(group) -> None:
     card = signed_in("cps-smart-card", claim="chu-a")
     assert patched(post(group, card, "cps-reader").json())["access"]["amr"] == [
@@ -291,6 +285,7 @@ def test_the_cps_rule_fires_through_the_cps_reader_only(group) -> None:
     assert group.log_line("staff-badge")["amr_rule"] == "none"
 
 
+@pytest.mark.process
 def test_the_age_gate_refuses_past_four_hours_and_leeway(group) -> None:
     old = post(group, signed_in(claim="chu-a", age=FOUR_HOURS + LEEWAY + 1), "too-old").json()
     assert old["error"]["errorSummary"].startswith("psc_auth_too_old: ")
@@ -299,6 +294,7 @@ def test_the_age_gate_refuses_past_four_hours_and_leeway(group) -> None:
     assert patched(recent.json())["identity"]["tid"] == "OKTA_chu-a"
 
 
+@pytest.mark.process
 def test_a_sign_in_of_unknown_age_is_refused(group) -> None:
     body = signed_in("refresh", claim="chu-a", age=None)
     del body["data"]["identity"]  # a refresh without openid: no ID token
@@ -536,6 +532,7 @@ def test_a_hint_no_placement_carries_stops_the_start(capsys, monkeypatch) -> Non
     )
 
 
+@pytest.mark.process
 def test_a_bad_tenants_file_stops_gunicorn_with_one_line(tmp_path) -> None:
     env = tenants_env(tmp_path, {"tenants": [{"tid": "OKTA_a b", "match": ["a"]}]})
     with pytest.raises(AssertionError, match="server exited 2") as raised:
@@ -544,6 +541,7 @@ def test_a_bad_tenants_file_stops_gunicorn_with_one_line(tmp_path) -> None:
     assert "Traceback" not in str(raised.value)
 
 
+@pytest.mark.process
 def test_the_start_says_cps_cards_give_no_eleve_without_the_setting(start_server) -> None:
     env = {key: value for key, value in BASE_ENV.items() if key != "PSC_CPS_IDP_IDS"}
     warnings = [
@@ -693,6 +691,7 @@ def test_check_token_reports_the_age_of_the_authentication(capsys, monkeypatch) 
     assert stale["auth_time"][0] is False and "older than PSC_MAX_AUTH_AGE" in stale["auth_time"][1]
 
 
+@pytest.mark.process
 def test_send_plays_a_user_of_an_establishment(capsys, monkeypatch, tmp_path, group) -> None:
     use_env(monkeypatch, tenants_env(tmp_path))
     url = f"{group.url}/token-hook"
@@ -704,6 +703,7 @@ def test_send_plays_a_user_of_an_establishment(capsys, monkeypatch, tmp_path, gr
     assert (line["outcome"], line["tid"]) == ("auth-too-old", "OKTA_chu-a")
 
 
+@pytest.mark.process
 def test_send_plays_psc_s_route(capsys, monkeypatch, tmp_path, group) -> None:
     use_env(monkeypatch, tenants_env(tmp_path))
     url = f"{group.url}/token-hook"

@@ -14,8 +14,8 @@ import pytest
 
 from hook.cli import okta_api
 from hook.cli.register import DEFAULT_HOOK_NAME
-from tests.conftest import ROOT, SECRET
-from tests.fake_okta import FakeOkta, hook_problems
+from tests.support.fake_okta import FakeOkta, hook_problems
+from tests.support.settings import ROOT, SECRET
 
 HERE = ROOT / "deploy" / "terraform"
 OPTIONS = hcl2.SerializationOptions(

@@ -17,8 +17,9 @@ from hook import payload, samples
 from hook.answer import build_answer
 from hook.config import ConfigError, load_settings
 from hook.user_ref import UserRef
-from tests.cli_runner import run, use_env
-from tests.conftest import BASE_ENV, ROOT, SECRET, Server
+from tests.support.cli_runner import run, use_env
+from tests.support.processes import Server
+from tests.support.settings import BASE_ENV, ROOT, SECRET
 
 KEY = "log-user-key-0123456789-abcdefghijklmnopqrstuv"
 OTHER_KEY = "another-log-user-key-9876543210-zyxwvutsrqpon"
@@ -51,6 +52,7 @@ def user_ref_command(user_id: str, key: str = KEY) -> subprocess.CompletedProces
 # under gunicorn ---------------------------------------------------------------------------
 
 
+@pytest.mark.process
 def test_the_line_carries_tid_and_the_user_ref_the_command_prints(start_server) -> None:
     server = start_server({**BASE_ENV, "HOOK_LOG_USER_KEY": KEY})
     refresh = post(server, "refresh", "trail-refresh")
@@ -73,6 +75,7 @@ def test_the_line_carries_tid_and_the_user_ref_the_command_prints(start_server) 
         assert secret not in log
 
 
+@pytest.mark.process
 def test_without_the_key_the_line_has_tid_and_no_user_ref(module_server) -> None:
     line = post(module_server, "password-okta-verify-push", "trail-no-key")
     assert line["tid"] == BASE_ENV["PSC_TENANT_ID"]

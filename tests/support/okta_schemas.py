@@ -9,7 +9,7 @@ from typing import Any
 
 import jsonschema
 
-HERE = Path(__file__).parent / "okta"
+HERE = Path(__file__).parent.parent / "okta"
 SCHEMAS = json.loads((HERE / "token-hook-schemas.json").read_text())
 MANAGEMENT = json.loads((HERE / "management-schemas.json").read_text())
 EXAMPLES = {

@@ -1,7 +1,7 @@
 """A local fake of Okta's Management API, over real HTTP on loopback: the only mock allowed.
 
 It answers the calls ``psc-hook register`` and ``doctor`` make the way Okta does (``SSWS``
-tokens, or a service app's scoped tokens: ``tests/fake_okta_auth.py``; Okta's error shape
+tokens, or a service app's scoped tokens: ``tests/support/fake_okta_auth.py``; Okta's error shape
 ``{errorCode, errorSummary, errorLink, errorId, errorCauses}``,
 401, 403, 404, 429 with ``X-Rate-Limit-*``), validates inline hook bodies with Okta's
 ``InlineHookCreate`` schema plus the channel shapes of Okta's published examples (the
@@ -42,8 +42,8 @@ import jsonschema
 import requests
 
 from hook.cli.okta_api import HOOK_TYPE
-from tests.fake_okta_auth import TOKEN_PATH, FakeOAuth
-from tests.okta_schemas import EXAMPLES, validate
+from tests.support.fake_okta_auth import TOKEN_PATH, FakeOAuth
+from tests.support.okta_schemas import EXAMPLES, validate
 
 TOKEN = "00fakeOktaApiToken-0123456789abcdefABCDEF"
 RULE_PATH = re.compile(r"/api/v1/authorizationServers/([^/]+)/policies/([^/]+)/rules/([^/]+)")

@@ -7,7 +7,7 @@ import shlex
 import shutil
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.support.settings import ROOT
 
 IMAGE_VENV = "/opt/venv"
 

@@ -8,9 +8,9 @@ Headings and links are read outside fenced code blocks, and anchors follow GitHu
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support.settings import ROOT
+
 HEADING = re.compile(r"^(#{1,6}) +(.+?) *#*$")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 INLINE_CODE = re.compile(r"`+[^`]*`+")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.settings import ROOT
 
 CHECKOV = ROOT / ".venv-tools" / "bin" / "checkov"
 

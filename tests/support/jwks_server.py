@@ -2,7 +2,7 @@
 
 Tests steer the server (serve keys, rotate them, fail, hang, trickle, answer garbage, go
 away) and read how many fetches it received. A module gets a ``jwks`` fixture with
-``jwks = jwks_fixture()``; ``mint`` signs real tokens with the keys it serves.
+the ``jwks`` fixture (tests/conftest.py); ``mint`` signs real tokens with the keys it serves.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ import json
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import jwt
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -303,18 +302,3 @@ def oauth_environment(server: JwksServer, mode: str = "oauth") -> dict[str, str]
         "HOOK_OAUTH_SCOPES": SCOPE,
         "HOOK_OAUTH_CLIENT_IDS": CLIENT_ID,
     }
-
-
-def jwks_fixture(name: str = "jwks", scope: str = "function") -> Any:
-    """A pytest fixture of a :class:`JwksServer` serving ``signing_key(FIRST_KID)``.
-
-    Assign the result at module level (``jwks = jwks_fixture()``) to use it there.
-    """
-
-    @pytest.fixture(name=name, scope=scope)
-    def serve_first_key() -> Iterator[JwksServer]:
-        server = JwksServer([signing_key(FIRST_KID)])
-        yield server
-        server.close()
-
-    return serve_first_key

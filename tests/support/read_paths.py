@@ -1,0 +1,43 @@
+"""Where in Okta's request the service reads: the fuzzers and the fast-path tests aim there."""
+
+from __future__ import annotations
+
+#: Where in Okta's request the service reads (fuzzing aims there).
+READ_PATHS: tuple[tuple[str, ...], ...] = (
+    ("eventType",),
+    ("eventId",),
+    ("data",),
+    ("data", "context"),
+    ("data", "context", "protocol"),
+    ("data", "context", "protocol", "request"),
+    ("data", "context", "protocol", "request", "grant_type"),
+    ("data", "context", "protocol", "request", "redirect_uri"),
+    ("data", "context", "protocol", "OriginalGrant"),
+    ("data", "context", "protocol", "OriginalGrant", "authorization"),
+    ("data", "context", "protocol", "OriginalGrant", "authorization", "redirect_uri"),
+    ("data", "context", "protocol", "originalGrant"),
+    ("data", "context", "protocol", "originalGrant", "authorization"),
+    ("data", "context", "protocol", "originalGrant", "authorization", "redirect_uri"),
+    ("data", "context", "protocol", "client"),
+    ("data", "context", "protocol", "client", "id"),
+    ("data", "context", "session"),
+    ("data", "context", "session", "userId"),
+    ("data", "context", "session", "amr"),
+    ("data", "context", "session", "idp"),
+    ("data", "context", "session", "idp", "id"),
+    ("data", "context", "session", "lastPasswordVerification"),
+    ("data", "context", "session", "lastMfaVerification"),
+    ("data", "context", "user"),
+    ("data", "context", "user", "id"),
+    ("data", "identity"),
+    ("data", "identity", "claims"),
+    ("data", "identity", "claims", "sub"),
+    ("data", "identity", "claims", "amr"),
+    ("data", "identity", "claims", "idp"),
+    ("data", "identity", "claims", "auth_time"),
+    ("data", "identity", "claims", "psc_establishment"),
+    ("data", "access"),
+    ("data", "access", "claims"),
+    ("data", "access", "claims", "uid"),
+    ("data", "access", "claims", "psc_establishment"),
+)
