@@ -180,8 +180,11 @@ def huge_string(draw: st.DrawFn, _current: Any) -> Any:
 
 
 def huge_array(draw: st.DrawFn, _current: Any) -> Any:
+    """Copies, not one item shared: a later mutation inside one element (a 100,000-character
+    string) would otherwise grow all 30,000 at once, and the test's own JSON text with them
+    (gigabytes: a run was killed for want of memory)."""
     item = draw(AMR_LABELS | ANY_JSON)
-    return [item] * draw(st.sampled_from([64, 65, 1000, 30_000]))
+    return [copy.deepcopy(item) for _ in range(draw(st.sampled_from([64, 65, 1000, 30_000])))]
 
 
 def deep(draw: st.DrawFn, _current: Any) -> Any:
