@@ -11,7 +11,6 @@ import io
 import json
 import re
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from hook.answer import build_answer
 from hook.cli.environment import DEMO_ENVIRONMENT
 from hook.config import ConfigError, load_settings
 from tests.support.cli_runner import run, use_env
-from tests.support.jwks_server import FIRST_KID, JwksServer, mint, oauth_environment, signing_key
+from tests.support.jwks_server import FIRST_KID, mint, oauth_environment, signing_key
 from tests.support.personal import PERSONAL
 from tests.support.processes import Server, free_port
 from tests.support.settings import BASE_ENV, OTHER_SECRET, SECRET
@@ -600,13 +599,6 @@ def test_send_refuses_plain_http_off_loopback(capsys):
     result = run(capsys, "send", "refresh", "--url", "http://hook.chu-exemple.fr/token-hook")
     assert result.code == 2
     assert "--url: must use https://" in result.err
-
-
-@pytest.fixture
-def jwks() -> Iterator[JwksServer]:
-    server = JwksServer([signing_key(FIRST_KID)])
-    yield server
-    server.close()
 
 
 @pytest.fixture
