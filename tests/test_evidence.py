@@ -328,3 +328,15 @@ def test_the_dossier_reads_no_secret_of_the_service(capsys, tmp_path, monkeypatc
     assert data["plan"]["auth"]["header"]["secrets"] is None
     assert data["plan"]["auth"]["header"]["first"] is None
     assert "(`HOOK_SECRETS` is not read for the dossier: the secrets stay on the service)" in text
+
+
+def test_the_demo_settings_make_a_dossier_to_look_at(capsys, monkeypatch, tmp_path):
+    """As the other commands take --demo: what make run serves, without an environment."""
+    for name in ("PSC_TENANT_ID", "HOOK_AUTH_MODE", "HOOK_SECRETS"):
+        monkeypatch.delenv(name, raising=False)
+    out = tmp_path / "dossier"
+    result = run(capsys, "evidence", "--out", str(out), "--demo")
+    assert result.code == 0, result.err
+    text, data = read(out)
+    assert "`OKTA_demo-hospital`" in text
+    assert data["audit"]["done"] is False

@@ -17,7 +17,13 @@ from hook.cli.dossier import Audit, build
 from hook.cli.dossier_text import markdown
 from hook.cli.environment import environment
 from hook.cli.okta_args import okta_id, org_url
-from hook.cli.options import auth_server_option, hook_option, since_option, timeout_option
+from hook.cli.options import (
+    auth_server_option,
+    demo_option,
+    hook_option,
+    since_option,
+    timeout_option,
+)
 from hook.cli.output import BAD_INPUT, ORG_UNREACHABLE, RATE_LIMITED, REJECTED, epilog, progress
 from hook.cli.terminal import LINE, printable
 from hook.config import ConfigError, Part, load_settings
@@ -44,6 +50,7 @@ def write(out: Path, files: dict[str, str]) -> None:
     "evidence",
     epilog=epilog(
         (
+            "psc-hook evidence --out dossier --demo",
             "psc-hook evidence --out dossier",
             "psc-hook evidence --out dossier --org https://chu-exemple.okta.com --psc-env"
             " production",
@@ -83,6 +90,7 @@ def write(out: Path, files: dict[str, str]) -> None:
 @auth_server_option
 @since_option
 @timeout_option
+@demo_option
 def command(
     out: Path,
     lang: str,
@@ -92,12 +100,13 @@ def command(
     auth_server: str | None,
     since: timedelta,
     timeout: float,
+    demo: bool,
 ) -> int:
     """Write the conformity dossier for ANS: the release, the configuration, the amr rules,
     every flow played, and with --org doctor's audit of the org (read-only; as a service
     app, OKTA_CLIENT_ID and OKTA_PRIVATE_KEY, or with OKTA_API_TOKEN). No personal data,
     no secret."""
-    env = environment()
+    env = environment(demo)
     settings = load_settings(env, parts=(Part.CALLERS,))  # its secrets: never used here
     psc = CURRENT[psc_env]
     audit = None
